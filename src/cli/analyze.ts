@@ -1,0 +1,76 @@
+import { analyze, type AnalyzeSummary } from '../analyze.js';
+import type { TcpMode } from '../tcp/stream.js';
+import { parseArgs } from 'node:util';
+import { choiceOption, onePositional, portsOption, withUsage } from './args.js';
+import { paint, table } from './style.js';
+
+export const ANALYZE_USAGE = `lockstep analyze CAPTURE [--ports 6379,7101] [--tcp reassemble|packetbeat] [--events FILE] [--json]
+
+The lossless ground truth: every Redis transaction in CAPTURE, no queue in the way.
+  --ports LIST   Redis server ports (default 6379)
+  --tcp MODE     reassemble (default: reorder, trim, gaps only for holes never filled)
+                 or packetbeat (packetbeat 5.x tcp.go: no reordering)
+  --events FILE  write every transaction as packetbeat's NDJSON event
+  --json         one JSON object on stdout`;
+
+export interface CommandResult {
+  /** Exit code: 0, or 2 when the capture had a fault (reported after the summary). */
+  code: number;
+}
+
+export function runAnalyze(argv: string[]): CommandResult {
+  const { values, positionals } = withUsage('analyze', () =>
+    parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ports: { type: 'string' },
+        tcp: { type: 'string' },
+        events: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    }),
+  );
+  const capture = onePositional(positionals, 'CAPTURE', 'analyze');
+  const summary = analyze(capture, {
+    ports: portsOption('ports', values.ports) ?? [6379],
+    tcp: choiceOption<TcpMode>('tcp', values.tcp, ['reassemble', 'packetbeat']) ?? 'reassemble',
+    events: values.events,
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else process.stdout.write(formatAnalyzeSummary(summary));
+  for (const w of summary.warnings) process.stderr.write(`lockstep: warning: ${w}\n`);
+  if (summary.error) {
+    process.stderr.write(`lockstep: ${summary.error}\n`);
+    return { code: 2 };
+  }
+  return { code: 0 };
+}
+
+/** packetbeat's closing log line: `Total non-zero values:  a=1 b=2`. */
+export function totalNonZero(counters: object): string {
+  const parts = Object.entries(counters as Record<string, number>)
+    .filter(([, v]) => v !== 0)
+    .map(([k, v]) => `${k}=${v}`);
+  return `Total non-zero values:  ${parts.join(' ')}`;
+}
+
+export function formatAnalyzeSummary(s: AnalyzeSummary): string {
+  const lines: string[] = [];
+  const secs = (s.durationNs / 1e9).toFixed(3);
+  lines.push(`${paint.bold(s.file)}  ${s.format}, ${s.packets} packets, ${s.bytes} bytes, ${secs} s from ${s.firstPacket ?? '-'}`);
+  lines.push(`${paint.bold(String(s.transactions))} transactions`);
+  const methods = Object.entries(s.byMethod).sort(([, a], [, b]) => b - a);
+  if (methods.length > 0) lines.push(table(methods.map(([m, n]) => [`  ${m}`, n]), ['l', 'r']));
+  const c = s.counters;
+  const problems: [string, number][] = [
+    ['unmatched responses', c['redis.unmatched_responses']],
+    ['unmatched requests', c['redis.unmatched_requests']],
+    ['gaps (tcp.dropped_because_of_gaps)', c['tcp.dropped_because_of_gaps']],
+    ['parse errors', c['redis.parse_errors']],
+  ];
+  for (const [name, n] of problems) lines.push(`${n > 0 ? paint.yellow(String(n)) : String(n)} ${name}`);
+  lines.push(paint.dim(totalNonZero(c)));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,90 @@
+import { generateRedisCapture, GEN_DEFAULTS, PRESETS, type GenOptions } from '../gen/redis.js';
+import { parseArgs } from 'node:util';
+import { intOption, numberOption, onePositional, withUsage } from './args.js';
+import { expected, UsageError } from './errors.js';
+import { paint } from './style.js';
+
+export const GEN_USAGE = `lockstep gen redis --out FILE [--preset issue-3404] [options]
+
+Writes a deterministic synthetic Redis capture (same options, same bytes) and FILE.manifest.json.
+  --transactions N   request/response pairs (default ${GEN_DEFAULTS.transactions})
+  --packets N        size the workload and pad with ACKs to exactly N packets
+  --connections C    client connections (default ${GEN_DEFAULTS.connections})
+  --pipeline D       largest pipelined batch (default 1)
+  --port P           Redis port (default 6379)
+  --seed S           seed (default 1)
+  --rate R           transactions per second (default ${GEN_DEFAULTS.rate})
+  --midstream N      responses whose requests precede the capture
+  --gaps N           lost segments
+  --retransmissions N, --duplicates N, --reorder N, --tail N
+  --resp3 F          share of connections speaking RESP3 (0..1)
+  --ipv6, --nanos    IPv6 addresses; nanosecond pcap timestamps`;
+
+export function runGen(argv: string[]): { code: number } {
+  const { values, positionals } = withUsage('gen', () =>
+    parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        out: { type: 'string', short: 'o' },
+        preset: { type: 'string' },
+        transactions: { type: 'string' },
+        packets: { type: 'string' },
+        connections: { type: 'string' },
+        pipeline: { type: 'string' },
+        port: { type: 'string' },
+        seed: { type: 'string' },
+        rate: { type: 'string' },
+        midstream: { type: 'string' },
+        gaps: { type: 'string' },
+        retransmissions: { type: 'string' },
+        duplicates: { type: 'string' },
+        reorder: { type: 'string' },
+        tail: { type: 'string' },
+        resp3: { type: 'string' },
+        ipv6: { type: 'boolean' },
+        nanos: { type: 'boolean' },
+      },
+    }),
+  );
+  const kind = onePositional(positionals, 'workload kind (redis)', 'gen');
+  if (kind !== 'redis') throw expected('gen KIND', 'redis', kind);
+  if (!values.out) throw new UsageError('lockstep gen: `--out FILE` is required');
+  let base: Partial<GenOptions> = {};
+  if (values.preset !== undefined) {
+    const preset = PRESETS[values.preset];
+    if (!preset) throw expected('--preset', `one of ${Object.keys(PRESETS).join(', ')}`, values.preset);
+    base = preset;
+  }
+  const given: Partial<GenOptions> = {};
+  const set = <K extends keyof GenOptions>(k: K, v: GenOptions[K] | undefined) => {
+    if (v !== undefined) given[k] = v;
+  };
+  set('transactions', intOption('transactions', values.transactions, 0, 100_000_000));
+  set('packets', intOption('packets', values.packets, 1, 1_000_000_000));
+  set('connections', intOption('connections', values.connections, 1, 60_000));
+  set('pipeline', intOption('pipeline', values.pipeline, 1, 10_000));
+  set('port', intOption('port', values.port, 1, 65535));
+  set('seed', intOption('seed', values.seed, 0, 0xffffffff));
+  set('rate', numberOption('rate', values.rate, 1e-3));
+  set('midstream', intOption('midstream', values.midstream, 0, 1_000_000));
+  set('gaps', intOption('gaps', values.gaps, 0, 60_000));
+  set('retransmissions', intOption('retransmissions', values.retransmissions, 0, 100_000_000));
+  set('duplicates', intOption('duplicates', values.duplicates, 0, 100_000_000));
+  set('reorder', intOption('reorder', values.reorder, 0, 1_000_000));
+  set('tail', intOption('tail', values.tail, 0, 1_000_000));
+  set('resp3', numberOption('resp3', values.resp3, 0, 1));
+  if (values.ipv6) given.ipv6 = true;
+  if (values.nanos) given.nanos = true;
+  // an explicit --transactions wins over a preset's packet target
+  if (given.transactions !== undefined && given.packets === undefined) base = { ...base, packets: undefined };
+  const opts = { ...base, ...given };
+  const m = generateRedisCapture(opts, values.out);
+  process.stdout.write(
+    `${paint.bold(values.out)}: ${m.packets} packets, ${m.connections} connections, ` +
+      `${m.transactions.reassemble} transactions, ${m.unmatchedResponses} unmatched responses, ${m.gaps.reassemble} gaps ` +
+      `(manifest: ${values.out}.manifest.json)\n`,
+  );
+  return { code: 0 };
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { CaptureError } from '../pcap/errors.js';
+import { ANALYZE_USAGE, runAnalyze } from './analyze.js';
+import { UsageError } from './errors.js';
+import { GEN_USAGE, runGen } from './gen.js';
+
+const USAGE = `lockstep — deterministic replay of packet-analysis pipelines
+
+Commands:
+  analyze CAPTURE   every Redis transaction in a capture (the lossless ground truth)
+  gen redis         a deterministic synthetic Redis capture
+
+${ANALYZE_USAGE}
+
+${GEN_USAGE}
+`;
+
+function main(argv: string[]): number {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'analyze':
+      return runAnalyze(rest).code;
+    case 'gen':
+      return runGen(rest).code;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`lockstep: unknown command \`${command}\`; expected one of analyze, gen (lockstep --help)`);
+  }
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof UsageError || e instanceof CaptureError || e instanceof RangeError) {
+    process.stderr.write(`${e.message}\n`);
+    process.exitCode = 2;
+  } else if ((e as NodeJS.ErrnoException).code && (e as NodeJS.ErrnoException).path) {
+    const err = e as NodeJS.ErrnoException;
+    process.stderr.write(`lockstep: ${err.path}: ${err.code}\n`);
+    process.exitCode = 2;
+  } else {
+    throw e;
+  }
+}

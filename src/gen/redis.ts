@@ -1,0 +1,545 @@
+import { writeFileSync } from 'node:fs';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../decode/decode.js';
+import { encodedLength, encodeSegment, type SegmentSpec } from '../decode/encode.js';
+import { MAX_CAPLEN } from '../pcap/reader.js';
+import { PcapWriter } from '../pcap/writer.js';
+import { encodeCommand, encodeValue, type RespValue } from '../redis/encode.js';
+import { Random } from '../sim/random.js';
+
+/** What `lockstep gen redis` makes. Same options → same bytes. */
+export interface GenOptions {
+  /** Request/response pairs in the capture, besides those the faults below add. */
+  transactions: number;
+  connections: number;
+  /** Largest pipelined batch (1 = no pipelining). */
+  pipeline: number;
+  port: number;
+  seed: number;
+  /** Transactions per second: sets the capture's duration. */
+  rate: number;
+  /** Responses at the start whose requests were sent before the capture began. */
+  midstream: number;
+  /** Lost segments: the first segment of a connection's last (two-segment) response is missing. */
+  gaps: number;
+  /** Data segments sent again (spurious retransmissions). */
+  retransmissions: number;
+  /** Segments captured twice in a row. */
+  duplicates: number;
+  /** Two-segment responses whose segments arrive swapped. */
+  reorder: number;
+  /** Share of connections that speak RESP3 (HELLO 3). */
+  resp3: number;
+  /** Requests still unanswered when the capture ends. */
+  tail: number;
+  /** Pad with pure ACKs (and size the workload) to exactly this many packets. */
+  packets?: number;
+  /** Capture start, seconds since the epoch. */
+  startTime: number;
+  ipv6: boolean;
+  nanos: boolean;
+  mss: number;
+}
+
+export const GEN_DEFAULTS: GenOptions = {
+  transactions: 1000,
+  connections: 8,
+  pipeline: 1,
+  port: 6379,
+  seed: 1,
+  rate: 2400,
+  midstream: 0,
+  gaps: 0,
+  retransmissions: 0,
+  duplicates: 0,
+  reorder: 0,
+  resp3: 0,
+  tail: 0,
+  startTime: 1482404843, // 2016-12-22T11:07:23Z, the capture in elastic/beats#3404
+  ipv6: false,
+  nanos: false,
+  mss: 1448,
+};
+
+/**
+ * The capture of elastic/beats#3404: 72,257 packets, Redis on port 7101,
+ * about ten seconds from many connections, 23 responses whose requests came
+ * before the capture started, and 4 lost segments.
+ */
+export const PRESETS: Record<string, Partial<GenOptions>> = {
+  'issue-3404': {
+    packets: 72_257,
+    port: 7101,
+    connections: 120,
+    pipeline: 1,
+    rate: 2300,
+    midstream: 23,
+    gaps: 4,
+    retransmissions: 6,
+    duplicates: 3,
+    seed: 3404,
+  },
+};
+
+interface Cmd {
+  args: string[];
+  reply: RespValue;
+}
+
+type Fault = 'none' | 'gap' | 'reorder';
+
+interface Exchange {
+  cmds: Cmd[];
+  fault: Fault;
+  retransmit: boolean;
+  duplicate: boolean;
+  padAck: boolean;
+  push: RespValue | null;
+}
+
+interface ConnPlan {
+  idx: number;
+  resp3: boolean;
+  midstream: RespValue[];
+  exchanges: Exchange[];
+  tail: Cmd[];
+}
+
+/** What went into a capture, and so what `analyze` must find in it, per TCP mode. */
+export interface GenManifest {
+  generator: string;
+  options: GenOptions;
+  packets: number;
+  connections: number;
+  durationNs: number;
+  transactions: { reassemble: number; packetbeat: number };
+  byMethod: { reassemble: Record<string, number>; packetbeat: Record<string, number> };
+  unmatchedResponses: number;
+  unmatchedRequests: { reassemble: number; packetbeat: number };
+  gaps: { reassemble: number; packetbeat: number };
+  parseErrors: { reassemble: number; packetbeat: number };
+  pushMessages: number;
+  retransmissions: number;
+  duplicates: number;
+  reordered: number;
+  paddingAcks: number;
+}
+
+// ---- workload ----
+
+const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+function text(rng: Random, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += ALNUM[rng.u32() % 36];
+  return s;
+}
+
+function valueSize(rng: Random, mss: number): number {
+  return rng.chance(0.06) ? rng.int(mss + 64, 2 * mss + 600) : rng.int(8, 96);
+}
+
+function nil(resp3: boolean): RespValue {
+  return resp3 ? { t: 'null' } : { t: 'bulk', s: null };
+}
+
+function command(rng: Random, resp3: boolean, mss: number): Cmd {
+  const key = `key:${rng.int(0, 9999)}`;
+  const r = rng.float();
+  if (r < 0.3) return { args: ['SET', key, text(rng, valueSize(rng, mss))], reply: { t: 'simple', s: 'OK' } };
+  if (r < 0.52) return { args: ['GET', key], reply: { t: 'bulk', s: text(rng, valueSize(rng, mss)) } };
+  if (r < 0.57) return { args: ['GET', `missing:${rng.int(0, 999)}`], reply: nil(resp3) };
+  if (r < 0.65) return { args: ['INCR', `counter:${rng.int(0, 99)}`], reply: { t: 'int', n: rng.int(1, 100000) } };
+  if (r < 0.7) return { args: ['LPUSH', `list:${rng.int(0, 99)}`, text(rng, 12)], reply: { t: 'int', n: rng.int(1, 500) } };
+  if (r < 0.74) {
+    const n = rng.int(0, 4);
+    const items: RespValue[] = [];
+    for (let i = 0; i < n; i++) items.push({ t: 'bulk', s: text(rng, 12) });
+    return { args: ['LRANGE', `list:${rng.int(0, 99)}`, '0', String(n - 1)], reply: { t: 'array', items } };
+  }
+  if (r < 0.78) return { args: ['HSET', `hash:${rng.int(0, 99)}`, 'field', text(rng, 10)], reply: { t: 'int', n: rng.int(0, 1) } };
+  if (r < 0.81) {
+    const pairs: [RespValue, RespValue][] = [];
+    const n = rng.int(1, 3);
+    for (let i = 0; i < n; i++) pairs.push([{ t: 'bulk', s: `f${i}` }, { t: 'bulk', s: text(rng, 8) }]);
+    const reply: RespValue = resp3 ? { t: 'map', entries: pairs } : { t: 'array', items: pairs.flat() };
+    return { args: ['HGETALL', `hash:${rng.int(0, 99)}`], reply };
+  }
+  if (r < 0.84) {
+    return {
+      args: ['MGET', key, `missing:${rng.int(0, 99)}`, `key:${rng.int(0, 9999)}`],
+      reply: { t: 'array', items: [{ t: 'bulk', s: text(rng, 10) }, nil(resp3), { t: 'bulk', s: text(rng, 10) }] },
+    };
+  }
+  if (r < 0.87) return { args: ['DEL', key], reply: { t: 'int', n: rng.int(0, 1) } };
+  if (r < 0.89) return { args: ['EXPIRE', key, '60'], reply: { t: 'int', n: 1 } };
+  if (r < 0.91) {
+    return {
+      args: ['LLEN', key],
+      reply: { t: 'error', s: 'WRONGTYPE Operation against a key holding the wrong kind of value' },
+    };
+  }
+  if (r < 0.94) return { args: ['PING'], reply: { t: 'simple', s: 'PONG' } };
+  if (r < 0.95) {
+    return {
+      args: ['FLUSHSLOTS', key],
+      reply: { t: 'error', s: `ERR unknown command 'FLUSHSLOTS', with args beginning with: '${key}' ` },
+    };
+  }
+  if (r < 0.97) {
+    const score = `${rng.int(0, 999)}.5`;
+    return { args: ['ZSCORE', `zset:${rng.int(0, 9)}`, 'member'], reply: resp3 ? { t: 'double', s: score } : { t: 'bulk', s: score } };
+  }
+  if (r < 0.99) {
+    const items: RespValue[] = [{ t: 'bulk', s: text(rng, 6) }, { t: 'bulk', s: text(rng, 6) }];
+    return { args: ['SMEMBERS', `set:${rng.int(0, 9)}`], reply: resp3 ? { t: 'set', items } : { t: 'array', items } };
+  }
+  return {
+    args: ['LATENCY', 'DOCTOR'],
+    reply: resp3 ? { t: 'verbatim', s: 'Dave, no latency spike was observed.' } : { t: 'bulk', s: 'Dave, no latency spike was observed.' },
+  };
+}
+
+const HELLO: Cmd = {
+  args: ['HELLO', '3'],
+  reply: {
+    t: 'map',
+    entries: [
+      [{ t: 'bulk', s: 'server' }, { t: 'bulk', s: 'redis' }],
+      [{ t: 'bulk', s: 'version' }, { t: 'bulk', s: '7.0.15' }],
+      [{ t: 'bulk', s: 'proto' }, { t: 'int', n: 3 }],
+      [{ t: 'bulk', s: 'mode' }, { t: 'bulk', s: 'standalone' }],
+      [{ t: 'bulk', s: 'role' }, { t: 'bulk', s: 'master' }],
+      [{ t: 'bulk', s: 'modules' }, { t: 'array', items: [] }],
+    ],
+  },
+};
+
+/** A GET answered by a bulk string that needs exactly two segments; its value starts the second one mid-string. */
+function bigGet(rng: Random, mss: number): Cmd {
+  return { args: ['GET', `big:${rng.int(0, 999)}`], reply: { t: 'bulk', s: text(rng, rng.int(mss + 16, 2 * mss - 64)) } };
+}
+
+function newExchange(cmds: Cmd[], fault: Fault = 'none'): Exchange {
+  return { cmds, fault, retransmit: false, duplicate: false, padAck: false, push: null };
+}
+
+/** Distinct random indices, in increasing order. */
+function choose(rng: Random, n: number, k: number): number[] {
+  const picked = new Set<number>();
+  const want = Math.min(k, n);
+  while (picked.size < want) picked.add(rng.int(0, n - 1));
+  return [...picked].sort((a, b) => a - b);
+}
+
+function plan(o: GenOptions, transactions: number): ConnPlan[] {
+  const rng = new Random(o.seed, 'gen.workload');
+  const faults = new Random(o.seed, 'gen.faults');
+  const conns: ConnPlan[] = [];
+  for (let i = 0; i < o.connections; i++) {
+    conns.push({ idx: i, resp3: faults.chance(o.resp3), midstream: [], exchanges: [], tail: [] });
+  }
+  for (let i = 0; i < o.midstream; i++) {
+    conns[i % conns.length]!.midstream.push({ t: 'simple', s: 'OK' });
+  }
+  for (const c of conns) if (c.resp3 && c.midstream.length === 0) c.exchanges.push(newExchange([HELLO]));
+  let count = conns.reduce((n, c) => n + c.exchanges.length, 0);
+  while (count < transactions) {
+    const c = conns[rng.u32() % conns.length]!;
+    const k = o.pipeline > 1 && rng.chance(0.35) ? rng.int(2, Math.min(o.pipeline, transactions - count)) : 1;
+    const cmds: Cmd[] = [];
+    for (let i = 0; i < k; i++) cmds.push(command(rng, c.resp3, o.mss));
+    const ex = newExchange(cmds);
+    if (c.resp3 && rng.chance(0.05)) {
+      ex.push = { t: 'push', items: [{ t: 'bulk', s: 'invalidate' }, { t: 'array', items: [{ t: 'bulk', s: cmds[0]!.args[1] ?? 'key' }] }] };
+    }
+    c.exchanges.push(ex);
+    count += k;
+  }
+  // faults: reordered responses anywhere, lost segments on a connection's last exchange
+  for (let i = 0; i < o.reorder; i++) {
+    const c = conns[faults.u32() % conns.length]!;
+    c.exchanges.splice(faults.int(0, c.exchanges.length), 0, newExchange([bigGet(faults, o.mss)], 'reorder'));
+  }
+  const open = choose(faults, conns.length, o.tail > 0 ? Math.min(o.tail, conns.length) : 0);
+  for (let i = 0; i < o.tail; i++) conns[open[i % open.length]!]!.tail.push(command(faults, conns[open[i % open.length]!]!.resp3, o.mss));
+  const closed = conns.filter((c) => c.tail.length === 0);
+  for (const i of choose(faults, closed.length, o.gaps)) closed[i]!.exchanges.push(newExchange([bigGet(faults, o.mss)], 'gap'));
+  const plain: Exchange[] = [];
+  for (const c of conns) for (const e of c.exchanges) if (e.fault === 'none') plain.push(e);
+  for (const i of choose(faults, plain.length, o.retransmissions)) plain[i]!.retransmit = true;
+  for (const i of choose(faults, plain.length, o.duplicates)) plain[i]!.duplicate = true;
+  return conns;
+}
+
+// ---- packets ----
+
+interface Packet {
+  ts: number;
+  conn: number;
+  order: number;
+  toServer: boolean;
+  flags: number;
+  seq: number;
+  ack: number;
+  payload: Buffer;
+  off: number;
+  len: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+class Layout {
+  readonly packets: Packet[] = [];
+  private order = 0;
+  constructor(private readonly mss: number) {}
+
+  /** The packets of one connection, built in time order. */
+  conn(idx: number) {
+    const self = this;
+    let cseq = 0;
+    let sseq = 0;
+    return {
+      init(c: number, s: number) {
+        cseq = c;
+        sseq = s;
+      },
+      /** Sends `data` in MSS-sized segments; returns the packets, not yet advanced past `skip`. */
+      send(toServer: boolean, ts: number, data: Buffer, spacing: number, emit: (seg: Packet, i: number) => boolean): number {
+        let i = 0;
+        for (let off = 0; off < data.length; off += self.mss, i++) {
+          const len = Math.min(self.mss, data.length - off);
+          const seq = toServer ? cseq : sseq;
+          const p: Packet = {
+            ts: ts + i * spacing, conn: idx, order: 0, toServer, flags: TCP_ACK | TCP_PSH,
+            seq, ack: toServer ? sseq : cseq + 0, payload: data, off, len,
+          };
+          if (toServer) cseq = (cseq + len) >>> 0;
+          else sseq = (sseq + len) >>> 0;
+          if (emit(p, i)) self.add(p);
+        }
+        return ts + i * spacing;
+      },
+      control(toServer: boolean, ts: number, flags: number): Packet {
+        const p: Packet = {
+          ts, conn: idx, order: 0, toServer, flags, seq: toServer ? cseq : sseq, ack: toServer ? sseq : cseq,
+          payload: EMPTY, off: 0, len: 0,
+        };
+        if (flags & (TCP_SYN | TCP_FIN)) {
+          if (toServer) cseq = (cseq + 1) >>> 0;
+          else sseq = (sseq + 1) >>> 0;
+        }
+        self.add(p);
+        return p;
+      },
+    };
+  }
+
+  add(p: Packet): void {
+    p.order = this.order++;
+    this.packets.push(p);
+  }
+
+  copyLater(p: Packet, ts: number): void {
+    this.add({ ...p, ts });
+  }
+}
+
+const US = 1000;
+
+function layout(o: GenOptions, conns: ConnPlan[], transactions: number, padAcks: number): Layout {
+  const time = new Random(o.seed, 'gen.time');
+  const out = new Layout(o.mss);
+  const durationNs = Math.max(1, Math.round((transactions / o.rate) * 1e9));
+  // padding ACKs go to evenly spaced exchanges, so their count is exact
+  const all: Exchange[] = [];
+  for (const c of conns) for (const e of c.exchanges) if (e.fault === 'none') all.push(e);
+  for (let i = 0; i < padAcks; i++) all[Math.floor(((i + 0.5) * all.length) / padAcks)]!.padAck = true;
+  for (const c of conns) {
+    const l = out.conn(c.idx);
+    const start = Math.floor(time.float() * durationNs * 0.02);
+    const think = (durationNs - start) / (c.exchanges.length + c.tail.length + 1);
+    l.init(time.u32(), time.u32());
+    let t = start;
+    if (c.midstream.length > 0) {
+      const data = Buffer.concat(c.midstream.map(encodeValue));
+      t = l.send(false, t, data, 3 * US, () => true);
+      l.control(true, t + 40 * US, TCP_ACK);
+    } else {
+      l.control(true, t, TCP_SYN);
+      l.control(false, t + 30 * US, TCP_SYN | TCP_ACK);
+      l.control(true, t + 60 * US, TCP_ACK);
+      t += 60 * US;
+    }
+    for (const ex of c.exchanges) {
+      t += Math.max(50 * US, Math.round(time.exponential(think)));
+      const req = Buffer.concat(ex.cmds.map((cmd) => encodeCommand(cmd.args)));
+      const firstReq: Packet[] = [];
+      t = l.send(true, t, req, 4 * US, (p, i) => {
+        if (i === 0) firstReq.push(p);
+        return true;
+      });
+      if (ex.padAck) l.control(false, t + 10 * US, TCP_ACK);
+      const service = 20 * US + time.int(0, 180) * US;
+      const resp = Buffer.concat(ex.cmds.map((cmd) => encodeValue(cmd.reply)));
+      const segs: Packet[] = [];
+      const respStart = t + service;
+      t = l.send(false, respStart, resp, 4 * US, (p, i) => {
+        segs.push(p);
+        if (ex.fault === 'gap' && i === 0) return false;
+        return true;
+      });
+      if (ex.fault === 'reorder') {
+        // the second segment overtakes the first
+        segs[1]!.ts = respStart;
+        segs[0]!.ts = respStart + 4 * US;
+      }
+      if (ex.duplicate) out.copyLater(segs[0]!, segs[0]!.ts + 1 * US);
+      if (ex.retransmit) out.copyLater(firstReq[0]!, t + 20 * US);
+      t += 40 * US;
+      l.control(true, t, TCP_ACK);
+      if (ex.push) {
+        t += 30 * US;
+        l.send(false, t, encodeValue(ex.push), 4 * US, () => true);
+      }
+    }
+    if (c.tail.length > 0) {
+      for (const cmd of c.tail) {
+        t += Math.max(50 * US, Math.round(time.exponential(think)));
+        t = l.send(true, t, encodeCommand(cmd.args), 4 * US, () => true);
+      }
+      continue;
+    }
+    t += Math.max(50 * US, Math.round(time.exponential(think)));
+    l.control(true, t, TCP_FIN | TCP_ACK);
+    l.control(false, t + 30 * US, TCP_FIN | TCP_ACK);
+    l.control(true, t + 60 * US, TCP_ACK);
+  }
+  out.packets.sort((a, b) => a.ts - b.ts || a.conn - b.conn || a.order - b.order);
+  return out;
+}
+
+/** Packets a plan makes, without encoding them (for sizing to an exact count). */
+function packetCount(o: GenOptions, conns: ConnPlan[]): number {
+  let n = 0;
+  const segs = (bytes: number): number => Math.ceil(bytes / o.mss);
+  for (const c of conns) {
+    if (c.midstream.length > 0) n += segs(c.midstream.reduce((s, v) => s + encodeValue(v).length, 0)) + 1;
+    else n += 3;
+    for (const ex of c.exchanges) {
+      n += segs(ex.cmds.reduce((s, cmd) => s + encodeCommand(cmd.args).length, 0));
+      n += segs(ex.cmds.reduce((s, cmd) => s + encodeValue(cmd.reply).length, 0));
+      if (ex.fault === 'gap') n--;
+      n += 1 + (ex.retransmit ? 1 : 0) + (ex.duplicate ? 1 : 0);
+      if (ex.push) n += segs(encodeValue(ex.push).length);
+    }
+    for (const cmd of c.tail) n += segs(encodeCommand(cmd.args).length);
+    if (c.tail.length === 0) n += 3;
+  }
+  return n;
+}
+
+function resolve(o: GenOptions): { transactions: number; pad: number } {
+  if (o.packets === undefined) return { transactions: o.transactions, pad: 0 };
+  const target = o.packets;
+  const count = (t: number): number => packetCount(o, plan(o, t));
+  // largest workload that fits (binary search keeps count(lo) <= target < count(hi)), then pad with ACKs
+  let lo = 0;
+  let hi = Math.max(1, target);
+  if (count(lo) > target) throw new RangeError(`--packets ${target} is fewer than the faults alone need (${count(lo)})`);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (count(mid) <= target) lo = mid;
+    else hi = mid;
+  }
+  return { transactions: lo, pad: target - count(lo) };
+}
+
+function addressWords(o: GenOptions, host: number): [number, number, number, number] {
+  // clients 10.1.x.y / fd00::1:x:y, server 10.0.0.1 / fd00::1
+  if (o.ipv6) return [0xfd000000, 0, 0, host];
+  return [0, 0, 0xffff, host === 1 ? 0x0a000001 : (0x0a010000 | host) >>> 0];
+}
+
+function tally(into: Record<string, number>, cmds: Cmd[]): void {
+  for (const c of cmds) {
+    const m = c.args[0]!.toUpperCase();
+    into[m] = (into[m] ?? 0) + 1;
+  }
+}
+
+function sorted(r: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Generates the capture and its manifest; writes `out` and `out.manifest.json`. */
+export function generateRedisCapture(options: Partial<GenOptions>, out: string): GenManifest {
+  const o: GenOptions = { ...GEN_DEFAULTS, ...options };
+  const { transactions, pad } = resolve(o);
+  const conns = plan(o, transactions);
+  const lay = layout(o, conns, transactions, pad);
+  const writer = PcapWriter.toFile(out, { nanos: o.nanos });
+  const frame = Buffer.allocUnsafe(MAX_CAPLEN);
+  const server = addressWords(o, 1);
+  const clients = conns.map((c) => addressWords(o, 2 + (c.idx >> 8) * 256 + (c.idx & 255)));
+  const spec: SegmentSpec = {
+    ipVersion: o.ipv6 ? 6 : 4, src: server, dst: server, srcPort: 0, dstPort: 0,
+    seq: 0, ack: 0, flags: 0, payload: EMPTY, payloadOffset: 0, payloadLength: 0,
+  };
+  for (const p of lay.packets) {
+    const client = clients[p.conn]!;
+    const clientPort = 40000 + p.conn;
+    spec.src = p.toServer ? client : server;
+    spec.dst = p.toServer ? server : client;
+    spec.srcPort = p.toServer ? clientPort : o.port;
+    spec.dstPort = p.toServer ? o.port : clientPort;
+    spec.seq = p.seq;
+    spec.ack = p.ack;
+    spec.flags = p.flags;
+    spec.payload = p.payload;
+    spec.payloadOffset = p.off;
+    spec.payloadLength = p.len;
+    const n = encodeSegment(spec, frame, 0);
+    if (n !== encodedLength(spec)) throw new Error('internal: encoded length mismatch');
+    const whole = Math.floor(p.ts / 1e9);
+    writer.write(o.startTime + whole, p.ts - whole * 1e9, frame, 0, n);
+  }
+  writer.close();
+
+  const byMethod: Record<string, number> = {};
+  const byMethodPb: Record<string, number> = {};
+  let txReassemble = 0;
+  let txPacketbeat = 0;
+  let pushes = 0;
+  for (const c of conns) {
+    for (const ex of c.exchanges) {
+      if (ex.push) pushes++;
+      if (ex.fault === 'gap') continue;
+      tally(byMethod, ex.cmds);
+      txReassemble += ex.cmds.length;
+      if (ex.fault === 'reorder') continue;
+      tally(byMethodPb, ex.cmds);
+      txPacketbeat += ex.cmds.length;
+    }
+  }
+  const last = lay.packets.length > 0 ? lay.packets[lay.packets.length - 1]!.ts : 0;
+  const manifest: GenManifest = {
+    generator: 'lockstep gen redis',
+    options: o,
+    packets: lay.packets.length,
+    connections: conns.length,
+    durationNs: last - (lay.packets[0]?.ts ?? 0),
+    transactions: { reassemble: txReassemble, packetbeat: txPacketbeat },
+    byMethod: { reassemble: sorted(byMethod), packetbeat: sorted(byMethodPb) },
+    unmatchedResponses: o.midstream,
+    unmatchedRequests: { reassemble: o.gaps + o.tail, packetbeat: o.gaps + o.reorder + o.tail },
+    gaps: { reassemble: o.gaps, packetbeat: o.gaps + o.reorder },
+    parseErrors: { reassemble: o.gaps, packetbeat: o.gaps + o.reorder },
+    pushMessages: pushes,
+    retransmissions: o.retransmissions,
+    duplicates: o.duplicates,
+    reordered: o.reorder,
+    paddingAcks: pad,
+  };
+  writeFileSync(`${out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}

@@ -1,0 +1,38 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+
+/** Positional byte source: a file descriptor, or a buffer in tests. */
+export interface ByteSource {
+  readonly name: string;
+  /** Reads up to `length` bytes at `position` into `into[offset..]`; returns how many were read (0 at the end). */
+  read(into: Buffer, offset: number, length: number, position: number): number;
+  size(): number;
+  close(): void;
+}
+
+export function fileSource(path: string): ByteSource {
+  const fd = openSync(path, 'r');
+  let open = true;
+  return {
+    name: path,
+    read: (into, offset, length, position) => readSync(fd, into, offset, length, position),
+    size: () => fstatSync(fd).size,
+    close: () => {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+export function bufferSource(bytes: Uint8Array, name = '<buffer>'): ByteSource {
+  return {
+    name,
+    read(into, offset, length, position) {
+      if (position >= bytes.length) return 0;
+      const n = Math.min(length, bytes.length - position);
+      into.set(bytes.subarray(position, position + n), offset);
+      return n;
+    },
+    size: () => bytes.length,
+    close() {},
+  };
+}

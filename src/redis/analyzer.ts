@@ -1,0 +1,185 @@
+import type { CloseReason, Connection, Direction, StreamAnalyzer } from '../tcp/connection.js';
+import { CLIENT_TO_SERVER } from '../tcp/connection.js';
+import { DEFAULT_RESP_LIMITS, RespParser, type RespLimits, type RespMessage } from './resp.js';
+import type { Transaction } from './transaction.js';
+
+/** Counters of the Redis analyzer, with packetbeat's names where it has them. */
+export interface RedisCounters {
+  'redis.requests': number;
+  'redis.responses': number;
+  'redis.transactions': number;
+  /** Requests that never got a response, for any reason (sum of the four below). */
+  'redis.unmatched_requests': number;
+  'redis.unmatched_requests.no_response': number;
+  'redis.unmatched_requests.dropped_gap': number;
+  'redis.unmatched_requests.queue_limit': number;
+  'redis.unmatched_requests.expired': number;
+  'redis.unmatched_responses': number;
+  'redis.push_messages': number;
+  'redis.parse_errors': number;
+  'redis.message_too_large': number;
+}
+
+export function newRedisCounters(): RedisCounters {
+  return {
+    'redis.requests': 0,
+    'redis.responses': 0,
+    'redis.transactions': 0,
+    'redis.unmatched_requests': 0,
+    'redis.unmatched_requests.no_response': 0,
+    'redis.unmatched_requests.dropped_gap': 0,
+    'redis.unmatched_requests.queue_limit': 0,
+    'redis.unmatched_requests.expired': 0,
+    'redis.unmatched_responses': 0,
+    'redis.push_messages': 0,
+    'redis.parse_errors': 0,
+    'redis.message_too_large': 0,
+  };
+}
+
+export type UnmatchedReason = 'no_response' | 'dropped_gap' | 'queue_limit' | 'expired';
+
+/** What the analyzer produces, besides counters: transactions and the messages that never became one. */
+export interface RedisSink {
+  onTransaction(tx: Transaction): void;
+  onUnmatchedRequest?(conn: Connection, request: RespMessage, reason: UnmatchedReason): void;
+  onUnmatchedResponse?(conn: Connection, response: RespMessage): void;
+  onParseError?(conn: Connection, dir: Direction, reason: string, tsNs: number): void;
+}
+
+export interface RedisOptions extends RespLimits {
+  /** packetbeat's `queue_max_messages`: requests waiting for a response per connection. */
+  queueMaxMessages: number;
+  /** packetbeat's `queue_max_bytes`. */
+  queueMaxBytes: number;
+}
+
+export const DEFAULT_REDIS_OPTIONS: RedisOptions = {
+  ...DEFAULT_RESP_LIMITS,
+  queueMaxMessages: 20_000,
+  queueMaxBytes: 1024 * 1024,
+};
+
+/** Per-connection state, dropped on a gap as packetbeat drops `conn.data`. */
+class RedisConnection {
+  readonly parsers: [RespParser, RespParser];
+  /** FIFO of requests awaiting a response: `requests[head..]`. */
+  requests: RespMessage[] = [];
+  head = 0;
+  queuedBytes = 0;
+
+  constructor(limits: RespLimits) {
+    this.parsers = [new RespParser('request', limits), new RespParser('response', limits)];
+  }
+
+  get queued(): number {
+    return this.requests.length - this.head;
+  }
+
+  shift(): RespMessage {
+    const m = this.requests[this.head]!;
+    this.requests[this.head++] = undefined as unknown as RespMessage;
+    this.queuedBytes -= m.size;
+    if (this.head > 1024 && this.head * 2 > this.requests.length) {
+      this.requests = this.requests.slice(this.head);
+      this.head = 0;
+    }
+    return m;
+  }
+}
+
+/**
+ * packetbeat's Redis analyzer (protos/redis/redis.go), fed by TCP: a
+ * resumable parser per direction, a FIFO of requests per connection, and
+ * correlation by order (pipelined requests pair with responses in turn).
+ */
+export class RedisAnalyzer implements StreamAnalyzer {
+  readonly counters: RedisCounters = newRedisCounters();
+  private nextTxId = 1;
+  private readonly opts: RedisOptions;
+
+  constructor(private readonly sink: RedisSink, opts: Partial<RedisOptions> = {}) {
+    this.opts = { ...DEFAULT_REDIS_OPTIONS, ...opts };
+  }
+
+  private state(conn: Connection): RedisConnection {
+    let s = conn.app as RedisConnection | undefined;
+    if (s === undefined) {
+      s = new RedisConnection(this.opts);
+      conn.app = s;
+    }
+    return s;
+  }
+
+  onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void {
+    const s = this.state(conn);
+    const parser = s.parsers[dir];
+    const end = offset + length;
+    let p = offset;
+    while (p < end) {
+      const r = parser.parse(buf, p, end, tsNs);
+      p = parser.pos;
+      if (r.kind === 'needMore') return;
+      if (r.kind === 'error') {
+        // packetbeat drops the parser and the rest of the segment; the next one starts afresh
+        this.counters['redis.parse_errors']++;
+        if (r.reason === 'too_large') this.counters['redis.message_too_large']++;
+        this.sink.onParseError?.(conn, dir, `${r.reason}: ${r.detail}`, tsNs);
+        return;
+      }
+      if (dir === CLIENT_TO_SERVER) this.request(conn, s, r.message);
+      else this.response(conn, s, r.message);
+    }
+  }
+
+  private request(conn: Connection, s: RedisConnection, m: RespMessage): void {
+    this.counters['redis.requests']++;
+    s.requests.push(m);
+    s.queuedBytes += m.size;
+    while (s.queued > this.opts.queueMaxMessages || (s.queuedBytes > this.opts.queueMaxBytes && s.queued > 1)) {
+      this.unmatched(conn, s.shift(), 'queue_limit');
+    }
+  }
+
+  private response(conn: Connection, s: RedisConnection, m: RespMessage): void {
+    if (m.isPush) {
+      this.counters['redis.push_messages']++;
+      return;
+    }
+    this.counters['redis.responses']++;
+    if (s.queued === 0) {
+      this.counters['redis.unmatched_responses']++;
+      this.sink.onUnmatchedResponse?.(conn, m);
+      return;
+    }
+    const request = s.shift();
+    this.counters['redis.transactions']++;
+    this.sink.onTransaction({ id: this.nextTxId++, conn, request, response: m });
+  }
+
+  private unmatched(conn: Connection, m: RespMessage, reason: UnmatchedReason): void {
+    this.counters['redis.unmatched_requests']++;
+    this.counters[`redis.unmatched_requests.${reason}`]++;
+    this.sink.onUnmatchedRequest?.(conn, m, reason);
+  }
+
+  private dropState(conn: Connection, reason: UnmatchedReason): void {
+    const s = conn.app as RedisConnection | undefined;
+    if (s === undefined) return;
+    while (s.queued > 0) this.unmatched(conn, s.shift(), reason);
+    conn.app = undefined;
+  }
+
+  /** packetbeat's redis GapInStream answers drop=true: the connection's state goes. */
+  onGap(conn: Connection, _dir: Direction, _lostBytes: number, _tsNs: number): void {
+    this.dropState(conn, 'dropped_gap');
+  }
+
+  onFin(_conn: Connection, _dir: Direction, _tsNs: number): void {
+    // packetbeat's redis ReceivedFin keeps the state: responses may still follow a client's FIN
+  }
+
+  onClose(conn: Connection, reason: CloseReason, _tsNs: number): void {
+    this.dropState(conn, reason === 'expired' ? 'expired' : 'no_response');
+  }
+}

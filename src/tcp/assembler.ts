@@ -1,0 +1,240 @@
+import { formatAddress, TCP_FIN, TCP_RST, TCP_SYN, TCP_ACK, type DecodedPacket } from '../decode/decode.js';
+import {
+  CLIENT_TO_SERVER,
+  SERVER_TO_CLIENT,
+  type CloseReason,
+  type Connection,
+  type Direction,
+  type StreamAnalyzer,
+} from './connection.js';
+import { newTcpCounters, Stream, type TcpCounters, type TcpMode } from './stream.js';
+
+export interface TcpOptions {
+  mode: TcpMode;
+  /** Ports of the monitored servers (packetbeat.protocols.redis.ports). */
+  ports: readonly number[];
+  /** Idle time after which a connection is forgotten, in capture-time nanoseconds. */
+  streamTimeoutNs: number;
+  maxBufferedBytes: number;
+  maxBufferedSegments: number;
+}
+
+export const DEFAULT_TCP_OPTIONS: TcpOptions = {
+  mode: 'reassemble',
+  ports: [6379],
+  // packetbeat's TCP stream expiry (protos/tcp/tcp.go: 10 s)
+  streamTimeoutNs: 10_000_000_000,
+  maxBufferedBytes: 1024 * 1024,
+  maxBufferedSegments: 1024,
+};
+
+class Conn implements Connection {
+  app: unknown = undefined;
+  readonly streams: [Stream, Stream];
+  /** hash chain */
+  nextInBucket: Conn | null = null;
+  /** idle list, oldest first */
+  older: Conn | null = null;
+  newer: Conn | null = null;
+  lastSeenNs = 0;
+  hash = 0;
+  closed = false;
+  sawData = false;
+
+  constructor(
+    readonly id: number,
+    readonly c0: number, readonly c1: number, readonly c2: number, readonly c3: number,
+    readonly clientPort: number,
+    readonly s0: number, readonly s1: number, readonly s2: number, readonly s3: number,
+    readonly serverPort: number,
+    readonly clientIp: string,
+    readonly serverIp: string,
+    analyzer: StreamAnalyzer,
+    counters: TcpCounters,
+    opts: TcpOptions,
+  ) {
+    this.streams = [
+      new Stream(this, CLIENT_TO_SERVER, analyzer, counters, opts),
+      new Stream(this, SERVER_TO_CLIENT, analyzer, counters, opts),
+    ];
+  }
+}
+
+/**
+ * The TCP layer: finds the connection of each segment (hash table keyed on the
+ * client/server 4-tuple, no allocation per packet), feeds its stream, and
+ * expires idle connections on capture time (`FlushOlderThan`, never the wall clock).
+ */
+export class TcpAssembler {
+  readonly counters: TcpCounters = newTcpCounters();
+  private readonly serverPort = new Uint8Array(65536);
+  private readonly table = new Map<number, Conn>();
+  private oldest: Conn | null = null;
+  private newest: Conn | null = null;
+  private nextId = 1;
+  private nowNs = -Infinity;
+  private readonly opts: TcpOptions;
+
+  constructor(private readonly analyzer: StreamAnalyzer, opts: Partial<TcpOptions> = {}) {
+    this.opts = { ...DEFAULT_TCP_OPTIONS, ...opts };
+    for (const p of this.opts.ports) this.serverPort[p] = 1;
+  }
+
+  /** Number of connections currently tracked. */
+  get openConnections(): number {
+    return this.table.size === 0 ? 0 : this.countOpen();
+  }
+
+  private countOpen(): number {
+    let n = 0;
+    for (let c = this.oldest; c; c = c.newer) n++;
+    return n;
+  }
+
+  process(pkt: DecodedPacket, tsNs: number): void {
+    let dir: Direction;
+    if (this.serverPort[pkt.dstPort]) dir = CLIENT_TO_SERVER;
+    else if (this.serverPort[pkt.srcPort]) dir = SERVER_TO_CLIENT;
+    else {
+      this.counters['tcp.unmonitored_packets']++;
+      return;
+    }
+    if (tsNs > this.nowNs) this.nowNs = tsNs;
+    const flags = pkt.flags;
+    const len = pkt.payloadLength;
+    let conn = this.lookup(pkt, dir);
+    let created = false;
+    if (conn && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && (conn.sawData || conn.closed)) {
+      // a new connection reuses the 4-tuple
+      this.close(conn, 'reused', tsNs);
+      conn = null;
+    }
+    if (!conn) {
+      // a segment with nothing to say (a pure ACK, a RST) does not open a connection
+      if (len === 0 && (flags & (TCP_SYN | TCP_FIN)) === 0) return;
+      conn = this.create(pkt, dir);
+      created = true;
+    } else {
+      this.touch(conn);
+    }
+    conn.lastSeenNs = tsNs;
+    if (len > 0) conn.sawData = true;
+    const stream = conn.streams[dir];
+    if (this.opts.mode === 'packetbeat') {
+      stream.segmentPacketbeat(created, pkt.seq, flags, pkt.buf, pkt.payloadOffset, len, tsNs);
+    } else {
+      stream.segmentReassemble(pkt.seq, flags, pkt.buf, pkt.payloadOffset, len, tsNs);
+      if ((flags & TCP_RST) !== 0) this.close(conn, 'rst', tsNs);
+      else if (conn.streams[0].finished && conn.streams[1].finished) this.close(conn, 'fin', tsNs);
+    }
+    this.expire(this.nowNs);
+  }
+
+  /** Forgets connections idle since before `nowNs - streamTimeout`. */
+  expire(nowNs: number): void {
+    const limit = nowNs - this.opts.streamTimeoutNs;
+    while (this.oldest && this.oldest.lastSeenNs < limit) {
+      this.counters['tcp.streams_expired']++;
+      this.close(this.oldest, 'expired', nowNs);
+    }
+  }
+
+  /** End of capture: every connection still open is closed, oldest first. */
+  closeAll(): void {
+    const t = this.nowNs === -Infinity ? 0 : this.nowNs;
+    while (this.oldest) this.close(this.oldest, 'end_of_capture', t);
+  }
+
+  private close(conn: Conn, reason: CloseReason, tsNs: number): void {
+    if (this.opts.mode === 'reassemble') {
+      conn.streams[0].flush(tsNs);
+      conn.streams[1].flush(tsNs);
+    }
+    this.unlink(conn);
+    this.analyzer.onClose(conn, reason, tsNs);
+  }
+
+  private hashOf(c0: number, c1: number, c2: number, c3: number, cp: number, s0: number, s1: number, s2: number, s3: number, sp: number): number {
+    let h = Math.imul(c3 ^ 0x9e3779b9, 0x85ebca6b);
+    h = Math.imul(h ^ (cp | (sp << 16)), 0xc2b2ae35);
+    h = Math.imul(h ^ s3, 0x27d4eb2f);
+    h ^= c0 ^ c1 ^ c2 ^ s0 ^ s1 ^ s2;
+    return (h ^ (h >>> 15)) & 0x3fffffff;
+  }
+
+  private lookup(p: DecodedPacket, dir: Direction): Conn | null {
+    const h =
+      dir === CLIENT_TO_SERVER
+        ? this.hashOf(p.src0, p.src1, p.src2, p.src3, p.srcPort, p.dst0, p.dst1, p.dst2, p.dst3, p.dstPort)
+        : this.hashOf(p.dst0, p.dst1, p.dst2, p.dst3, p.dstPort, p.src0, p.src1, p.src2, p.src3, p.srcPort);
+    let c = this.table.get(h) ?? null;
+    while (c) {
+      if (dir === CLIENT_TO_SERVER) {
+        if (c.clientPort === p.srcPort && c.serverPort === p.dstPort && c.c3 === p.src3 && c.s3 === p.dst3 &&
+            c.c0 === p.src0 && c.c1 === p.src1 && c.c2 === p.src2 && c.s0 === p.dst0 && c.s1 === p.dst1 && c.s2 === p.dst2) return c;
+      } else if (c.clientPort === p.dstPort && c.serverPort === p.srcPort && c.c3 === p.dst3 && c.s3 === p.src3 &&
+            c.c0 === p.dst0 && c.c1 === p.dst1 && c.c2 === p.dst2 && c.s0 === p.src0 && c.s1 === p.src1 && c.s2 === p.src2) return c;
+      c = c.nextInBucket;
+    }
+    return null;
+  }
+
+  private create(p: DecodedPacket, dir: Direction): Conn {
+    const toServer = dir === CLIENT_TO_SERVER;
+    const c0 = toServer ? p.src0 : p.dst0, c1 = toServer ? p.src1 : p.dst1;
+    const c2 = toServer ? p.src2 : p.dst2, c3 = toServer ? p.src3 : p.dst3;
+    const s0 = toServer ? p.dst0 : p.src0, s1 = toServer ? p.dst1 : p.src1;
+    const s2 = toServer ? p.dst2 : p.src2, s3 = toServer ? p.dst3 : p.src3;
+    const cp = toServer ? p.srcPort : p.dstPort;
+    const sp = toServer ? p.dstPort : p.srcPort;
+    const conn = new Conn(
+      this.nextId++, c0, c1, c2, c3, cp, s0, s1, s2, s3, sp,
+      formatAddress(p.ipVersion, c0, c1, c2, c3),
+      formatAddress(p.ipVersion, s0, s1, s2, s3),
+      this.analyzer, this.counters, this.opts,
+    );
+    conn.hash = this.hashOf(c0, c1, c2, c3, cp, s0, s1, s2, s3, sp);
+    conn.nextInBucket = this.table.get(conn.hash) ?? null;
+    this.table.set(conn.hash, conn);
+    this.appendNewest(conn);
+    this.counters['tcp.connections']++;
+    return conn;
+  }
+
+  private appendNewest(conn: Conn): void {
+    conn.older = this.newest;
+    conn.newer = null;
+    if (this.newest) this.newest.newer = conn;
+    else this.oldest = conn;
+    this.newest = conn;
+  }
+
+  private touch(conn: Conn): void {
+    if (this.newest === conn) return;
+    this.detachIdle(conn);
+    this.appendNewest(conn);
+  }
+
+  private detachIdle(conn: Conn): void {
+    if (conn.older) conn.older.newer = conn.newer;
+    else this.oldest = conn.newer;
+    if (conn.newer) conn.newer.older = conn.older;
+    else this.newest = conn.older;
+    conn.older = conn.newer = null;
+  }
+
+  private unlink(conn: Conn): void {
+    conn.closed = true;
+    this.detachIdle(conn);
+    const head = this.table.get(conn.hash);
+    if (head === conn) {
+      if (conn.nextInBucket) this.table.set(conn.hash, conn.nextInBucket);
+      else this.table.delete(conn.hash);
+    } else {
+      let c = head ?? null;
+      while (c && c.nextInBucket !== conn) c = c.nextInBucket;
+      if (c) c.nextInBucket = conn.nextInBucket;
+    }
+    conn.nextInBucket = null;
+  }
+}
