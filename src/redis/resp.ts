@@ -269,7 +269,10 @@ export class RespParser {
     if (t === 0x24 || t === 0x3d || t === 0x21) {
       // $ = ! : a length-prefixed string
       if (n === -1 && t === 0x24) return this.value('nil');
-      if (n < 0 || n > this.limits.maxMessageBytes) return this.fail('bad_length', `bulk length ${n}`);
+      if (n < 0) return this.fail('bad_length', `bulk length ${n}`);
+      if (this.msgBytes + n + 2 > this.limits.maxMessageBytes) {
+        return this.fail('too_large', `bulk string of ${n} bytes makes the message larger than ${this.limits.maxMessageBytes} bytes`);
+      }
       if (t === 0x21 && this.stack.length === 0) this.isError = true;
       this.bulkLen = n;
       this.accLen = 0;

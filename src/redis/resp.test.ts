@@ -1,0 +1,170 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { encodeCommand, encodeValue, isErrorValue, renderValue, type RespValue } from './encode.js';
+import { RespParser, type RespMessage, type RespRole } from './resp.js';
+
+/** Feeds `bytes` cut at `cuts` and collects every message (and errors). */
+function parseAll(role: RespRole, bytes: Buffer, cuts: number[] = [], limits?: ConstructorParameters<typeof RespParser>[1]) {
+  const parser = new RespParser(role, limits);
+  const messages: RespMessage[] = [];
+  const errors: string[] = [];
+  const points = [...new Set([0, ...cuts.filter((c) => c > 0 && c < bytes.length), bytes.length])].sort((a, b) => a - b);
+  for (let i = 0; i + 1 < points.length; i++) {
+    // each segment is its own buffer, with junk around it, as the capture buffer would have
+    const seg = Buffer.concat([Buffer.from('JUNK'), bytes.subarray(points[i], points[i + 1]), Buffer.from('\r\n+X\r\n')]);
+    const end = 4 + points[i + 1]! - points[i]!;
+    let p = 4;
+    while (p < end) {
+      const r = parser.parse(seg, p, end, i);
+      p = parser.pos;
+      if (r.kind === 'needMore') break;
+      if (r.kind === 'error') {
+        errors.push(r.reason);
+        break;
+      }
+      messages.push(r.message);
+    }
+  }
+  return { messages, errors };
+}
+
+const text = fc.string({ unit: fc.constantFrom('a', 'b', 'z', '0', ' ', ':', '-', '\u00e9', '\u4e2d'), maxLength: 12 });
+const lineText = text; // no CR/LF in simple strings
+
+const respValue: fc.Arbitrary<RespValue> = fc.letrec<{ v: RespValue }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.record({ t: fc.constant('simple' as const), s: lineText }),
+    fc.record({ t: fc.constant('error' as const), s: lineText }),
+    fc.record({ t: fc.constant('int' as const), n: fc.integer() }),
+    fc.record({ t: fc.constant('bulk' as const), s: fc.option(fc.string({ maxLength: 40 }), { nil: null }) }),
+    fc.record({ t: fc.constant('array' as const), items: fc.option(fc.array(tie('v'), { maxLength: 4 }), { nil: null }) }),
+    fc.record({ t: fc.constant('null' as const) }),
+    fc.record({ t: fc.constant('bool' as const), b: fc.boolean() }),
+    fc.record({ t: fc.constant('double' as const), s: fc.constantFrom('1.5', '-0.25', 'inf', '-inf', 'nan', '3') }),
+    fc.record({ t: fc.constant('bignum' as const), s: fc.bigInt().map(String) }),
+    fc.record({ t: fc.constant('blobError' as const), s: fc.string({ maxLength: 20 }) }),
+    fc.record({ t: fc.constant('verbatim' as const), s: fc.string({ maxLength: 20 }) }),
+    fc.record({ t: fc.constant('map' as const), entries: fc.array(fc.tuple(tie('v'), tie('v')), { maxLength: 3 }) }),
+    fc.record({ t: fc.constant('set' as const), items: fc.array(tie('v'), { maxLength: 3 }) }),
+  ),
+})).v;
+
+describe('RespParser', () => {
+  it('parses the replies packetbeat shows in its system tests', () => {
+    const parts = [
+      '+OK\r\n', '$5\r\nhello\r\n', '$-1\r\n', ':42\r\n', '*2\r\n$1\r\na\r\n$-1\r\n', '*0\r\n', '*-1\r\n',
+      '-ERR Operation against a key holding the wrong kind of value\r\n',
+    ];
+    const wire = Buffer.from(parts.join(''));
+    const { messages, errors } = parseAll('response', wire);
+    expect(errors).toEqual([]);
+    expect(messages.map((m) => m.text)).toEqual([
+      'OK', 'hello', 'nil', '42', '[a, nil]', '[]', 'nil',
+      'ERR Operation against a key holding the wrong kind of value',
+    ]);
+    expect(messages.map((m) => m.isError)).toEqual([false, false, false, false, false, false, false, true]);
+    expect(messages.map((m) => m.size)).toEqual([5, 11, 5, 5, 16, 4, 5, 62]);
+    expect(messages.map((m) => m.size)).toEqual(parts.map((p) => p.length));
+  });
+
+  it('gives a request its words, method first, in their original case', () => {
+    const { messages } = parseAll('request', encodeCommand(['set', 'key3', 'value 3']));
+    expect(messages).toHaveLength(1);
+    expect(messages[0]!.args).toEqual(['set', 'key3', 'value 3']);
+    expect(messages[0]!.text).toBe('set key3 value 3');
+    expect(messages[0]!.size).toBe(encodeCommand(['set', 'key3', 'value 3']).length);
+  });
+
+  it('renders RESP3 types', () => {
+    const wire = Buffer.from('_\r\n#t\r\n#f\r\n,3.25\r\n(12345678901234567890\r\n=15\r\ntxt:Some string\r\n%1\r\n+k\r\n:1\r\n~2\r\n:1\r\n:2\r\n!9\r\nERR oops!\r\n');
+    const { messages, errors } = parseAll('response', wire);
+    expect(errors).toEqual([]);
+    expect(messages.map((m) => m.text)).toEqual(['nil', 'true', 'false', '3.25', '12345678901234567890', 'Some string', '{k: 1}', '[1, 2]', 'ERR oops!']);
+    expect(messages.at(-1)!.isError).toBe(true);
+  });
+
+  it('skips attributes and marks pushes', () => {
+    const wire = Buffer.from('|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n*2\r\n:2039123\r\n:9543892\r\n>2\r\n+invalidate\r\n*1\r\n+k\r\n');
+    const { messages } = parseAll('response', wire);
+    expect(messages.map((m) => [m.text, m.isPush])).toEqual([
+      ['[2039123, 9543892]', false],
+      ['[invalidate, [k]]', true],
+    ]);
+    expect(messages[0]!.size).toBe(wire.indexOf('>'));
+  });
+
+  it('takes the 64-bit integers Redis sends', () => {
+    const { messages, errors } = parseAll('response', Buffer.from(':-9223372036854775808\r\n'));
+    expect(errors).toEqual([]);
+    expect(messages[0]!.text).toBe('-9223372036854775808');
+  });
+
+  it.each([
+    ['*2147483647\r\n', 'bad_length'],
+    ['$-7\r\n', 'bad_length'],
+    ['$99999999999999999999\r\n', 'bad_length'],
+    ['*1x\r\n', 'bad_length'],
+    [':12a\r\n', 'bad_line'],
+    ['hello\r\n', 'bad_type'],
+    ['+OK\n', 'bad_line'],
+    ['$3\r\nabcXY', 'bad_line'],
+    ['#x\r\n', 'bad_line'],
+  ])('rejects %j as %s without allocating for the claimed length', (wire, reason) => {
+    const { messages, errors } = parseAll('response', Buffer.from(wire));
+    expect(messages).toEqual([]);
+    expect(errors).toEqual([reason]);
+  });
+
+  it('rejects nesting deeper than the limit', () => {
+    const deep = Buffer.from('*1\r\n'.repeat(40) + ':1\r\n');
+    expect(parseAll('response', deep).errors).toEqual(['too_deep']);
+    const ok = Buffer.from('*1\r\n'.repeat(32) + ':1\r\n');
+    expect(parseAll('response', ok).messages[0]!.text).toBe('['.repeat(32) + '1' + ']'.repeat(32));
+  });
+
+  it('resets on a message larger than the limit, counted as too_large, and carries on afresh', () => {
+    const limits = { maxMessageBytes: 64, maxDepth: 8 };
+    const big = encodeValue({ t: 'bulk', s: 'x'.repeat(60) });
+    const parser = new RespParser('response', limits);
+    expect(parser.parse(big, 0, big.length, 0)).toMatchObject({ kind: 'error', reason: 'too_large' });
+    const after = Buffer.from('+OK\r\n');
+    expect(parser.parse(after, 0, after.length, 1)).toMatchObject({ kind: 'message', message: { text: 'OK', tsNs: 1 } });
+    // a long line split over many segments trips the same limit; the segment after it starts mid-line
+    expect(parseAll('response', Buffer.from(`+${'y'.repeat(100)}\r\n`), [10, 20, 30, 40, 50, 60, 70], limits).errors).toEqual([
+      'too_large',
+      'bad_type',
+    ]);
+  });
+
+  it('stamps a message with the time of the segment it began in', () => {
+    const wire = encodeValue({ t: 'bulk', s: 'abcdefghij' });
+    const { messages } = parseAll('response', Buffer.concat([wire, wire]), [3, wire.length + 1]);
+    expect(messages.map((m) => m.tsNs)).toEqual([0, 1]);
+  });
+
+  test.prop([fc.array(respValue, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 12 })])(
+    'encode → parse is the identity under every segmentation',
+    (values, rawCuts) => {
+      const encoded = values.map(encodeValue);
+      const wire = Buffer.concat(encoded);
+      const cuts = rawCuts.map((c) => c % (wire.length + 1));
+      const { messages, errors } = parseAll('response', wire, cuts);
+      expect(errors).toEqual([]);
+      expect(messages.map((m) => m.text)).toEqual(values.map(renderValue));
+      expect(messages.map((m) => m.size)).toEqual(encoded.map((e) => e.length));
+      expect(messages.map((m) => m.isError)).toEqual(values.map(isErrorValue));
+    },
+  );
+
+  test.prop([fc.array(fc.array(fc.string({ maxLength: 30 }), { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 6 })])(
+    'byte-at-a-time parsing of pipelined commands equals parsing them whole',
+    (commands) => {
+      const wire = Buffer.concat(commands.map(encodeCommand));
+      const whole = parseAll('request', wire);
+      const bytewise = parseAll('request', wire, Array.from({ length: wire.length }, (_, i) => i));
+      expect(whole.messages.map((m) => m.args)).toEqual(commands);
+      expect(bytewise.messages.map((m) => [m.args, m.size])).toEqual(whole.messages.map((m) => [m.args, m.size]));
+    },
+  );
+});
