@@ -2,11 +2,14 @@ import { analyze, type AnalyzeSummary } from '../analyze.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { parseArgs } from 'node:util';
 import { choiceOption, onePositional, portsOption, withUsage } from './args.js';
+import { UsageError } from './errors.js';
+import { scenario } from './scenario.js';
 import { paint, table } from './style.js';
 
-export const ANALYZE_USAGE = `lockstep analyze CAPTURE [--ports 6379,7101] [--tcp reassemble|packetbeat] [--events FILE] [--json]
+export const ANALYZE_USAGE = `lockstep analyze CAPTURE|--scenario issue-3404 [--ports 6379,7101] [--tcp reassemble|packetbeat] [--events FILE] [--json]
 
 The lossless ground truth: every Redis transaction in CAPTURE, no queue in the way.
+  --scenario NAME  the bundled scenario (generated into .lockstep/ on first use; its ports)
   --ports LIST   Redis server ports (default 6379)
   --tcp MODE     reassemble (default: reorder, trim, gaps only for holes never filled)
                  or packetbeat (packetbeat 5.x tcp.go: no reordering)
@@ -29,12 +32,15 @@ export function runAnalyze(argv: string[]): CommandResult {
         tcp: { type: 'string' },
         events: { type: 'string' },
         json: { type: 'boolean' },
+        scenario: { type: 'string' },
       },
     }),
   );
-  const capture = onePositional(positionals, 'CAPTURE', 'analyze');
+  const bundled = values.scenario !== undefined ? scenario(values.scenario) : null;
+  if (bundled && positionals.length > 0) throw new UsageError('lockstep analyze: give CAPTURE or --scenario, not both');
+  const capture = bundled ? bundled.capture : onePositional(positionals, 'CAPTURE', 'analyze');
   const summary = analyze(capture, {
-    ports: portsOption('ports', values.ports) ?? [6379],
+    ports: portsOption('ports', values.ports) ?? bundled?.ports ?? [6379],
     tcp: choiceOption<TcpMode>('tcp', values.tcp, ['reassemble', 'packetbeat']) ?? 'reassemble',
     events: values.events,
   });

@@ -71,7 +71,7 @@ export const PRESETS: Record<string, Partial<GenOptions>> = {
     port: 7101,
     connections: 120,
     pipeline: 1,
-    rate: 2300,
+    rate: 2800,
     midstream: 23,
     gaps: 4,
     retransmissions: 6,
@@ -128,10 +128,11 @@ export interface GenManifest {
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
+const TEXT_BUF = Buffer.alloc(64 * 1024);
+
 function text(rng: Random, n: number): string {
-  let s = '';
-  for (let i = 0; i < n; i++) s += ALNUM[rng.u32() % 36];
-  return s;
+  for (let i = 0; i < n; i++) TEXT_BUF[i] = ALNUM.charCodeAt(rng.u32() % 36);
+  return TEXT_BUF.toString('latin1', 0, n);
 }
 
 function valueSize(rng: Random, mss: number): number {
@@ -214,6 +215,8 @@ const HELLO: Cmd = {
   },
 };
 
+const PING: Cmd = { args: ['PING'], reply: { t: 'simple', s: 'PONG' } };
+
 /** A GET answered by a bulk string that needs exactly two segments; its value starts the second one mid-string. */
 function bigGet(rng: Random, mss: number): Cmd {
   return { args: ['GET', `big:${rng.int(0, 999)}`], reply: { t: 'bulk', s: text(rng, rng.int(mss + 16, 2 * mss - 64)) } };
@@ -256,14 +259,24 @@ function plan(o: GenOptions, transactions: number): ConnPlan[] {
     count += k;
   }
   // faults: reordered responses anywhere, lost segments on a connection's last exchange
+  // packetbeat only sees a gap once the direction has carried data (tcp.go: lastSeq != 0), so a
+  // faulty response always follows an earlier one: a PING is added where the connection has none
+  const ensureEarlierReply = (c: ConnPlan): void => {
+    if (c.midstream.length === 0 && c.exchanges.length === 0) c.exchanges.push(newExchange([PING]));
+  };
   for (let i = 0; i < o.reorder; i++) {
     const c = conns[faults.u32() % conns.length]!;
-    c.exchanges.splice(faults.int(0, c.exchanges.length), 0, newExchange([bigGet(faults, o.mss)], 'reorder'));
+    ensureEarlierReply(c);
+    const first = c.midstream.length > 0 ? 0 : 1;
+    c.exchanges.splice(faults.int(first, c.exchanges.length), 0, newExchange([bigGet(faults, o.mss)], 'reorder'));
   }
   const open = choose(faults, conns.length, o.tail > 0 ? Math.min(o.tail, conns.length) : 0);
   for (let i = 0; i < o.tail; i++) conns[open[i % open.length]!]!.tail.push(command(faults, conns[open[i % open.length]!]!.resp3, o.mss));
   const closed = conns.filter((c) => c.tail.length === 0);
-  for (const i of choose(faults, closed.length, o.gaps)) closed[i]!.exchanges.push(newExchange([bigGet(faults, o.mss)], 'gap'));
+  for (const i of choose(faults, closed.length, o.gaps)) {
+    ensureEarlierReply(closed[i]!);
+    closed[i]!.exchanges.push(newExchange([bigGet(faults, o.mss)], 'gap'));
+  }
   const plain: Exchange[] = [];
   for (const c of conns) for (const e of c.exchanges) if (e.fault === 'none') plain.push(e);
   for (const i of choose(faults, plain.length, o.retransmissions)) plain[i]!.retransmit = true;
@@ -442,16 +455,29 @@ function resolve(o: GenOptions): { transactions: number; pad: number } {
   if (o.packets === undefined) return { transactions: o.transactions, pad: 0 };
   const target = o.packets;
   const count = (t: number): number => packetCount(o, plan(o, t));
-  // largest workload that fits (binary search keeps count(lo) <= target < count(hi)), then pad with ACKs
+  const floor = count(0);
+  if (floor > target) throw new RangeError(`--packets ${target} is fewer than the connections and faults alone need (${floor})`);
+  // Packets grow almost linearly with transactions: secant steps toward the target from below,
+  // then pure ACKs make up the last few packets. Each probe is a whole plan, so take few.
   let lo = 0;
-  let hi = Math.max(1, target);
-  if (count(lo) > target) throw new RangeError(`--packets ${target} is fewer than the faults alone need (${count(lo)})`);
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (count(mid) <= target) lo = mid;
-    else hi = mid;
+  let loCount = floor;
+  let hi = -1;
+  let hiCount = 0;
+  for (let probes = 0; probes < 40 && target - loCount > 8; probes++) {
+    const slope = hi < 0 ? 3 : Math.max(1e-3, (hiCount - loCount) / (hi - lo));
+    let t = lo + Math.max(1, Math.floor(((target - loCount) / slope) * 0.995));
+    if (hi >= 0 && t >= hi) t = Math.floor((lo + hi) / 2);
+    if (t <= lo) break;
+    const c = count(t);
+    if (c <= target) {
+      lo = t;
+      loCount = c;
+    } else {
+      hi = t;
+      hiCount = c;
+    }
   }
-  return { transactions: lo, pad: target - count(lo) };
+  return { transactions: lo, pad: target - loCount };
 }
 
 function addressWords(o: GenOptions, host: number): [number, number, number, number] {
@@ -505,18 +531,31 @@ export function generateRedisCapture(options: Partial<GenOptions>, out: string):
   }
   writer.close();
 
+  // the manifest counts what the plan holds (a request for more gaps than connections gets fewer)
   const byMethod: Record<string, number> = {};
   const byMethodPb: Record<string, number> = {};
   let txReassemble = 0;
   let txPacketbeat = 0;
   let pushes = 0;
+  let gaps = 0;
+  let reordered = 0;
+  let tail = 0;
+  let midstream = 0;
   for (const c of conns) {
+    tail += c.tail.length;
+    midstream += c.midstream.length;
     for (const ex of c.exchanges) {
       if (ex.push) pushes++;
-      if (ex.fault === 'gap') continue;
+      if (ex.fault === 'gap') {
+        gaps++;
+        continue;
+      }
       tally(byMethod, ex.cmds);
       txReassemble += ex.cmds.length;
-      if (ex.fault === 'reorder') continue;
+      if (ex.fault === 'reorder') {
+        reordered++;
+        continue;
+      }
       tally(byMethodPb, ex.cmds);
       txPacketbeat += ex.cmds.length;
     }
@@ -530,14 +569,16 @@ export function generateRedisCapture(options: Partial<GenOptions>, out: string):
     durationNs: last - (lay.packets[0]?.ts ?? 0),
     transactions: { reassemble: txReassemble, packetbeat: txPacketbeat },
     byMethod: { reassemble: sorted(byMethod), packetbeat: sorted(byMethodPb) },
-    unmatchedResponses: o.midstream,
-    unmatchedRequests: { reassemble: o.gaps + o.tail, packetbeat: o.gaps + o.reorder + o.tail },
-    gaps: { reassemble: o.gaps, packetbeat: o.gaps + o.reorder },
-    parseErrors: { reassemble: o.gaps, packetbeat: o.gaps + o.reorder },
+    unmatchedResponses: midstream,
+    // a lost or overtaken response takes its request with it (packetbeat drops the connection's state)
+    unmatchedRequests: { reassemble: gaps + tail, packetbeat: gaps + reordered + tail },
+    gaps: { reassemble: gaps, packetbeat: gaps + reordered },
+    // the segment after the hole starts inside a bulk string: one parse error each
+    parseErrors: { reassemble: gaps, packetbeat: gaps + reordered },
     pushMessages: pushes,
-    retransmissions: o.retransmissions,
-    duplicates: o.duplicates,
-    reordered: o.reorder,
+    retransmissions: conns.reduce((n, c) => n + c.exchanges.filter((e) => e.retransmit).length, 0),
+    duplicates: conns.reduce((n, c) => n + c.exchanges.filter((e) => e.duplicate).length, 0),
+    reordered,
     paddingAcks: pad,
   };
   writeFileSync(`${out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -18,6 +18,19 @@ interface ByteSink {
 const FLUSH_AT = 1024 * 1024;
 
 /**
+ * The snaplen to write, checked: the reader refuses records over MAX_CAPLEN, and
+ * the staging buffer has room for one record of at most MAX_CAPLEN past FLUSH_AT
+ * (a longer one would be cut by `copy` while its header claimed the full length).
+ */
+function checkedSnaplen(opts: PcapWriterOptions): number {
+  const snaplen = opts.snaplen ?? MAX_CAPLEN;
+  if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > MAX_CAPLEN) {
+    throw new RangeError(`Expected \`snaplen\` to be an integer from 1 to ${MAX_CAPLEN}, got \`${snaplen}\``);
+  }
+  return snaplen;
+}
+
+/**
  * Classic pcap writer (little-endian, version 2.4). Bytes are staged in a 1 MiB
  * buffer; a file is written under a temporary name and renamed into place on
  * {@link close}, so a reader never sees half a capture.
@@ -32,7 +45,7 @@ export class PcapWriter {
 
   private constructor(private readonly sink: ByteSink, opts: PcapWriterOptions) {
     this.nanos = opts.nanos ?? false;
-    this.snaplen = opts.snaplen ?? MAX_CAPLEN;
+    this.snaplen = checkedSnaplen(opts);
     const h = this.stage;
     h.writeUInt32LE(this.nanos ? 0xa1b23c4d : 0xa1b2c3d4, 0);
     h.writeUInt16LE(2, 4);
@@ -45,6 +58,7 @@ export class PcapWriter {
   }
 
   static toFile(path: string, opts: PcapWriterOptions = {}): PcapWriter {
+    checkedSnaplen(opts); // before the temporary file exists, so a bad option leaves nothing behind
     const tmp = `${path}.${process.pid}.tmp`;
     const fd = openSync(tmp, 'w');
     return new PcapWriter(
@@ -78,6 +92,10 @@ export class PcapWriter {
   /** Appends one packet. `data[offset..offset+length)` is copied. */
   write(tsSec: number, tsNsec: number, data: Buffer, offset = 0, length = data.length - offset, origLen = length): void {
     if (length > this.snaplen) throw new RangeError(`packet of ${length} bytes exceeds snaplen ${this.snaplen}`);
+    // `copy` would silently copy less than the record header claims
+    if (offset < 0 || offset + length > data.length) {
+      throw new RangeError(`packet slice [${offset}, ${offset + length}) runs past the end of its ${data.length}-byte buffer`);
+    }
     const h = this.stage;
     let p = this.used;
     h.writeUInt32LE(tsSec >>> 0, p);
