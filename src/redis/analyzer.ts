@@ -1,6 +1,6 @@
 import type { CloseReason, Connection, Direction, StreamAnalyzer } from '../tcp/connection.js';
 import { CLIENT_TO_SERVER } from '../tcp/connection.js';
-import { DEFAULT_RESP_LIMITS, RespParser, type RespLimits, type RespMessage } from './resp.js';
+import { Arena, DEFAULT_RESP_LIMITS, RespParser, type RespLimits, type RespMessage } from './resp.js';
 import type { Transaction } from './transaction.js';
 
 /** Counters of the Redis analyzer, with packetbeat's names where it has them. */
@@ -68,8 +68,8 @@ class RedisConnection {
   head = 0;
   queuedBytes = 0;
 
-  constructor(limits: RespLimits) {
-    this.parsers = [new RespParser('request', limits), new RespParser('response', limits)];
+  constructor(arena: Arena, limits: RespLimits) {
+    this.parsers = [new RespParser('request', arena, limits), new RespParser('response', arena, limits)];
   }
 
   get queued(): number {
@@ -97,6 +97,7 @@ export class RedisAnalyzer implements StreamAnalyzer {
   readonly counters: RedisCounters = newRedisCounters();
   private nextTxId = 1;
   private readonly opts: RedisOptions;
+  private readonly arena = new Arena();
 
   constructor(private readonly sink: RedisSink, opts: Partial<RedisOptions> = {}) {
     this.opts = { ...DEFAULT_REDIS_OPTIONS, ...opts };
@@ -105,7 +106,7 @@ export class RedisAnalyzer implements StreamAnalyzer {
   private state(conn: Connection): RedisConnection {
     let s = conn.app as RedisConnection | undefined;
     if (s === undefined) {
-      s = new RedisConnection(this.opts);
+      s = new RedisConnection(this.arena, this.opts);
       conn.app = s;
     }
     return s;
@@ -114,11 +115,9 @@ export class RedisAnalyzer implements StreamAnalyzer {
   onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void {
     const s = this.state(conn);
     const parser = s.parsers[dir];
-    const end = offset + length;
-    let p = offset;
-    while (p < end) {
-      const r = parser.parse(buf, p, end, tsNs);
-      p = parser.pos;
+    parser.feed(buf, offset, length, tsNs);
+    for (;;) {
+      const r = parser.next();
       if (r.kind === 'needMore') return;
       if (r.kind === 'error') {
         // packetbeat drops the parser and the rest of the segment; the next one starts afresh

@@ -1,22 +1,20 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { encodeCommand, encodeValue, isErrorValue, renderValue, type RespValue } from './encode.js';
-import { RespParser, type RespMessage, type RespRole } from './resp.js';
+import { Arena, RespParser, type RespLimits, type RespMessage, type RespRole } from './resp.js';
 
 /** Feeds `bytes` cut at `cuts` and collects every message (and errors). */
-function parseAll(role: RespRole, bytes: Buffer, cuts: number[] = [], limits?: ConstructorParameters<typeof RespParser>[1]) {
-  const parser = new RespParser(role, limits);
+function parseAll(role: RespRole, bytes: Buffer, cuts: number[] = [], limits?: RespLimits, arena = new Arena()) {
+  const parser = new RespParser(role, arena, limits);
   const messages: RespMessage[] = [];
   const errors: string[] = [];
   const points = [...new Set([0, ...cuts.filter((c) => c > 0 && c < bytes.length), bytes.length])].sort((a, b) => a - b);
   for (let i = 0; i + 1 < points.length; i++) {
     // each segment is its own buffer, with junk around it, as the capture buffer would have
     const seg = Buffer.concat([Buffer.from('JUNK'), bytes.subarray(points[i], points[i + 1]), Buffer.from('\r\n+X\r\n')]);
-    const end = 4 + points[i + 1]! - points[i]!;
-    let p = 4;
-    while (p < end) {
-      const r = parser.parse(seg, p, end, i);
-      p = parser.pos;
+    parser.feed(seg, 4, points[i + 1]! - points[i]!, i);
+    for (;;) {
+      const r = parser.next();
       if (r.kind === 'needMore') break;
       if (r.kind === 'error') {
         errors.push(r.reason);
@@ -126,10 +124,13 @@ describe('RespParser', () => {
   it('resets on a message larger than the limit, counted as too_large, and carries on afresh', () => {
     const limits = { maxMessageBytes: 64, maxDepth: 8 };
     const big = encodeValue({ t: 'bulk', s: 'x'.repeat(60) });
-    const parser = new RespParser('response', limits);
-    expect(parser.parse(big, 0, big.length, 0)).toMatchObject({ kind: 'error', reason: 'too_large' });
+    const parser = new RespParser('response', new Arena(), limits);
+    parser.feed(big, 0, big.length, 0);
+    expect(parser.next()).toMatchObject({ kind: 'error', reason: 'too_large' });
     const after = Buffer.from('+OK\r\n');
-    expect(parser.parse(after, 0, after.length, 1)).toMatchObject({ kind: 'message', message: { text: 'OK', tsNs: 1 } });
+    parser.feed(after, 0, after.length, 1);
+    const r = parser.next();
+    expect(r.kind === 'message' && [r.message.text, r.message.tsNs]).toEqual(['OK', 1]);
     // a long line split over many segments trips the same limit; the segment after it starts mid-line
     expect(parseAll('response', Buffer.from(`+${'y'.repeat(100)}\r\n`), [10, 20, 30, 40, 50, 60, 70], limits).errors).toEqual([
       'too_large',
@@ -167,4 +168,38 @@ describe('RespParser', () => {
       expect(bytewise.messages.map((m) => [m.args, m.size])).toEqual(whole.messages.map((m) => [m.args, m.size]));
     },
   );
+
+  test.prop([fc.array(respValue, { minLength: 1, maxLength: 4 }), fc.array(respValue, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 10 })])(
+    'parsers sharing one arena, fed in turns mid-message, give what each gives alone',
+    (a, b, rawCuts) => {
+      const wa = Buffer.concat(a.map(encodeValue));
+      const wb = Buffer.concat(b.map(encodeValue));
+      const arena = new Arena();
+      const pa = new RespParser('response', arena);
+      const pb = new RespParser('response', arena);
+      const got: [string[], string[]] = [[], []];
+      const cuts = [...new Set(rawCuts.map((c) => c % (Math.max(wa.length, wb.length) + 1)))].sort((x, y) => x - y);
+      let prev = 0;
+      for (const cut of [...cuts, Infinity]) {
+        for (const [i, p, w] of [[0, pa, wa], [1, pb, wb]] as const) {
+          const from = Math.min(prev, w.length);
+          const to = Math.min(cut, w.length);
+          if (to <= from) continue;
+          p.feed(w, from, to - from, 0);
+          for (let r = p.next(); r.kind === 'message'; r = p.next()) got[i].push(r.message.text);
+        }
+        prev = cut;
+      }
+      expect(got).toEqual([a.map(renderValue), b.map(renderValue)]);
+    },
+  );
+
+  it('keeps messages intact across arena chunks (views stay valid after the arena moves on)', () => {
+    const values = Array.from({ length: 40 }, (_, i) => ({ t: 'bulk' as const, s: String(i % 10).repeat(100_000 + i) }));
+    const wire = Buffer.concat(values.map(encodeValue));
+    const cuts = Array.from({ length: Math.ceil(wire.length / 1448) }, (_, i) => i * 1448);
+    const { messages, errors } = parseAll('response', wire, cuts);
+    expect(errors).toEqual([]);
+    expect(messages.map((m) => m.text)).toEqual(values.map(renderValue));
+  });
 });

@@ -1,34 +1,17 @@
 /**
- * A streaming RESP2 + RESP3 parser that resumes where it stopped: bytes are fed
- * segment by segment, partial lines and bulk strings are carried over, and the
- * same messages come out however the stream is split. Values are rendered as
- * packetbeat's `redis_parse.go` renders them (`nil`, `[a, b]`, errors as text).
+ * A streaming RESP2 + RESP3 parser that resumes where it stopped.
+ *
+ * Segments are appended to an {@link Arena}, a shared append-only byte slab,
+ * so a message's bytes are contiguous however the stream was split; the
+ * parser only walks structure (numbers, no strings) and a finished message is
+ * a view (chunk, offset, size) into the arena. Its text is decoded lazily, the
+ * first time an event needs it, as packetbeat's `redis_parse.go` renders it
+ * (`nil`, `[a, b]`, errors as text).
  */
 
-/** A complete RESP message. */
-export interface RespMessage {
-  /** Capture time (ns) of the segment in which the message began. */
-  tsNs: number;
-  /** Wire size in bytes (packetbeat's bytes_in / bytes_out). */
-  size: number;
-  /** A top-level error reply (`-ERR …` or a RESP3 blob error). */
-  isError: boolean;
-  /** A RESP3 push (`>`): out-of-band, never the answer to a request. */
-  isPush: boolean;
-  /** Rendered value: a reply as packetbeat shows it, or a request's words joined by spaces. */
-  text: string;
-  /** Request role, top-level array: its elements (the command's words). */
-  args: string[] | null;
-}
-
-export type RespResult =
-  | { readonly kind: 'message'; readonly message: RespMessage }
-  | { readonly kind: 'needMore' }
-  | { readonly kind: 'error'; readonly reason: RespErrorReason; readonly detail: string };
+export type RespRole = 'request' | 'response';
 
 export type RespErrorReason = 'bad_type' | 'bad_length' | 'bad_line' | 'too_large' | 'too_deep';
-
-export type RespRole = 'request' | 'response';
 
 export interface RespLimits {
   /** A message larger than this resets the stream (packetbeat's TCPMaxDataInStream, 10 MiB). */
@@ -38,310 +21,304 @@ export interface RespLimits {
 
 export const DEFAULT_RESP_LIMITS: RespLimits = { maxMessageBytes: 10 * 1024 * 1024, maxDepth: 32 };
 
-const NEED_MORE: RespResult = { kind: 'needMore' };
+const CHUNK = 1024 * 1024;
+
+/**
+ * Append-only byte slab shared by the parsers of one analyzer. Chunks are
+ * never rewritten, so a message may keep a view into one for as long as it
+ * lives; a chunk is freed when no message refers to it any more.
+ */
+export class Arena {
+  chunk: Buffer = Buffer.allocUnsafe(CHUNK);
+  used = 0;
+
+  /** Makes room for `n` contiguous bytes at `used`, starting a new chunk if needed. */
+  reserve(n: number): void {
+    if (this.chunk.length - this.used >= n) return;
+    this.chunk = Buffer.allocUnsafe(Math.max(CHUNK, n));
+    this.used = 0;
+  }
+}
+
+const TYPE_SIMPLE = 0x2b; // +
+const TYPE_ERROR = 0x2d; // -
+const TYPE_INT = 0x3a; // :
+const TYPE_BULK = 0x24; // $
+const TYPE_ARRAY = 0x2a; // *
+const TYPE_NULL = 0x5f; // _
+const TYPE_BOOL = 0x23; // #
+const TYPE_DOUBLE = 0x2c; // ,
+const TYPE_BIGNUM = 0x28; // (
+const TYPE_BLOB_ERROR = 0x21; // !
+const TYPE_VERBATIM = 0x3d; // =
+const TYPE_MAP = 0x25; // %
+const TYPE_SET = 0x7e; // ~
+const TYPE_PUSH = 0x3e; // >
+const TYPE_ATTRIBUTE = 0x7c; // |
 
 const CR = 13;
 const LF = 10;
-// Longest numeric header line we accept ("$" + "-" + 19 digits is already absurd).
+// "$" + "-" + 19 digits is already absurd: a length line longer than this is an error, not a wait.
 const MAX_HEADER_LINE = 24;
+
+/** What each byte means as a RESP type: 0 not a type, 1 simple line, 2 length-prefixed string, 3 aggregate. */
+const TYPE_CLASS = new Uint8Array(256);
+for (const t of [TYPE_SIMPLE, TYPE_ERROR, TYPE_INT, TYPE_NULL, TYPE_BOOL, TYPE_DOUBLE, TYPE_BIGNUM]) TYPE_CLASS[t] = 1;
+for (const t of [TYPE_BULK, TYPE_BLOB_ERROR, TYPE_VERBATIM]) TYPE_CLASS[t] = 2;
+for (const t of [TYPE_ARRAY, TYPE_MAP, TYPE_SET, TYPE_PUSH, TYPE_ATTRIBUTE]) TYPE_CLASS[t] = 3;
+
+/** A complete RESP message: a view into the arena, rendered on demand. */
+export class RespMessage {
+  private renderedText: string | undefined;
+  private parsedArgs: string[] | null | undefined;
+
+  constructor(
+    /** Arena chunk holding the message's bytes at `[offset, offset+size)`. */
+    readonly chunk: Buffer,
+    readonly offset: number,
+    /** Wire size in bytes (packetbeat's bytes_in / bytes_out). */
+    readonly size: number,
+    /** Capture time (ns) of the segment in which the message began. */
+    readonly tsNs: number,
+    /** A top-level error reply (`-ERR …` or a RESP3 blob error). */
+    readonly isError: boolean,
+    /** A RESP3 push (`>`): out-of-band, never the answer to a request. */
+    readonly isPush: boolean,
+    readonly role: RespRole,
+  ) {}
+
+  /** The value as packetbeat shows it; for a request, its words joined by spaces. */
+  get text(): string {
+    if (this.renderedText === undefined) {
+      const args = this.role === 'request' ? this.args : null;
+      this.renderedText = args !== null ? args.join(' ') : render(this.chunk, this.offset).text;
+    }
+    return this.renderedText;
+  }
+
+  /** A request's words (the elements of its top-level array); null for a reply or a non-array. */
+  get args(): string[] | null {
+    if (this.parsedArgs === undefined) {
+      this.parsedArgs = null;
+      if (this.role === 'request') {
+        const r = render(this.chunk, this.offset);
+        this.parsedArgs = r.parts ?? [r.text];
+      }
+    }
+    return this.parsedArgs;
+  }
+
+  /** The request's first word, upper-cased (packetbeat's `method`), interned: no allocation per call. */
+  get method(): string {
+    return requestMethod(this);
+  }
+}
+
+export type RespResult =
+  | { readonly kind: 'message'; readonly message: RespMessage }
+  | { readonly kind: 'needMore' }
+  | { readonly kind: 'error'; readonly reason: RespErrorReason; readonly detail: string };
+
+const NEED_MORE: RespResult = { kind: 'needMore' };
 
 const STATE_TYPE = 0;
 const STATE_LINE = 1;
 const STATE_BULK = 2;
 
-/** An aggregate being filled: `*` array, `~` set, `>` push, `%` map, `|` attribute. */
-interface Frame {
-  type: number;
-  remaining: number;
-  parts: string[];
-}
-
-function isTypeByte(b: number): boolean {
-  switch (b) {
-    case 0x2b: // + simple string
-    case 0x2d: // - error
-    case 0x3a: // : integer
-    case 0x24: // $ bulk string
-    case 0x2a: // * array
-    case 0x5f: // _ null
-    case 0x23: // # boolean
-    case 0x2c: // , double
-    case 0x28: // ( big number
-    case 0x21: // ! blob error
-    case 0x3d: // = verbatim string
-    case 0x25: // % map
-    case 0x7e: // ~ set
-    case 0x3e: // > push
-    case 0x7c: // | attribute
-      return true;
-    default:
-      return false;
-  }
-}
-
 export class RespParser {
-  /** Position reached by the last {@link parse} call: the next call starts here. */
-  pos = 0;
+  /** Unconsumed bytes (the message in progress) are `chunk[start..end)`; scanning has reached `pos`. */
+  private chunk: Buffer;
+  private start = 0;
+  private end = 0;
+  private pos = 0;
   private state = STATE_TYPE;
   private type = 0;
+  private lineStart = 0;
+  /** Bytes of bulk content plus its CRLF still to come. */
+  private bulkRemaining = 0;
+  /** Per open aggregate: elements still expected, and its type. */
+  private readonly remaining: Int32Array;
+  private readonly frameType: Uint8Array;
+  private depth = 0;
   private inMessage = false;
-  private msgBytes = 0;
+  private topType = 0;
   private startTs = 0;
-  private isError = false;
-  private isPush = false;
-  private readonly stack: Frame[] = [];
-  /** Carry-over for a line or bulk string split across segments. */
-  private acc = Buffer.allocUnsafe(256);
-  private accLen = 0;
-  private bulkLen = 0;
+  private feedTs = 0;
 
   constructor(
     readonly role: RespRole,
+    private readonly arena: Arena = new Arena(),
     private readonly limits: RespLimits = DEFAULT_RESP_LIMITS,
-  ) {}
+  ) {
+    this.chunk = arena.chunk;
+    this.start = this.end = this.pos = arena.used;
+    this.remaining = new Int32Array(limits.maxDepth + 1);
+    this.frameType = new Uint8Array(limits.maxDepth + 1);
+  }
 
   /** True while a message has begun but not ended. */
   get midMessage(): boolean {
     return this.inMessage;
   }
 
-  /** Forgets any partial message (after a gap or an error). */
-  reset(): void {
-    this.state = STATE_TYPE;
-    this.inMessage = false;
-    this.msgBytes = 0;
-    this.isError = false;
-    this.isPush = false;
-    this.stack.length = 0;
-    this.accLen = 0;
-    if (this.acc.length > 64 * 1024) this.acc = Buffer.allocUnsafe(256);
+  /** Appends a segment's payload `src[off..off+len)` captured at `tsNs`. Call {@link next} until it answers needMore. */
+  feed(src: Buffer, off: number, len: number, tsNs: number): void {
+    this.feedTs = tsNs;
+    const arena = this.arena;
+    if (this.chunk === arena.chunk && this.end === arena.used && arena.chunk.length - arena.used >= len) {
+      src.copy(arena.chunk, arena.used, off, off + len);
+      arena.used += len;
+      this.end += len;
+      return;
+    }
+    // Keep the message in progress contiguous: move it to the arena's tail, then append.
+    const pending = this.end - this.start;
+    arena.reserve(pending + len);
+    const at = arena.used;
+    if (pending > 0) this.chunk.copy(arena.chunk, at, this.start, this.end);
+    src.copy(arena.chunk, at + pending, off, off + len);
+    arena.used = at + pending + len;
+    const shift = at - this.start;
+    this.chunk = arena.chunk;
+    this.start = at;
+    this.end = at + pending + len;
+    this.pos += shift;
+    this.lineStart += shift;
   }
 
-  /**
-   * Parses from `buf[off..end)`. Returns the next complete message, `needMore`
-   * once every byte up to `end` is consumed, or an error (the parser is then
-   * reset; the caller drops the rest of the segment, as packetbeat does).
-   * `pos` tells where to resume.
-   */
-  parse(buf: Buffer, off: number, end: number, tsNs: number): RespResult {
-    let p = off;
+  /** Forgets any partial message and whatever was fed after it (after a gap or an error). */
+  reset(): void {
+    this.start = this.pos = this.end;
+    this.state = STATE_TYPE;
+    this.depth = 0;
+    this.inMessage = false;
+  }
+
+  /** The next complete message, `needMore` once every fed byte is consumed, or an error (the parser is then reset). */
+  next(): RespResult {
+    const b = this.chunk;
+    const end = this.end;
+    let p = this.pos;
     while (p < end) {
       if (this.state === STATE_TYPE) {
+        const t = b[p]!;
         if (!this.inMessage) {
           this.inMessage = true;
-          this.msgBytes = 0;
-          this.startTs = tsNs;
+          this.start = p;
+          this.topType = 0;
+          this.startTs = this.feedTs;
         }
-        const t = buf[p]!;
-        if (!isTypeByte(t)) {
-          this.pos = p + 1;
+        if (TYPE_CLASS[t] === 0) {
           return this.fail('bad_type', `unexpected byte 0x${t.toString(16).padStart(2, '0')} where a RESP type was expected`);
         }
+        if (this.depth === 0 && t !== TYPE_ATTRIBUTE && this.topType === 0) this.topType = t;
         this.type = t;
-        p++;
-        this.msgBytes++;
         this.state = STATE_LINE;
-        this.accLen = 0;
+        this.lineStart = ++p;
         continue;
       }
       if (this.state === STATE_LINE) {
-        let i = p;
-        while (i < end && buf[i] !== LF) i++;
-        if (i === end) {
-          this.carry(buf, p, end);
-          this.msgBytes += end - p;
-          p = end;
-          if (this.msgBytes > this.limits.maxMessageBytes) return this.tooLarge(p);
-          if (this.accLen > MAX_HEADER_LINE && isLengthType(this.type)) {
-            this.pos = p;
+        while (p < end && b[p] !== LF) p++;
+        if (p === end) {
+          if (end - this.start > this.limits.maxMessageBytes) return this.tooLarge();
+          if (end - this.lineStart > MAX_HEADER_LINE && TYPE_CLASS[this.type]! >= 2) {
             return this.fail('bad_length', `length line longer than ${MAX_HEADER_LINE} bytes`);
           }
           break;
         }
-        this.msgBytes += i + 1 - p;
-        if (this.msgBytes > this.limits.maxMessageBytes) return this.tooLarge(i + 1);
-        let r: RespResult | null;
-        if (this.accLen === 0) {
-          if (i === p || buf[i - 1] !== CR) {
-            this.pos = i + 1;
-            return this.fail('bad_line', 'line not terminated by CRLF');
-          }
-          r = this.line(buf, p, i - 1);
-        } else {
-          this.carry(buf, p, i);
-          if (this.acc[this.accLen - 1] !== CR) {
-            this.pos = i + 1;
-            return this.fail('bad_line', 'line not terminated by CRLF');
-          }
-          r = this.line(this.acc, 0, this.accLen - 1);
-        }
-        p = i + 1;
-        if (r !== null) {
-          this.pos = p;
-          return r;
-        }
+        if (p === this.lineStart || b[p - 1] !== CR) return this.fail('bad_line', 'line not terminated by CRLF');
+        p++;
+        if (p - this.start > this.limits.maxMessageBytes) return this.tooLarge();
+        const done = this.line(b, this.lineStart, p - 2, p);
+        if (done !== null) return done;
         continue;
       }
-      // STATE_BULK: bulkLen content bytes, then CRLF
-      const need = this.bulkLen + 2;
-      if (this.accLen === 0 && end - p >= need) {
-        if (buf[p + this.bulkLen] !== CR || buf[p + this.bulkLen + 1] !== LF) {
-          this.pos = p + need;
-          return this.fail('bad_line', 'bulk string not followed by CRLF');
-        }
-        const text = this.bulkText(buf, p, p + this.bulkLen);
-        p += need;
-        this.msgBytes += need;
-        const r = this.value(text);
-        if (r !== null) {
-          this.pos = p;
-          return r;
-        }
-        continue;
+      // STATE_BULK: content and its CRLF are contiguous in the arena, so only the end needs checking
+      if (end - p < this.bulkRemaining) {
+        this.bulkRemaining -= end - p;
+        p = end;
+        break;
       }
-      const take = Math.min(end - p, need - this.accLen);
-      this.carry(buf, p, p + take);
-      p += take;
-      this.msgBytes += take;
-      if (this.accLen < need) break;
-      if (this.acc[this.bulkLen] !== CR || this.acc[this.bulkLen + 1] !== LF) {
-        this.pos = p;
-        return this.fail('bad_line', 'bulk string not followed by CRLF');
-      }
-      const text = this.bulkText(this.acc, 0, this.bulkLen);
-      this.accLen = 0;
-      const r = this.value(text);
-      if (r !== null) {
-        this.pos = p;
-        return r;
-      }
+      p += this.bulkRemaining;
+      this.bulkRemaining = 0;
+      if (b[p - 2] !== CR || b[p - 1] !== LF) return this.fail('bad_line', 'bulk string not followed by CRLF');
+      const done = this.valueDone(p);
+      if (done !== null) return done;
     }
     this.pos = p;
+    if (!this.inMessage) this.start = p;
     return NEED_MORE;
   }
 
-  private carry(buf: Buffer, from: number, to: number): void {
-    const n = to - from;
-    if (this.accLen + n > this.acc.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.acc.length * 2, this.accLen + n));
-      this.acc.copy(bigger, 0, 0, this.accLen);
-      this.acc = bigger;
-    }
-    buf.copy(this.acc, this.accLen, from, to);
-    this.accLen += n;
-  }
-
-  private bulkText(buf: Buffer, from: number, to: number): string {
-    // verbatim strings carry a 3-letter format and a colon before the text ("txt:…")
-    if (this.type === 0x3d && to - from >= 4 && buf[from + 3] === 0x3a) from += 4;
-    return buf.toString('utf8', from, to);
-  }
-
-  /** A complete header or simple line `buf[from..to)` (CRLF excluded) for the current type. */
-  private line(buf: Buffer, from: number, to: number): RespResult | null {
+  /** A complete line `b[from..to)` (CRLF excluded) for the current type; `after` is the next byte's position. */
+  private line(b: Buffer, from: number, to: number, after: number): RespResult | null {
     const t = this.type;
-    switch (t) {
-      case 0x2b: // +
-        return this.value(buf.toString('utf8', from, to));
-      case 0x2d: // -
-        if (this.stack.length === 0) this.isError = true;
-        return this.value(buf.toString('utf8', from, to));
-      case 0x3a: // :
-      case 0x28: // (
-        if (!isDigits(buf, from, to)) {
-          return this.fail('bad_line', `bad integer ${JSON.stringify(buf.toString('latin1', from, Math.min(to, from + 24)))}`);
-        }
-        return this.value(buf.toString('latin1', from, to));
-      case 0x2c: // , double
-        return this.value(buf.toString('latin1', from, to));
-      case 0x5f: // _ null
-        return this.value('nil');
-      case 0x23: // # boolean
-        if (to - from !== 1 || (buf[from] !== 0x74 && buf[from] !== 0x66)) return this.fail('bad_line', 'boolean is neither t nor f');
-        return this.value(buf[from] === 0x74 ? 'true' : 'false');
-      default:
-        break;
+    const cls = TYPE_CLASS[t];
+    if (cls === 1) {
+      if ((t === TYPE_INT || t === TYPE_BIGNUM) && !isInteger(b, from, to)) {
+        return this.fail('bad_line', `bad integer ${JSON.stringify(b.toString('latin1', from, Math.min(to, from + 24)))}`);
+      }
+      if (t === TYPE_BOOL && (to - from !== 1 || (b[from] !== 0x74 && b[from] !== 0x66))) {
+        return this.fail('bad_line', 'boolean is neither t nor f');
+      }
+      return this.valueDone(after);
     }
-    const n = parseInteger(buf, from, to);
-    if (n === null) {
-      return this.fail('bad_length', `bad length ${JSON.stringify(buf.toString('latin1', from, Math.min(to, from + 24)))}`);
-    }
-    if (t === 0x24 || t === 0x3d || t === 0x21) {
-      // $ = ! : a length-prefixed string
-      if (n === -1 && t === 0x24) return this.value('nil');
+    const n = parseLength(b, from, to);
+    if (n === null) return this.fail('bad_length', `bad length ${JSON.stringify(b.toString('latin1', from, Math.min(to, from + 24)))}`);
+    if (cls === 2) {
+      if (n === -1 && t === TYPE_BULK) return this.valueDone(after);
       if (n < 0) return this.fail('bad_length', `bulk length ${n}`);
-      if (this.msgBytes + n + 2 > this.limits.maxMessageBytes) {
+      if (after - this.start + n + 2 > this.limits.maxMessageBytes) {
+        this.pos = after;
         return this.fail('too_large', `bulk string of ${n} bytes makes the message larger than ${this.limits.maxMessageBytes} bytes`);
       }
-      if (t === 0x21 && this.stack.length === 0) this.isError = true;
-      this.bulkLen = n;
-      this.accLen = 0;
+      this.bulkRemaining = n + 2;
       this.state = STATE_BULK;
       return null;
     }
-    // aggregates
-    const elements = t === 0x25 || t === 0x7c ? n * 2 : n;
-    if (n === -1 && t === 0x2a) return this.value('nil');
+    if (n === -1 && t === TYPE_ARRAY) return this.valueDone(after);
+    const elements = t === TYPE_MAP || t === TYPE_ATTRIBUTE ? n * 2 : n;
     if (n < 0 || elements > this.limits.maxMessageBytes / 3) return this.fail('bad_length', `aggregate length ${n}`);
-    if (t === 0x3e && this.stack.length === 0) this.isPush = true;
     if (elements === 0) {
-      if (t === 0x7c) {
+      if (t === TYPE_ATTRIBUTE) {
         this.state = STATE_TYPE;
         return null;
       }
-      return this.value(t === 0x25 ? '{}' : '[]');
+      return this.valueDone(after);
     }
-    if (this.stack.length >= this.limits.maxDepth) return this.fail('too_deep', `nesting deeper than ${this.limits.maxDepth}`);
-    this.stack.push({ type: t, remaining: elements, parts: [] });
+    if (this.depth >= this.limits.maxDepth) return this.fail('too_deep', `nesting deeper than ${this.limits.maxDepth}`);
+    this.remaining[this.depth] = elements;
+    this.frameType[this.depth] = t;
+    this.depth++;
     this.state = STATE_TYPE;
     return null;
   }
 
-  /** A complete value: fills the enclosing aggregate, or ends the message. */
-  private value(text: string): RespResult | null {
+  /** A value ended at `p`: it fills the enclosing aggregate, or ends the message. */
+  private valueDone(p: number): RespResult | null {
     this.state = STATE_TYPE;
     for (;;) {
-      const top = this.stack[this.stack.length - 1];
-      if (top === undefined) return this.emit(text, null);
-      top.parts.push(text);
-      if (--top.remaining > 0) return null;
-      this.stack.pop();
-      switch (top.type) {
-        case 0x7c: // attribute: metadata about the value that follows; not part of it
-          return null;
-        case 0x25: {
-          const pairs: string[] = [];
-          for (let i = 0; i < top.parts.length; i += 2) pairs.push(`${top.parts[i]}: ${top.parts[i + 1]}`);
-          text = `{${pairs.join(', ')}}`;
-          break;
-        }
-        default:
-          if (this.stack.length === 0 && this.role === 'request' && top.type === 0x2a) {
-            return this.emit(top.parts.join(' '), top.parts);
-          }
-          text = `[${top.parts.join(', ')}]`;
-      }
+      if (this.depth === 0) return this.emit(p);
+      const top = this.depth - 1;
+      if (--this.remaining[top]! > 0) return null;
+      this.depth = top;
+      // an attribute describes the value after it and is not an element of its parent
+      if (this.frameType[top] === TYPE_ATTRIBUTE) return null;
     }
   }
 
-  private emit(text: string, args: string[] | null): RespResult {
-    const message: RespMessage = {
-      tsNs: this.startTs,
-      size: this.msgBytes,
-      isError: this.isError,
-      isPush: this.isPush,
-      text,
-      args: args ?? (this.role === 'request' ? [text] : null),
-    };
+  private emit(p: number): RespResult {
+    const top = this.topType;
+    const message = new RespMessage(
+      this.chunk, this.start, p - this.start, this.startTs,
+      top === TYPE_ERROR || top === TYPE_BLOB_ERROR, top === TYPE_PUSH, this.role,
+    );
     this.inMessage = false;
-    this.isError = false;
-    this.isPush = false;
-    this.accLen = 0;
+    this.start = this.pos = p;
     return { kind: 'message', message };
   }
 
-  private tooLarge(p: number): RespResult {
-    this.pos = p;
+  private tooLarge(): RespResult {
     return this.fail('too_large', `message larger than ${this.limits.maxMessageBytes} bytes`);
   }
 
@@ -351,32 +328,145 @@ export class RespParser {
   }
 }
 
-function isLengthType(t: number): boolean {
-  return t === 0x24 || t === 0x2a || t === 0x25 || t === 0x7e || t === 0x3e || t === 0x7c || t === 0x3d || t === 0x21;
-}
-
-function isDigits(buf: Buffer, from: number, to: number): boolean {
+function isInteger(b: Buffer, from: number, to: number): boolean {
   let i = from;
-  if (i < to && (buf[i] === 0x2d || buf[i] === 0x2b)) i++;
+  if (i < to && (b[i] === 0x2d || b[i] === 0x2b)) i++;
   if (i === to) return false;
-  for (; i < to; i++) if (buf[i]! < 0x30 || buf[i]! > 0x39) return false;
+  for (; i < to; i++) if (b[i]! < 0x30 || b[i]! > 0x39) return false;
   return true;
 }
 
-/** A decimal integer in `buf[from..to)` within ±2^53, or null. No allocation. */
-export function parseInteger(buf: Buffer, from: number, to: number): number | null {
+/** A decimal length in `b[from..to)` (at most 16 digits, so exact), or null. No allocation. */
+function parseLength(b: Buffer, from: number, to: number): number | null {
   let i = from;
   let neg = false;
-  if (i < to && (buf[i] === 0x2d || buf[i] === 0x2b)) {
-    neg = buf[i] === 0x2d;
+  if (i < to && b[i] === 0x2d) {
+    neg = true;
     i++;
   }
   if (i === to || to - i > 16) return null;
   let n = 0;
   for (; i < to; i++) {
-    const d = buf[i]! - 0x30;
+    const d = b[i]! - 0x30;
     if (d < 0 || d > 9) return null;
     n = n * 10 + d;
   }
   return neg ? -n : n;
+}
+
+// ---- lazy rendering of a complete, already validated message ----
+
+interface Rendered {
+  text: string;
+  /** Elements of a top-level array (a request's words). */
+  parts: string[] | null;
+  next: number;
+}
+
+function lineEnd(b: Buffer, p: number): number {
+  while (b[p] !== CR) p++;
+  return p;
+}
+
+/** Renders the value at `p` as packetbeat does. Attributes before a value are skipped. */
+function render(b: Buffer, p: number): Rendered {
+  const t = b[p]!;
+  const eol = lineEnd(b, p + 1);
+  const after = eol + 2;
+  switch (t) {
+    case TYPE_SIMPLE:
+    case TYPE_ERROR:
+      return { text: b.toString('utf8', p + 1, eol), parts: null, next: after };
+    case TYPE_INT:
+    case TYPE_DOUBLE:
+    case TYPE_BIGNUM:
+      return { text: b.toString('latin1', p + 1, eol), parts: null, next: after };
+    case TYPE_NULL:
+      return { text: 'nil', parts: null, next: after };
+    case TYPE_BOOL:
+      return { text: b[p + 1] === 0x74 ? 'true' : 'false', parts: null, next: after };
+    case TYPE_BULK:
+    case TYPE_BLOB_ERROR:
+    case TYPE_VERBATIM: {
+      const n = parseLength(b, p + 1, eol)!;
+      if (n < 0) return { text: 'nil', parts: null, next: after };
+      let from = after;
+      // verbatim strings carry a 3-letter format and a colon before the text ("txt:…")
+      if (t === TYPE_VERBATIM && n >= 4 && b[from + 3] === 0x3a) from += 4;
+      return { text: b.toString('utf8', from, after + n), parts: null, next: after + n + 2 };
+    }
+    default: {
+      const n = parseLength(b, p + 1, eol)!;
+      if (n < 0) return { text: 'nil', parts: null, next: after };
+      const count = t === TYPE_MAP || t === TYPE_ATTRIBUTE ? 2 * n : n;
+      const parts: string[] = [];
+      let q = after;
+      for (let i = 0; i < count; i++) {
+        const r = render(b, q);
+        parts.push(r.text);
+        q = r.next;
+      }
+      if (t === TYPE_ATTRIBUTE) return render(b, q);
+      if (t === TYPE_MAP) {
+        const pairs: string[] = [];
+        for (let i = 0; i < parts.length; i += 2) pairs.push(`${parts[i]}: ${parts[i + 1]}`);
+        return { text: `{${pairs.join(', ')}}`, parts: null, next: q };
+      }
+      return { text: `[${parts.join(', ')}]`, parts: t === TYPE_ARRAY ? parts : null, next: q };
+    }
+  }
+}
+
+// ---- interned methods ----
+
+interface Interned {
+  bytes: Buffer;
+  method: string;
+}
+
+const methods = new Map<number, Interned[]>();
+
+function upper(c: number): number {
+  return c >= 0x61 && c <= 0x7a ? c - 32 : c;
+}
+
+/**
+ * A request's method: its first word upper-cased. Commands sent as arrays of
+ * bulk strings (every client does) are looked up by their bytes in a table of
+ * names seen before, so counting methods allocates nothing per request.
+ */
+export function requestMethod(m: RespMessage): string {
+  const b = m.chunk;
+  let p = m.offset;
+  if (b[p] === TYPE_ARRAY) {
+    p = lineEnd(b, p + 1) + 2;
+    if (p < m.offset + m.size && b[p] === TYPE_BULK) {
+      const eol = lineEnd(b, p + 1);
+      const n = parseLength(b, p + 1, eol);
+      if (n !== null && n >= 0 && n <= 64) {
+        const from = eol + 2;
+        let h = 0x811c9dc5;
+        for (let i = 0; i < n; i++) h = Math.imul(h ^ upper(b[from + i]!), 0x01000193);
+        h >>>= 2;
+        const bucket = methods.get(h);
+        if (bucket) {
+          for (const e of bucket) {
+            if (e.bytes.length !== n) continue;
+            let same = true;
+            for (let i = 0; i < n && same; i++) same = e.bytes[i] === upper(b[from + i]!);
+            if (same) return e.method;
+          }
+        }
+        const method = b.toString('utf8', from, from + n).toUpperCase();
+        const bytes = Buffer.alloc(n);
+        for (let i = 0; i < n; i++) bytes[i] = upper(b[from + i]!);
+        if (methods.size < 4096) {
+          if (bucket) bucket.push({ bytes, method });
+          else methods.set(h, [{ bytes, method }]);
+        }
+        return method;
+      }
+    }
+  }
+  return (m.args?.[0] ?? '').toUpperCase();
 }

@@ -17,7 +17,7 @@ export interface TimeBase {
 }
 
 export function transactionMethod(tx: Transaction): string {
-  return (tx.request.args?.[0] ?? '').toUpperCase();
+  return tx.request.method;
 }
 
 /** ISO-8601 with milliseconds in UTC, as libbeat's `common.Time` (2006-01-02T15:04:05.000Z). */
@@ -34,9 +34,8 @@ export function formatTimestamp(base: TimeBase, relNs: number): string {
 export function formatEvent(tx: Transaction, base: TimeBase): string {
   const req = tx.request;
   const resp = tx.response;
-  const args = req.args ?? [];
-  const method = (args[0] ?? '').toUpperCase();
-  const resource = args[1] ?? '';
+  const method = req.method;
+  const resource = req.args?.[1] ?? '';
   // Go's integer division of nanoseconds by 1e6 truncates toward zero
   const responsetime = Math.trunc((resp.tsNs - req.tsNs) / 1e6);
   const redis = resp.isError ? `{"error":${JSON.stringify(resp.text)}}` : `{"return_value":${JSON.stringify(resp.text)}}`;

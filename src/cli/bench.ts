@@ -1,0 +1,128 @@
+/**
+ * `npm run bench`: packets per second of `analyze` on the issue-3404 scenario
+ * and on a 300,000-transaction capture, against `tshark -q -z conv,tcp` on the
+ * same files in the same run, and peak RSS on a ~1 GB capture. Wall-clock
+ * time is measured here, outside the simulated path, and nowhere else.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { analyze } from '../analyze.js';
+import { generateRedisCapture } from '../gen/redis.js';
+import { CaptureReader } from '../pcap/reader.js';
+import { PcapWriter } from '../pcap/writer.js';
+import { scenario, SCENARIO_DIR } from './scenario.js';
+
+interface Row {
+  name: string;
+  packets: number;
+  bytes: number;
+  analyzeSec: number;
+  tsharkSec: number | null;
+}
+
+function best<T>(runs: number, fn: () => T): { sec: number; result: T } {
+  let sec = Infinity;
+  let result!: T;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    result = fn();
+    sec = Math.min(sec, (performance.now() - t0) / 1000);
+  }
+  return { sec, result };
+}
+
+function hasTshark(): boolean {
+  return spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+function tsharkSeconds(file: string): number {
+  const t0 = performance.now();
+  const r = spawnSync('tshark', ['-r', file, '-q', '-z', 'conv,tcp'], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`tshark failed on ${file}: ${r.stderr.toString().split('\n')[0]}`);
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * A large capture made of `copies` repetitions of `src`, each moved to other
+ * client ports and later in time (TCP checksums patched incrementally, RFC 1624).
+ */
+function repeatCapture(src: string, out: string, copies: number, serverPort: number): void {
+  const w = PcapWriter.toFile(out);
+  let shiftSec = 0;
+  for (let k = 0; k < copies; k++) {
+    const r = CaptureReader.open(src);
+    let firstSec = -1;
+    let lastSec = 0;
+    for (let p = r.next(); p; p = r.next()) {
+      if (firstSec < 0) firstSec = p.tsSec;
+      lastSec = p.tsSec;
+      const buf = p.data;
+      const tcp = p.offset + 14 + 20; // Ethernet + IPv4 without options, as gen writes
+      const srcPort = buf.readUInt16BE(tcp);
+      const clientAt = srcPort === serverPort ? tcp + 2 : tcp;
+      const oldPort = buf.readUInt16BE(clientAt);
+      const newPort = 1024 + ((oldPort - 1024 + k * 7919) % 64000);
+      buf.writeUInt16BE(newPort, clientAt);
+      let sum = (~buf.readUInt16BE(tcp + 16) & 0xffff) + (~oldPort & 0xffff) + newPort;
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      buf.writeUInt16BE(~sum & 0xffff, tcp + 16);
+      w.write(p.tsSec + shiftSec, p.tsNsec, buf, p.offset, p.caplen, p.origLen);
+    }
+    r.close();
+    shiftSec += lastSec - firstSec + 60; // idle connections expire between copies
+  }
+  w.close();
+}
+
+function peakRssOfAnalyze(file: string, port: number): { maxRssMB: number; packets: number; sec: number } {
+  const here = fileURLToPath(new URL('../analyze.js', import.meta.url));
+  const script = `
+    const { analyze } = await import(${JSON.stringify(here)});
+    const t0 = performance.now();
+    const s = analyze(${JSON.stringify(file)}, { ports: [${port}] });
+    const sec = (performance.now() - t0) / 1000;
+    console.log(JSON.stringify({ packets: s.packets, sec, maxRssMB: process.resourceUsage().maxRSS / 1024 }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as { maxRssMB: number; packets: number; sec: number };
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function main(): void {
+  const withTshark = hasTshark();
+  mkdirSync(SCENARIO_DIR, { recursive: true });
+  const issue = scenario('issue-3404');
+  const big = join(SCENARIO_DIR, 'bench-300k.pcap');
+  if (!existsSync(big)) {
+    generateRedisCapture({ transactions: 300_000, connections: 400, pipeline: 4, port: 6379, seed: 300, midstream: 10, gaps: 5 }, big);
+  }
+  const rows: Row[] = [];
+  for (const [name, file, ports] of [
+    ['issue-3404', issue.capture, issue.ports],
+    ['300k transactions', big, [6379]],
+  ] as const) {
+    analyze(file, { ports }); // warm-up
+    const { sec, result } = best(5, () => analyze(file, { ports }));
+    rows.push({ name, packets: result.packets, bytes: statSync(file).size, analyzeSec: sec, tsharkSec: withTshark ? tsharkSeconds(file) : null });
+  }
+  console.log('analyze (capture → decode → TCP → Redis), best of 5, in process:');
+  for (const r of rows) {
+    const pps = r.packets / r.analyzeSec;
+    const vs = r.tsharkSec === null ? 'tshark not installed' : `tshark -q -z conv,tcp ${r.tsharkSec.toFixed(2)} s → ${(r.tsharkSec / r.analyzeSec).toFixed(0)}× faster`;
+    console.log(`  ${r.name.padEnd(18)} ${fmt(r.packets).padStart(9)} packets ${(r.bytes / 1e6).toFixed(1).padStart(6)} MB  ${(r.analyzeSec * 1000).toFixed(0).padStart(5)} ms  ${fmt(pps).padStart(10)} packets/s  (${vs})`);
+  }
+  const gb = join(SCENARIO_DIR, 'bench-1gb.pcap');
+  const copies = Math.ceil(1e9 / statSync(big).size);
+  if (!existsSync(gb)) repeatCapture(big, gb, copies, 6379);
+  const rss = peakRssOfAnalyze(gb, 6379);
+  console.log(`peak RSS of analyze on ${(statSync(gb).size / 1e9).toFixed(2)} GB (${fmt(rss.packets)} packets, ${copies} copies of the 300k capture): ` +
+    `${rss.maxRssMB.toFixed(0)} MB, ${fmt(rss.packets / rss.sec)} packets/s`);
+}
+
+main();
