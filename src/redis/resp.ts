@@ -166,7 +166,7 @@ export class RespParser {
     this.feedTs = tsNs;
     const arena = this.arena;
     if (this.chunk === arena.chunk && this.end === arena.used && arena.chunk.length - arena.used >= len) {
-      src.copy(arena.chunk, arena.used, off, off + len);
+      copyBytes(src, off, len, arena.chunk, arena.used);
       arena.used += len;
       this.end += len;
       return;
@@ -175,8 +175,8 @@ export class RespParser {
     const pending = this.end - this.start;
     arena.reserve(pending + len);
     const at = arena.used;
-    if (pending > 0) this.chunk.copy(arena.chunk, at, this.start, this.end);
-    src.copy(arena.chunk, at + pending, off, off + len);
+    if (pending > 0) copyBytes(this.chunk, this.start, pending, arena.chunk, at);
+    copyBytes(src, off, len, arena.chunk, at + pending);
     arena.used = at + pending + len;
     const shift = at - this.start;
     this.chunk = arena.chunk;
@@ -326,6 +326,15 @@ export class RespParser {
     this.reset();
     return { kind: 'error', reason, detail };
   }
+}
+
+/** Buffer.copy costs a few hundred ns of argument checks; most segments are shorter than that is worth. */
+function copyBytes(src: Buffer, from: number, len: number, dst: Buffer, at: number): void {
+  if (len > 256) {
+    src.copy(dst, at, from, from + len);
+    return;
+  }
+  for (let i = 0; i < len; i++) dst[at + i] = src[from + i]!;
 }
 
 function isInteger(b: Buffer, from: number, to: number): boolean {

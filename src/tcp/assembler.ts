@@ -74,21 +74,12 @@ export class TcpAssembler {
   private nextId = 1;
   private nowNs = -Infinity;
   private readonly opts: TcpOptions;
+  private readonly packetbeatMode: boolean;
 
   constructor(private readonly analyzer: StreamAnalyzer, opts: Partial<TcpOptions> = {}) {
     this.opts = { ...DEFAULT_TCP_OPTIONS, ...opts };
     for (const p of this.opts.ports) this.serverPort[p] = 1;
-  }
-
-  /** Number of connections currently tracked. */
-  get openConnections(): number {
-    return this.table.size === 0 ? 0 : this.countOpen();
-  }
-
-  private countOpen(): number {
-    let n = 0;
-    for (let c = this.oldest; c; c = c.newer) n++;
-    return n;
+    this.packetbeatMode = this.opts.mode === 'packetbeat';
   }
 
   process(pkt: DecodedPacket, tsNs: number): void {
@@ -120,14 +111,14 @@ export class TcpAssembler {
     conn.lastSeenNs = tsNs;
     if (len > 0) conn.sawData = true;
     const stream = conn.streams[dir];
-    if (this.opts.mode === 'packetbeat') {
+    if (this.packetbeatMode) {
       stream.segmentPacketbeat(created, pkt.seq, flags, pkt.buf, pkt.payloadOffset, len, tsNs);
     } else {
       stream.segmentReassemble(pkt.seq, flags, pkt.buf, pkt.payloadOffset, len, tsNs);
       if ((flags & TCP_RST) !== 0) this.close(conn, 'rst', tsNs);
       else if (conn.streams[0].finished && conn.streams[1].finished) this.close(conn, 'fin', tsNs);
     }
-    this.expire(this.nowNs);
+    if (this.oldest !== null && this.oldest.lastSeenNs < this.nowNs - this.opts.streamTimeoutNs) this.expire(this.nowNs);
   }
 
   /** Forgets connections idle since before `nowNs - streamTimeout`. */
@@ -146,7 +137,7 @@ export class TcpAssembler {
   }
 
   private close(conn: Conn, reason: CloseReason, tsNs: number): void {
-    if (this.opts.mode === 'reassemble') {
+    if (!this.packetbeatMode) {
       conn.streams[0].flush(tsNs);
       conn.streams[1].flush(tsNs);
     }
