@@ -1,4 +1,3 @@
-import { fc, test } from '@fast-check/vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
@@ -6,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyze } from './analyze.js';
-import { generateRedisCapture, PRESETS, type GenOptions } from './gen/redis.js';
+import { generateRedisCapture, PRESETS } from './gen/redis.js';
+import { expectManifest } from './testing/manifest.js';
 import { capinfosPacketCount, hasTool, readCommandstats, toolsMandatory, tsharkUniquePayloadBytes, tsharkWarnings } from './testing/tools.js';
-import type { TcpMode } from './tcp/stream.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-analyze-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -76,22 +75,6 @@ describe('analyze on a real redis-server capture', () => {
   );
 });
 
-function expectManifest(capture: string, port: number, mode: TcpMode) {
-  const m = JSON.parse(readFileSync(`${capture}.manifest.json`, 'utf8'));
-  const s = analyze(capture, { ports: [port], tcp: mode });
-  expect(s.packets).toBe(m.packets);
-  expect(s.transactions).toBe(m.transactions[mode]);
-  expect(s.byMethod).toEqual(m.byMethod[mode]);
-  expect(s.counters['redis.unmatched_responses']).toBe(m.unmatchedResponses);
-  expect(s.counters['redis.unmatched_requests']).toBe(m.unmatchedRequests[mode]);
-  expect(s.counters['tcp.dropped_because_of_gaps']).toBe(m.gaps[mode]);
-  expect(s.counters['redis.parse_errors']).toBe(m.parseErrors[mode]);
-  expect(s.counters['redis.push_messages']).toBe(m.pushMessages);
-  expect(s.counters['redis.requests']).toBe(s.transactions + s.counters['redis.unmatched_requests']);
-  expect(s.counters['redis.responses']).toBe(s.transactions + s.counters['redis.unmatched_responses']);
-  return { s, m };
-}
-
 describe('gen redis', () => {
   const preset = join(dir, 'issue-3404.pcap');
   const manifest = generateRedisCapture(PRESETS['issue-3404']!, preset);
@@ -117,32 +100,6 @@ describe('gen redis', () => {
     expect(sha(again)).toBe(sha(preset));
     expect(readFileSync(`${again}.manifest.json`, 'utf8')).toBe(readFileSync(`${preset}.manifest.json`, 'utf8'));
   });
-
-  const genOptions: fc.Arbitrary<Partial<GenOptions>> = fc.record({
-    transactions: fc.integer({ min: 0, max: 300 }),
-    connections: fc.integer({ min: 1, max: 12 }),
-    pipeline: fc.integer({ min: 1, max: 8 }),
-    seed: fc.integer({ min: 0, max: 0xffff }),
-    midstream: fc.integer({ min: 0, max: 6 }),
-    gaps: fc.integer({ min: 0, max: 3 }),
-    retransmissions: fc.integer({ min: 0, max: 5 }),
-    duplicates: fc.integer({ min: 0, max: 5 }),
-    reorder: fc.integer({ min: 0, max: 3 }),
-    tail: fc.integer({ min: 0, max: 3 }),
-    resp3: fc.constantFrom(0, 0.5, 1),
-    ipv6: fc.boolean(),
-    nanos: fc.boolean(),
-  });
-
-  let run = 0;
-  test.prop([genOptions, fc.constantFrom<TcpMode>('reassemble', 'packetbeat')], { numRuns: 40 })(
-    'gen → analyze finds exactly what the manifest says went in',
-    (opts, mode) => {
-      const file = join(dir, `prop-${run++}.pcap`);
-      generateRedisCapture({ ...opts, port: 6379 }, file);
-      expectManifest(file, 6379, mode);
-    },
-  );
 });
 
 describe('analyze on damaged captures', () => {

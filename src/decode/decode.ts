@@ -127,7 +127,8 @@ function decodeIPv4(buf: Buffer, p: number, end: number, out: DecodedPacket): nu
   const ihl = (vihl & 0x0f) * 4;
   if (ihl < 20) return BAD_HEADER;
   const totalLength = buf.readUInt16BE(p + 2);
-  if (totalLength < ihl) return BAD_HEADER;
+  // 0 is a TSO capture (see ipEnd below), not a length shorter than the header
+  if (totalLength !== 0 && totalLength < ihl) return BAD_HEADER;
   if (end - p < ihl) return TRUNCATED;
   const frag = buf.readUInt16BE(p + 6);
   if ((frag & 0x3fff) !== 0) return IPV4_FRAGMENT; // MF set or offset != 0

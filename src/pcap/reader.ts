@@ -208,11 +208,12 @@ export class CaptureReader {
     throw new CaptureError(this.src.name, record, offset, reason);
   }
 
-  private cutShort(record: number, offset: number, what: string, need: number): null {
+  /** Records the warning for a last record cut short; `have` is the bytes of it the file holds. */
+  private cutShort(record: number, offset: number, what: string, need: number, have = this.available()): null {
     this.warnings.push({
       record,
       offset,
-      message: `${this.src.name}: record ${record} at byte offset ${offset} cut short in the middle of a packet (${what}: ${this.available()} of ${need} bytes); the capture appears to have been cut short`,
+      message: `${this.src.name}: record ${record} at byte offset ${offset} cut short in the middle of a packet (${what}: ${have} of ${need} bytes); the capture appears to have been cut short`,
     });
     return null;
   }
@@ -276,7 +277,7 @@ export class CaptureReader {
       this.blocks++;
       if (type !== BLOCK_EPB && type !== BLOCK_SPB && type !== BLOCK_PB && type !== BLOCK_IDB && type !== PCAPNG_SHB) {
         if (total > MAX_BUFFERED_BLOCK) {
-          this.skipLargeBlock(block, offset, total);
+          if (!this.skipLargeBlock(block, offset, total)) return null;
           continue;
         }
       }
@@ -310,18 +311,22 @@ export class CaptureReader {
     }
   }
 
-  private skipLargeBlock(block: number, offset: number, total: number): void {
+  /**
+   * Skips a block too large to buffer; false if the file ends inside it. The
+   * caller must then stop: reading on would take the block's body for blocks.
+   */
+  private skipLargeBlock(block: number, offset: number, total: number): boolean {
     const tail = Buffer.allocUnsafe(4);
     const got = this.src.read(tail, 0, 4, offset + total - 4);
     if (got < 4) {
-      this.cutShort(block, offset, 'block', total);
-      this.done = true;
-      this.start = this.end;
-      return;
+      // the buffer holds at most 4 MiB of the block: count what the file holds
+      this.cutShort(block, offset, 'block', total, this.src.size() - offset);
+      return false;
     }
     const trailing = this.little ? tail.readUInt32LE(0) : tail.readUInt32BE(0);
     if (trailing !== total) this.fault(block, offset, `block lengths disagree: leading ${total}, trailing ${trailing}`);
     this.skip(total);
+    return true;
   }
 
   private readSHB(block: number, offset: number, b: number, total: number): void {

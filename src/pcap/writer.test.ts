@@ -17,7 +17,7 @@ import { PcapWriter } from './writer.js';
 function needTools(ctx: TestContext, ...names: string[]): void {
   const missing = names.filter((n) => !hasTool(n));
   if (missing.length === 0) return;
-  if (toolsMandatory) throw new Error(`${missing.join(', ')} not on PATH, but CI or LOCKSTEP_REQUIRE_TOOLS=1 requires it`);
+  if (toolsMandatory) throw new Error(`${missing.join(', ')} not on PATH; CI or LOCKSTEP_REQUIRE_TOOLS=1 makes real-tool tests mandatory`);
   ctx.skip(`${missing.join(', ')} not on PATH`);
 }
 
