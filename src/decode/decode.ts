@@ -53,6 +53,15 @@ export class DecodedPacket {
   payloadLength = 0;
 }
 
+// Direct byte arithmetic: Buffer's read methods check their arguments on every call.
+function u16(b: Buffer, p: number): number {
+  return (b[p]! << 8) | b[p + 1]!;
+}
+
+function u32(b: Buffer, p: number): number {
+  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+}
+
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
 const ETH_VLAN = 0x8100;
@@ -71,24 +80,24 @@ export function decodePacket(linkType: number, buf: Buffer, offset: number, capl
   switch (linkType) {
     case LinkType.ETHERNET: {
       if (end - p < 14) return TRUNCATED;
-      ethertype = buf.readUInt16BE(p + 12);
+      ethertype = u16(buf, p + 12);
       p += 14;
       while (ethertype === ETH_VLAN || ethertype === ETH_QINQ || ethertype === ETH_VLAN_OLD) {
         if (end - p < 4) return TRUNCATED;
-        ethertype = buf.readUInt16BE(p + 2);
+        ethertype = u16(buf, p + 2);
         p += 4;
       }
       break;
     }
     case LinkType.LINUX_SLL: {
       if (end - p < 16) return TRUNCATED;
-      ethertype = buf.readUInt16BE(p + 14);
+      ethertype = u16(buf, p + 14);
       p += 16;
       break;
     }
     case LinkType.LINUX_SLL2: {
       if (end - p < 20) return TRUNCATED;
-      ethertype = buf.readUInt16BE(p);
+      ethertype = u16(buf, p);
       p += 20;
       break;
     }
@@ -106,7 +115,7 @@ export function decodePacket(linkType: number, buf: Buffer, offset: number, capl
     case LinkType.LOOP: {
       if (end - p < 4) return TRUNCATED;
       // NULL stores the address family in the writer's byte order; LOOP in network order.
-      let family = buf.readUInt32BE(p);
+      let family = u32(buf, p);
       if (linkType === LinkType.NULL && (family & 0xffff) === 0) family = buf.readUInt32LE(p);
       p += 4;
       ethertype = family === 2 ? ETH_IPV4 : family === 10 || family === 24 || family === 28 || family === 30 ? ETH_IPV6 : 0;
@@ -126,16 +135,16 @@ function decodeIPv4(buf: Buffer, p: number, end: number, out: DecodedPacket): nu
   if (vihl >> 4 !== 4) return BAD_HEADER;
   const ihl = (vihl & 0x0f) * 4;
   if (ihl < 20) return BAD_HEADER;
-  const totalLength = buf.readUInt16BE(p + 2);
+  const totalLength = u16(buf, p + 2);
   // 0 is a TSO capture (see ipEnd below), not a length shorter than the header
   if (totalLength !== 0 && totalLength < ihl) return BAD_HEADER;
   if (end - p < ihl) return TRUNCATED;
-  const frag = buf.readUInt16BE(p + 6);
+  const frag = u16(buf, p + 6);
   if ((frag & 0x3fff) !== 0) return IPV4_FRAGMENT; // MF set or offset != 0
   if (buf[p + 9] !== 6) return NON_TCP;
   out.ipVersion = 4;
-  out.src0 = 0; out.src1 = 0; out.src2 = 0xffff; out.src3 = buf.readUInt32BE(p + 12);
-  out.dst0 = 0; out.dst1 = 0; out.dst2 = 0xffff; out.dst3 = buf.readUInt32BE(p + 16);
+  out.src0 = 0; out.src1 = 0; out.src2 = 0xffff; out.src3 = u32(buf, p + 12);
+  out.dst0 = 0; out.dst1 = 0; out.dst2 = 0xffff; out.dst3 = u32(buf, p + 16);
   // Ethernet pads short frames: the IP total length, not the capture, says where the packet ends.
   // TSO captures may carry a total length of 0; then the capture decides.
   const ipEnd = totalLength === 0 ? end : p + totalLength;
@@ -146,13 +155,13 @@ function decodeIPv4(buf: Buffer, p: number, end: number, out: DecodedPacket): nu
 function decodeIPv6(buf: Buffer, p: number, end: number, out: DecodedPacket): number {
   if (end - p < 40) return TRUNCATED;
   if (buf[p]! >> 4 !== 6) return BAD_HEADER;
-  const payloadLength = buf.readUInt16BE(p + 4);
+  const payloadLength = u16(buf, p + 4);
   let next = buf[p + 6]!;
   out.ipVersion = 6;
-  out.src0 = buf.readUInt32BE(p + 8); out.src1 = buf.readUInt32BE(p + 12);
-  out.src2 = buf.readUInt32BE(p + 16); out.src3 = buf.readUInt32BE(p + 20);
-  out.dst0 = buf.readUInt32BE(p + 24); out.dst1 = buf.readUInt32BE(p + 28);
-  out.dst2 = buf.readUInt32BE(p + 32); out.dst3 = buf.readUInt32BE(p + 36);
+  out.src0 = u32(buf, p + 8); out.src1 = u32(buf, p + 12);
+  out.src2 = u32(buf, p + 16); out.src3 = u32(buf, p + 20);
+  out.dst0 = u32(buf, p + 24); out.dst1 = u32(buf, p + 28);
+  out.dst2 = u32(buf, p + 32); out.dst3 = u32(buf, p + 36);
   const ipEnd = payloadLength === 0 ? end : p + 40 + payloadLength;
   if (ipEnd > end) return TRUNCATED;
   p += 40;
@@ -189,10 +198,10 @@ function decodeTCP(buf: Buffer, p: number, end: number, out: DecodedPacket): num
   const dataOffset = (buf[p + 12]! >> 4) * 4;
   if (dataOffset < 20) return BAD_HEADER;
   if (end - p < dataOffset) return TRUNCATED;
-  out.srcPort = buf.readUInt16BE(p);
-  out.dstPort = buf.readUInt16BE(p + 2);
-  out.seq = buf.readUInt32BE(p + 4);
-  out.ack = buf.readUInt32BE(p + 8);
+  out.srcPort = u16(buf, p);
+  out.dstPort = u16(buf, p + 2);
+  out.seq = u32(buf, p + 4);
+  out.ack = u32(buf, p + 8);
   out.flags = buf[p + 13]!;
   out.buf = buf;
   out.payloadOffset = p + dataOffset;

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { capinfosPacketCount, hasTool, toolsMandatory } from '../testing/tools.js';
 import { CaptureError } from './errors.js';
 import { LinkType } from './linktype.js';
-import { CaptureReader, MAX_CAPLEN } from './reader.js';
+import { CaptureReader, MAX_CAPLEN, READ_BUFFER_SIZE } from './reader.js';
 import { PcapWriter } from './writer.js';
 
 /**
@@ -250,8 +250,8 @@ describe('classic pcap', () => {
   });
 });
 
-describe('streaming past the 4 MiB read buffer', () => {
-  const BUFFER = 4 * 1024 * 1024;
+describe('streaming past the read buffer', () => {
+  const BUFFER = READ_BUFFER_SIZE;
   const COUNT = 6000;
   // uneven sizes, so each buffer load ends at a different place within a record
   const sizeOf = (i: number) => 1300 + ((i * 37) % 200);
@@ -291,6 +291,20 @@ describe('streaming past the 4 MiB read buffer', () => {
     expect(reader.warnings).toEqual([]);
     reader.close();
   }
+
+  it('never rewrites a buffer it handed out: earlier packets stay valid as reading goes on', () => {
+    const path = scratchFile('kept.pcap');
+    const w = PcapWriter.toFile(path);
+    for (let i = 0; i < COUNT; i++) w.write(...tsOf(i), dataOf(i));
+    w.close();
+    const reader = CaptureReader.open(path);
+    const kept: [Buffer, number, number][] = [];
+    for (let r = reader.next(); r; r = reader.next()) kept.push([r.data, r.offset, r.caplen]);
+    reader.close();
+    expect(kept).toHaveLength(COUNT);
+    const wrong = kept.filter(([data, off, len], i) => data.compare(dataOf(i), 0, len, off, off + len) !== 0).length;
+    expect(wrong).toBe(0);
+  });
 
   it('reads a classic pcap of 6000 packets of about 1400 bytes', () => {
     const path = scratchFile('large.pcap');
@@ -378,7 +392,7 @@ describe('pcapng', () => {
   );
 
   it('skips an unknown block too large for the buffer by seeking past it', () => {
-    // 5 MiB: larger than the whole 4 MiB read buffer, so its end is never buffered
+    // 5 MiB: larger than the whole read buffer, so its end is never buffered
     const huge = le.block(0x80000001, Buffer.alloc(5 * 1024 * 1024, 0xee));
     const after = filler(90, 8);
     const parts = [le.shb(), le.idb(LinkType.ETHERNET, 0), le.epb(0, 1n, ETH_60), huge, le.epb(0, 2n, after)];

@@ -5,7 +5,8 @@ import { bufferSource, fileSource, type ByteSource } from './source.js';
 export const MAX_CAPLEN = 256 * 1024;
 /** pcapng blocks up to this size are read through the buffer; larger unknown blocks are skipped by seeking. */
 const MAX_BUFFERED_BLOCK = MAX_CAPLEN + 64 * 1024;
-const BUFFER_SIZE = 4 * 1024 * 1024;
+/** Bytes read at a time. Each load gets a fresh buffer: handed-out data is never overwritten. */
+export const READ_BUFFER_SIZE = 512 * 1024;
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
 const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -20,9 +21,9 @@ const BLOCK_SPB = 3;
 const BLOCK_EPB = 6;
 
 /**
- * One packet, as the reader hands it out. The reader reuses this object and its
- * buffer: `data[offset .. offset+caplen)` is valid only until the next call to
- * {@link CaptureReader.next}. Copy what you keep.
+ * One packet, as the reader hands it out. The reader reuses this object (read
+ * its fields before the next call to {@link CaptureReader.next}), but never
+ * rewrites a buffer it handed out: `data[offset .. offset+caplen)` may be kept.
  */
 export interface PacketRecord {
   /** 1-based packet number, as tshark's frame.number. */
@@ -54,14 +55,14 @@ export type CaptureFormat = 'pcap' | 'pcapng';
 /**
  * Streaming reader for classic pcap (µs and ns, both byte orders) and pcapng
  * (any section byte order, several interfaces, EPB/SPB/PB). Memory stays at one
- * 4 MiB buffer whatever the file size.
+ * 1 MiB read buffer at a time whatever the file size.
  */
 export class CaptureReader {
   readonly warnings: CaptureWarning[] = [];
   format: CaptureFormat = 'pcap';
   /** Number of packets handed out so far. */
   packets = 0;
-  private readonly buf = Buffer.allocUnsafe(BUFFER_SIZE);
+  private buf = Buffer.allocUnsafe(READ_BUFFER_SIZE);
   private start = 0;
   private end = 0;
   /** File offset of buf[end]. */
@@ -140,8 +141,13 @@ export class CaptureReader {
   /** Makes at least `n` bytes available at `start`; false if the file ends first. */
   private ensure(n: number): boolean {
     if (this.end - this.start >= n) return true;
-    if (this.start > 0) {
-      this.buf.copy(this.buf, 0, this.start, this.end);
+    if (this.start > 0 && !this.eof) {
+      // A buffer once handed out is never written again: packet data, and the
+      // analyzer's views of it, stay valid for as long as anything refers to them.
+      const fresh = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+      this.buf.copy(fresh, 0, this.start, this.end);
+      this.buf = fresh;
+      this.rec.data = fresh;
       this.end -= this.start;
       this.start = 0;
     }
@@ -164,12 +170,17 @@ export class CaptureReader {
     this.start = this.end = 0;
   }
 
+  // Direct byte arithmetic: Buffer's read methods check their arguments on every call.
   private u32(pos: number): number {
-    return this.little ? this.buf.readUInt32LE(pos) : this.buf.readUInt32BE(pos);
+    const b = this.buf;
+    return this.little
+      ? (b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0
+      : ((b[pos]! << 24) | (b[pos + 1]! << 16) | (b[pos + 2]! << 8) | b[pos + 3]!) >>> 0;
   }
 
   private u16(pos: number): number {
-    return this.little ? this.buf.readUInt16LE(pos) : this.buf.readUInt16BE(pos);
+    const b = this.buf;
+    return this.little ? b[pos]! | (b[pos + 1]! << 8) : (b[pos]! << 8) | b[pos + 1]!;
   }
 
   // ---- headers ----
@@ -260,7 +271,8 @@ export class CaptureReader {
       }
       const p = this.start;
       const offset = this.offsetAt(p);
-      const typeBE = this.buf.readUInt32BE(p);
+      const b0 = this.buf;
+      const typeBE = ((b0[p]! << 24) | (b0[p + 1]! << 16) | (b0[p + 2]! << 8) | b0[p + 3]!) >>> 0;
       if (typeBE === PCAPNG_SHB) {
         if (!this.ensure(12)) return this.cutShort(block, offset, 'section header', 12);
         const bom = this.buf.readUInt32LE(this.start + 8);
@@ -319,7 +331,7 @@ export class CaptureReader {
     const tail = Buffer.allocUnsafe(4);
     const got = this.src.read(tail, 0, 4, offset + total - 4);
     if (got < 4) {
-      // the buffer holds at most 4 MiB of the block: count what the file holds
+      // the buffer holds at most one read buffer of the block: count what the file holds
       this.cutShort(block, offset, 'block', total, this.src.size() - offset);
       return false;
     }

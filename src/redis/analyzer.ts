@@ -78,6 +78,7 @@ class RedisConnection {
 
   shift(): RespMessage {
     const m = this.requests[this.head]!;
+    m.waiting = false;
     this.requests[this.head++] = undefined as unknown as RespMessage;
     this.queuedBytes -= m.size;
     if (this.head > 1024 && this.head * 2 > this.requests.length) {
@@ -98,6 +99,9 @@ export class RedisAnalyzer implements StreamAnalyzer {
   private nextTxId = 1;
   private readonly opts: RedisOptions;
   private readonly arena = new Arena();
+  /** Requests parsed straight from `currentBuf` and still waiting: see {@link unpin}. */
+  private currentBuf: Buffer | null = null;
+  private pinned: RespMessage[] = [];
 
   constructor(private readonly sink: RedisSink, opts: Partial<RedisOptions> = {}) {
     this.opts = { ...DEFAULT_REDIS_OPTIONS, ...opts };
@@ -113,6 +117,7 @@ export class RedisAnalyzer implements StreamAnalyzer {
   }
 
   onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void {
+    if (buf !== this.currentBuf) this.unpin(buf);
     const s = this.state(conn);
     const parser = s.parsers[dir];
     parser.feed(buf, offset, length, tsNs);
@@ -131,8 +136,21 @@ export class RedisAnalyzer implements StreamAnalyzer {
     }
   }
 
+  /**
+   * Messages are views of the capture buffer they were parsed from. A request
+   * that still waits for its response when the capture moves to its next
+   * buffer is copied into the arena, so waiting requests never pin old buffers.
+   */
+  private unpin(next: Buffer): void {
+    for (const m of this.pinned) if (m.waiting && m.chunk === this.currentBuf) m.moveTo(this.arena);
+    this.pinned.length = 0;
+    this.currentBuf = next;
+  }
+
   private request(conn: Connection, s: RedisConnection, m: RespMessage): void {
     this.counters['redis.requests']++;
+    m.waiting = true;
+    if (m.chunk === this.currentBuf) this.pinned.push(m);
     s.requests.push(m);
     s.queuedBytes += m.size;
     while (s.queued > this.opts.queueMaxMessages || (s.queuedBytes > this.opts.queueMaxBytes && s.queued > 1)) {

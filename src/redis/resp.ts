@@ -21,7 +21,7 @@ export interface RespLimits {
 
 export const DEFAULT_RESP_LIMITS: RespLimits = { maxMessageBytes: 10 * 1024 * 1024, maxDepth: 32 };
 
-const CHUNK = 1024 * 1024;
+const CHUNK = 256 * 1024;
 
 /**
  * Append-only byte slab shared by the parsers of one analyzer. Chunks are
@@ -69,13 +69,15 @@ for (const t of [TYPE_ARRAY, TYPE_MAP, TYPE_SET, TYPE_PUSH, TYPE_ATTRIBUTE]) TYP
 
 /** A complete RESP message: a view into the arena, rendered on demand. */
 export class RespMessage {
+  /** Queued for a response (set by the analyzer). */
+  waiting = false;
   private renderedText: string | undefined;
   private parsedArgs: string[] | null | undefined;
 
   constructor(
-    /** Arena chunk holding the message's bytes at `[offset, offset+size)`. */
-    readonly chunk: Buffer,
-    readonly offset: number,
+    /** Buffer holding the message's bytes at `[offset, offset+size)`: a capture buffer or an arena chunk. */
+    public chunk: Buffer,
+    public offset: number,
     /** Wire size in bytes (packetbeat's bytes_in / bytes_out). */
     readonly size: number,
     /** Capture time (ns) of the segment in which the message began. */
@@ -112,6 +114,18 @@ export class RespMessage {
   get method(): string {
     return requestMethod(this);
   }
+
+  /**
+   * Copies the bytes into the arena. A message that waits (a request for its
+   * response) must not pin a whole capture buffer for as long as it waits.
+   */
+  moveTo(arena: Arena): void {
+    arena.reserve(this.size);
+    copyBytes(this.chunk, this.offset, this.size, arena.chunk, arena.used);
+    this.chunk = arena.chunk;
+    this.offset = arena.used;
+    arena.used += this.size;
+  }
 }
 
 export type RespResult =
@@ -144,6 +158,8 @@ export class RespParser {
   private topType = 0;
   private startTs = 0;
   private feedTs = 0;
+  /** Reused for every message: a result is read before the next call. */
+  private readonly result: { kind: 'message'; message: RespMessage } = { kind: 'message', message: undefined as unknown as RespMessage };
 
   constructor(
     readonly role: RespRole,
@@ -164,6 +180,14 @@ export class RespParser {
   /** Appends a segment's payload `src[off..off+len)` captured at `tsNs`. Call {@link next} until it answers needMore. */
   feed(src: Buffer, off: number, len: number, tsNs: number): void {
     this.feedTs = tsNs;
+    if (this.start === this.end) {
+      // Nothing pending: parse the segment where it lies. Capture buffers are never rewritten
+      // (CaptureReader), so finished messages may stay views of it.
+      this.chunk = src;
+      this.start = this.pos = off;
+      this.end = off + len;
+      return;
+    }
     const arena = this.arena;
     if (this.chunk === arena.chunk && this.end === arena.used && arena.chunk.length - arena.used >= len) {
       copyBytes(src, off, len, arena.chunk, arena.used);
@@ -194,11 +218,23 @@ export class RespParser {
     this.inMessage = false;
   }
 
-  /** The next complete message, `needMore` once every fed byte is consumed, or an error (the parser is then reset). */
+  /**
+   * The next complete message, `needMore` once every fed byte is consumed, or an
+   * error (the parser is then reset). A message result is reused: read it before calling again.
+   */
   next(): RespResult {
     const b = this.chunk;
     const end = this.end;
     let p = this.pos;
+    if (!this.inMessage && p < end) {
+      const e = scanFlat(b, p, end, this.limits.maxMessageBytes);
+      if (e > 0) {
+        this.start = p;
+        this.startTs = this.feedTs;
+        this.topType = b[p]!;
+        return this.emit(e);
+      }
+    }
     while (p < end) {
       if (this.state === STATE_TYPE) {
         const t = b[p]!;
@@ -315,7 +351,8 @@ export class RespParser {
     );
     this.inMessage = false;
     this.start = this.pos = p;
-    return { kind: 'message', message };
+    this.result.message = message;
+    return this.result;
   }
 
   private tooLarge(): RespResult {
@@ -335,6 +372,44 @@ function copyBytes(src: Buffer, from: number, len: number, dst: Buffer, at: numb
     return;
   }
   for (let i = 0; i < len; i++) dst[at + i] = src[from + i]!;
+}
+
+/**
+ * Fast path for the common case: a whole, well-formed RESP2 message in
+ * `b[p..end)` that is a scalar or a flat array of scalars (every command, most
+ * replies). Returns where it ends, or -1 to leave the message to the state
+ * machine, which handles everything else (split, nested, RESP3, malformed).
+ */
+function scanFlat(b: Buffer, p: number, end: number, maxBytes: number): number {
+  const start = p;
+  let values = 1;
+  let first = true;
+  while (values > 0) {
+    if (p >= end) return -1;
+    const t = b[p]!;
+    let q = p + 1;
+    while (q < end && b[q] !== LF) q++;
+    if (q >= end || q === p + 1 || b[q - 1] !== CR) return -1;
+    if (t === TYPE_BULK) {
+      const n = parseLength(b, p + 1, q - 1);
+      if (n === null || n < -1) return -1;
+      p = n === -1 ? q + 1 : q + 3 + n;
+      if (n >= 0 && (p > end || b[p - 2] !== CR || b[p - 1] !== LF)) return -1;
+    } else if (t === TYPE_ARRAY && first) {
+      const n = parseLength(b, p + 1, q - 1);
+      if (n === null || n < -1 || n > maxBytes / 3) return -1;
+      if (n > 0) values += n;
+      p = q + 1;
+    } else if (t === TYPE_SIMPLE || t === TYPE_ERROR || (t === TYPE_INT && isInteger(b, p + 1, q - 1))) {
+      p = q + 1;
+    } else {
+      return -1;
+    }
+    if (p - start > maxBytes) return -1;
+    values--;
+    first = false;
+  }
+  return p;
 }
 
 function isInteger(b: Buffer, from: number, to: number): boolean {
@@ -433,17 +508,14 @@ interface Interned {
   method: string;
 }
 
+/** Interned methods keyed by length and upper-cased first byte; a key holds a handful at most. */
 const methods = new Map<number, Interned[]>();
+let internedCount = 0;
 
 function upper(c: number): number {
   return c >= 0x61 && c <= 0x7a ? c - 32 : c;
 }
 
-/**
- * A request's method: its first word upper-cased. Commands sent as arrays of
- * bulk strings (every client does) are looked up by their bytes in a table of
- * names seen before, so counting methods allocates nothing per request.
- */
 export function requestMethod(m: RespMessage): string {
   const b = m.chunk;
   let p = m.offset;
@@ -454,24 +526,23 @@ export function requestMethod(m: RespMessage): string {
       const n = parseLength(b, p + 1, eol);
       if (n !== null && n >= 0 && n <= 64) {
         const from = eol + 2;
-        let h = 0x811c9dc5;
-        for (let i = 0; i < n; i++) h = Math.imul(h ^ upper(b[from + i]!), 0x01000193);
-        h >>>= 2;
-        const bucket = methods.get(h);
+        const key = n > 0 ? (n << 8) | upper(b[from]!) : 0;
+        const bucket = methods.get(key);
         if (bucket) {
-          for (const e of bucket) {
-            if (e.bytes.length !== n) continue;
-            let same = true;
-            for (let i = 0; i < n && same; i++) same = e.bytes[i] === upper(b[from + i]!);
-            if (same) return e.method;
+          for (let k = 0; k < bucket.length; k++) {
+            const e = bucket[k]!.bytes;
+            let i = 1;
+            while (i < n && e[i] === upper(b[from + i]!)) i++;
+            if (i >= n) return bucket[k]!.method;
           }
         }
         const method = b.toString('utf8', from, from + n).toUpperCase();
         const bytes = Buffer.alloc(n);
         for (let i = 0; i < n; i++) bytes[i] = upper(b[from + i]!);
-        if (methods.size < 4096) {
+        if (internedCount < 4096) {
+          internedCount++;
           if (bucket) bucket.push({ bytes, method });
-          else methods.set(h, [{ bytes, method }]);
+          else methods.set(key, [{ bytes, method }]);
         }
         return method;
       }
