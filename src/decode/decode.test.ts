@@ -3,23 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
-import { afterAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LinkType, linkTypeName } from '../pcap/linktype.js';
 import { PcapWriter } from '../pcap/writer.js';
-import { hasTool, toolsMandatory } from '../testing/tools.js';
+import { needTools } from '../testing/tools.js';
 import { DECODED, DecodedPacket, decodePacket, formatAddress, SkipReasons, skipReason, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type SkipReason } from './decode.js';
 import { encodedLength, encodeSegment, type SegmentSpec } from './encode.js';
 
-/**
- * Skips the test naming the missing tools, unless real tools are mandatory
- * (CI, LOCKSTEP_REQUIRE_TOOLS=1): then a missing tool fails it.
- */
-function needTools(ctx: TestContext, ...names: string[]): void {
-  const missing = names.filter((n) => !hasTool(n));
-  if (missing.length === 0) return;
-  if (toolsMandatory) throw new Error(`${missing.join(', ')} not on PATH; CI or LOCKSTEP_REQUIRE_TOOLS=1 makes real-tool tests mandatory`);
-  ctx.skip(`${missing.join(', ')} not on PATH`);
-}
 
 const scratch = mkdtempSync(join(tmpdir(), 'lockstep-decode-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

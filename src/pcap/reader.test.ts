@@ -3,23 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
-import { afterAll, describe, expect, it, type TestContext } from 'vitest';
-import { capinfosPacketCount, hasTool, toolsMandatory } from '../testing/tools.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { capinfosPacketCount, needTools } from '../testing/tools.js';
 import { CaptureError } from './errors.js';
 import { LinkType } from './linktype.js';
 import { CaptureReader, MAX_CAPLEN, READ_BUFFER_SIZE } from './reader.js';
 import { PcapWriter } from './writer.js';
 
-/**
- * Skips the test naming the missing tools, unless real tools are mandatory
- * (CI, LOCKSTEP_REQUIRE_TOOLS=1): then a missing tool fails it.
- */
-function needTools(ctx: TestContext, ...names: string[]): void {
-  const missing = names.filter((n) => !hasTool(n));
-  if (missing.length === 0) return;
-  if (toolsMandatory) throw new Error(`${missing.join(', ')} not on PATH; CI or LOCKSTEP_REQUIRE_TOOLS=1 makes real-tool tests mandatory`);
-  ctx.skip(`${missing.join(', ')} not on PATH`);
-}
 
 /** Runs a Wireshark tool and fails the test on a non-zero exit. */
 function run(cmd: string, args: string[]): string {

@@ -3,23 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
-import { afterAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { encodeSegment } from '../decode/encode.js';
-import { capinfosPacketCount, hasTool, toolsMandatory, tsharkWarnings } from '../testing/tools.js';
+import { capinfosPacketCount, needTools, tsharkWarnings } from '../testing/tools.js';
 import { LinkType } from './linktype.js';
 import { CaptureReader, MAX_CAPLEN } from './reader.js';
 import { PcapWriter } from './writer.js';
 
-/**
- * Skips the test naming the missing tools, unless real tools are mandatory
- * (CI, LOCKSTEP_REQUIRE_TOOLS=1): then a missing tool fails it.
- */
-function needTools(ctx: TestContext, ...names: string[]): void {
-  const missing = names.filter((n) => !hasTool(n));
-  if (missing.length === 0) return;
-  if (toolsMandatory) throw new Error(`${missing.join(', ')} not on PATH; CI or LOCKSTEP_REQUIRE_TOOLS=1 makes real-tool tests mandatory`);
-  ctx.skip(`${missing.join(', ')} not on PATH`);
-}
 
 const scratch = mkdtempSync(join(tmpdir(), 'lockstep-writer-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

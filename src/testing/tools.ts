@@ -1,3 +1,4 @@
+import type { TestContext } from 'vitest';
 /**
  * Helpers for tests that cross-check lockstep against real external tools
  * (tshark, capinfos, tcpdump, redis-server). Node built-ins only.
@@ -219,4 +220,15 @@ export function readCommandstats(file: string): Map<string, number> {
     out.set(method, (out.get(method) ?? 0) + Number(calls[1]));
   }
   return out;
+}
+
+/**
+ * Skips the test naming the missing tools, unless real tools are mandatory
+ * (CI, LOCKSTEP_REQUIRE_TOOLS=1): then a missing tool fails it.
+ */
+export function needTools(ctx: TestContext, ...names: string[]): void {
+  const missing = names.filter((n) => !hasTool(n));
+  if (missing.length === 0) return;
+  if (toolsMandatory) throw new Error(`${missing.join(', ')} not on PATH; CI or LOCKSTEP_REQUIRE_TOOLS=1 makes real-tool tests mandatory`);
+  ctx.skip(`${missing.join(', ')} not on PATH`);
 }
