@@ -37,6 +37,8 @@ export class CaptureFeed {
   bytes = 0;
   /** Capture time of the last packet read, ns since the first. */
   lastTsNs = 0;
+  /** Captured length of the last packet read. */
+  lastCaplen = 0;
   /** The fault that ended reading early, if any. */
   error: CaptureError | null = null;
   private readonly pkt = new DecodedPacket();
@@ -66,6 +68,7 @@ export class CaptureFeed {
     if (this.packets === 0) this.base = { sec: rec.tsSec, nsec: rec.tsNsec };
     this.packets++;
     this.bytes += rec.caplen;
+    this.lastCaplen = rec.caplen;
     const tsNs = (rec.tsSec - this.base.sec) * 1e9 + (rec.tsNsec - this.base.nsec);
     this.lastTsNs = tsNs;
     const code = decodePacket(rec.linkType, rec.data, rec.offset, rec.caplen, this.pkt);

@@ -1,0 +1,66 @@
+import type { Counters } from '../analyze.js';
+import type { Transaction } from '../redis/transaction.js';
+import type { NdjsonWriter } from './ndjson.js';
+
+/** The one fate each transaction gets. */
+export const FATES = ['published', 'dropped_queue_full', 'lost_at_shutdown', 'output_failed', 'filtered'] as const;
+export type Fate = (typeof FATES)[number];
+
+/** Where an event was when shutdown lost it. */
+export const LOST_WHERE = ['queue', 'pipeline', 'in_flight'] as const;
+export type LostWhere = (typeof LOST_WHERE)[number];
+
+export type FateCounts = Record<Fate, number>;
+export type LostCounts = Record<LostWhere, number>;
+
+/** An equation of DESIGN.md's ledger that did not balance: a bug in lockstep, never in the input. */
+export class LedgerImbalance extends Error {
+  override readonly name = 'LedgerImbalance';
+}
+
+/**
+ * The fate of every transaction: counted, checked to be given once, and
+ * (with `--ledger FILE`) written as one NDJSON line each.
+ */
+export class Ledger {
+  readonly fates: FateCounts = { published: 0, dropped_queue_full: 0, lost_at_shutdown: 0, output_failed: 0, filtered: 0 };
+  readonly lostAtShutdownBy: LostCounts = { queue: 0, pipeline: 0, in_flight: 0 };
+  /** Transactions seen (each must get exactly one fate). */
+  transactions = 0;
+  private given = new Uint8Array(1024);
+
+  constructor(private readonly out: NdjsonWriter | null) {}
+
+  /** A transaction entered the pipeline. */
+  admit(tx: Transaction): void {
+    this.transactions++;
+    if (tx.id >= this.given.length) {
+      const bigger = new Uint8Array(Math.max(this.given.length * 2, tx.id + 1));
+      bigger.set(this.given);
+      this.given = bigger;
+    }
+  }
+
+  record(tx: Transaction, fate: Fate, timeNs: number, where: string, depth: number): void {
+    if (this.given[tx.id] !== 0) throw new LedgerImbalance(`transaction ${tx.id} was given a second fate (${fate} at ${timeNs} ns)`);
+    this.given[tx.id] = 1;
+    this.fates[fate]++;
+    if (fate === 'lost_at_shutdown') this.lostAtShutdownBy[where as LostWhere]++;
+    this.out?.write(`{"id":${tx.id},"fate":"${fate}","time_ns":${timeNs},"where":"${where}","depth":${depth}}`);
+  }
+
+  /** DESIGN.md's equations; throws {@link LedgerImbalance} naming the first that fails. */
+  check(counters: Counters, linesWritten: number): void {
+    const f = this.fates;
+    const sum = f.published + f.dropped_queue_full + f.lost_at_shutdown + f.output_failed + f.filtered;
+    const equations: [string, number, number][] = [
+      ['transactions = published + dropped_queue_full + lost_at_shutdown + output_failed + filtered', this.transactions, sum],
+      ['responses parsed = transactions + unmatched_responses', counters['redis.responses'], this.transactions + counters['redis.unmatched_responses']],
+      ['requests parsed = transactions + unmatched_requests', counters['redis.requests'], this.transactions + counters['redis.unmatched_requests']],
+      ['lines written = published', linesWritten, f.published],
+    ];
+    for (const [name, left, right] of equations) {
+      if (left !== right) throw new LedgerImbalance(`ledger does not balance: ${name} (${left} ≠ ${right})`);
+    }
+  }
+}

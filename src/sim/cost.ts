@@ -1,0 +1,69 @@
+import { Random } from './random.js';
+
+/** Simulated time a stage spends on one service, in ns: per packet, per byte, per event, per batch. */
+export interface CostModel {
+  perPacket: number;
+  perByte: number;
+  perEvent: number;
+  perBatch: number;
+}
+
+export const ZERO_COST: CostModel = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0 };
+
+export interface JitterOptions {
+  /** Log-normal spread of each service around its base cost (0 = off). */
+  sigma: number;
+  /** Spread of the whole run's speed per stage: the machine, other load (log-normal). */
+  runSigma: number;
+  /** A stall (a GC pause, a slow disk) comes on average once per this much work, ns. */
+  stallEveryNs: number;
+  /** Mean stall, ns (exponential). */
+  stallMeanNs: number;
+}
+
+export const NO_JITTER: JitterOptions = { sigma: 0, runSigma: 0, stallEveryNs: Infinity, stallMeanNs: 0 };
+
+/** What `--jitter SIGMA` turns on: per-service noise SIGMA, run-wide speed SIGMA/8, a ~3 ms stall per ~100 ms of work. */
+export function jitterOptions(sigma: number): JitterOptions {
+  return { sigma, runSigma: sigma / 8, stallEveryNs: 100_000_000, stallMeanNs: 3_000_000 };
+}
+
+/**
+ * One stage's clock cost: base cost × (when jitter is on) a run-wide factor ×
+ * a per-service log-normal factor, plus rare stalls. Each stage draws from its
+ * own stream, and the n-th service always uses the n-th draws (exactly four a
+ * service), so a draw belongs to a service slot, never to an event.
+ */
+export class StageCost {
+  /** Services costed so far. */
+  services = 0;
+  private readonly rng: Random | null;
+  private readonly runFactor: number;
+
+  constructor(
+    readonly stage: string,
+    readonly model: CostModel,
+    private readonly jitter: JitterOptions,
+    seed: number,
+  ) {
+    const on = jitter.sigma > 0 || jitter.runSigma > 0 || jitter.stallEveryNs < Infinity;
+    this.rng = on ? new Random(seed, `cost.${stage}`) : null;
+    this.runFactor = this.rng && jitter.runSigma > 0 ? Math.exp(jitter.runSigma * this.rng.normal() - (jitter.runSigma * jitter.runSigma) / 2) : 1;
+  }
+
+  /** Cost of the next service slot, an integer number of ns. */
+  next(packets: number, bytes: number, events: number, batches: number): number {
+    this.services++;
+    const m = this.model;
+    const base = m.perPacket * packets + m.perByte * bytes + m.perEvent * events + m.perBatch * batches;
+    const rng = this.rng;
+    if (rng === null) return Math.round(base);
+    const j = this.jitter;
+    const noise = Math.exp(j.sigma * rng.normal() - (j.sigma * j.sigma) / 2);
+    const stallDraw = rng.float();
+    const stallSize = rng.float();
+    // stalls arrive in proportion to the work done, so a stage of many small services stalls no more often
+    const stall = stallDraw < base / j.stallEveryNs ? -j.stallMeanNs * Math.log(1 - stallSize) : 0;
+    return Math.round(base * this.runFactor * noise + stall);
+  }
+}
