@@ -3,21 +3,28 @@ import { CaptureError } from '../pcap/errors.js';
 import { ANALYZE_USAGE, runAnalyze } from './analyze.js';
 import { UsageError } from './errors.js';
 import { GEN_USAGE, runGen } from './gen.js';
+import { REPLAY_USAGE, runReplay } from './replay.js';
+import { ConfigError } from '../pipeline/config.js';
 
 const USAGE = `lockstep — deterministic replay of packet-analysis pipelines
 
 Commands:
+  replay CAPTURE    one run of the simulated pipeline: fates, counters, the line that replays it
   analyze CAPTURE   every Redis transaction in a capture (the lossless ground truth)
   gen redis         a deterministic synthetic Redis capture
+
+${REPLAY_USAGE}
 
 ${ANALYZE_USAGE}
 
 ${GEN_USAGE}
 `;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'replay':
+      return (await runReplay(rest)).code;
     case 'analyze':
       return runAnalyze(rest).code;
     case 'gen':
@@ -29,14 +36,14 @@ function main(argv: string[]): number {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`lockstep: unknown command \`${command}\`; expected one of analyze, gen (lockstep --help)`);
+      throw new UsageError(`lockstep: unknown command \`${command}\`; expected one of replay, analyze, gen (lockstep --help)`);
   }
 }
 
 try {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  if (e instanceof UsageError || e instanceof CaptureError || e instanceof RangeError) {
+  if (e instanceof UsageError || e instanceof CaptureError || e instanceof ConfigError || e instanceof RangeError) {
     process.stderr.write(`${e.message}\n`);
     process.exitCode = 2;
   } else if ((e as NodeJS.ErrnoException).code && (e as NodeJS.ErrnoException).path) {
