@@ -251,10 +251,12 @@ export function readConfigFile(path: string): { profile: ProfileName | null; pat
   }
   const flat = flatten(doc ?? {});
   // packetbeat 5.x also accepts `packetbeat.protocols: [{type: redis, ports: [...]}]`
-  const list = (doc as Record<string, Record<string, unknown>> | null)?.packetbeat?.protocols;
+  const list = flat['packetbeat.protocols'];
   if (Array.isArray(list)) {
     delete flat['packetbeat.protocols'];
-    for (const p of list) if (p?.type === 'redis' && p.ports !== undefined) flat['packetbeat.protocols.redis.ports'] = p.ports;
+    for (const p of list as { type?: unknown; ports?: unknown }[]) {
+      if (p?.type === 'redis' && p.ports !== undefined) flat['packetbeat.protocols.redis.ports'] = p.ports;
+    }
   }
   const patches: ConfigPatch[] = [];
   let profile: ProfileName | null = null;

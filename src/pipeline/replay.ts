@@ -167,7 +167,8 @@ export class Replay {
 
   sourceEnded(now: number): void {
     this.sourceEndNs = now;
-    this.scheduler.at(now + this.config.waitstopNs, SHUTDOWN_PROCESS(this));
+    // late: whatever completes at the very instant the waitstop ends still counts
+    this.scheduler.at(now + this.config.waitstopNs, SHUTDOWN_PROCESS(this), 0, true);
   }
 
   /** After the waitstop: abort loses what is left (packetbeat 5.x exits); drain lets it finish. */

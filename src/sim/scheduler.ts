@@ -1,7 +1,7 @@
 /**
- * The one clock. Work is a heap of (time, order of scheduling) → process, as
- * SimPy's event loop: ties break first-scheduled-first, so the order is total
- * and every run of the same inputs takes the same steps. Time is an integer
+ * The one clock. Work is a heap of (time, priority, order of scheduling) →
+ * process, as SimPy's event loop: ties break first-scheduled-first, so the
+ * order is total and every run of the same inputs takes the same steps. Time is an integer
  * count of nanoseconds; nothing here reads the wall clock.
  *
  * Entries live in parallel arrays (no object per entry), so scheduling the
@@ -18,6 +18,9 @@ export interface Process {
 /** Called once per step, before the process runs (determinism checks, traces). */
 export type StepHook = (step: number, time: number, process: Process, token: number) => void;
 
+/** Added to the order of `late` entries: above any order a run reaches (2^50 steps). */
+const LATE = 2 ** 50;
+
 export class Scheduler {
   /** Current simulated time, ns. */
   now = 0;
@@ -31,13 +34,17 @@ export class Scheduler {
   private size = 0;
   private nextOrder = 0;
 
-  /** Schedules `process` to run at absolute time `time` (never before now). */
-  at(time: number, process: Process, token = 0): void {
+  /**
+   * Schedules `process` to run at absolute time `time` (never before now).
+   * `late` puts it after everything else due at the same instant (a deadline
+   * such as the waitstop ends at the end of its instant).
+   */
+  at(time: number, process: Process, token = 0, late = false): void {
     if (time < this.now) time = this.now;
     if (this.size === this.times.length) this.grow();
     // sift up
     let i = this.size++;
-    const order = this.nextOrder++;
+    const order = this.nextOrder++ + (late ? LATE : 0);
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (this.before(parent, time, order)) break;

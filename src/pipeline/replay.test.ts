@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { encodeCommand } from '../redis/encode.js';
+import { scriptedCapture, type ScriptedSegment } from '../testing/capture.js';
+import { resolveConfig, type ConfigPatch, type PipelineConfig } from './config.js';
+import { Replay } from './replay.js';
+
+const ZERO = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0 };
+const MS = 1_000_000;
+
+/** A config whose costs are round numbers, so times can be worked out by hand. */
+function config(patch: ConfigPatch): PipelineConfig {
+  return resolveConfig('packetbeat5', [
+    {
+      tcp: 'reassemble',
+      pipelineQueueSize: 0,
+      costs: { analyzer: { ...ZERO, perPacket: 1000 }, worker: { ...ZERO, perEvent: MS }, output: ZERO },
+    },
+    patch,
+  ]);
+}
+
+/** Three pipelined GETs in one segment at t=0, their three replies in one segment at t=0.5 µs. */
+const THREE: ScriptedSegment[] = [
+  { atNs: 0, toServer: true, payload: Buffer.concat([encodeCommand(['GET', 'a']), encodeCommand(['GET', 'b']), encodeCommand(['GET', 'c'])]) },
+  { atNs: 500, toServer: false, payload: '$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n' },
+];
+
+function run(segments: ScriptedSegment[], patch: ConfigPatch) {
+  const r = new Replay(scriptedCapture(segments), config(patch), { output: { kind: 'memory' } });
+  const fates: string[] = [];
+  const original = r.ledger.record.bind(r.ledger);
+  r.ledger.record = (tx, fate, time, where, depth) => {
+    fates.push(`${tx.id} ${fate} @${time} ${where} depth=${depth}`);
+    original(tx, fate, time, where, depth);
+  };
+  r.run();
+  return { summary: r.finish(), fates };
+}
+
+describe('replay: hand-checked cases', () => {
+  it('queue_size 2, three transactions arriving faster than the output: exactly one dropped, at 2 µs', () => {
+    // packet 1 done at 1 µs, packet 2 (the replies) at 2 µs: three events at once into a queue of two
+    const { summary, fates } = run(THREE, { queueSize: 2, shutdown: 'drain' });
+    expect(fates).toEqual([
+      '3 dropped_queue_full @2000 queue depth=2',
+      '1 published @1002000 worker.1 depth=0',
+      '2 published @2002000 worker.1 depth=0',
+    ]);
+    expect(summary.fates).toEqual({ published: 2, dropped_queue_full: 1, lost_at_shutdown: 0, output_failed: 0, filtered: 0 });
+    expect(summary.simTimeNs).toBe(2_002_000);
+    expect(summary.lines).toHaveLength(2);
+    expect(summary.counters['libbeat.publisher.published_events']).toBe(2);
+  });
+
+  it('the same with packetbeat 5.x shutdown (waitstop 0, abort): the queued and the in-flight events are lost too', () => {
+    const { summary, fates } = run(THREE, { queueSize: 2, shutdown: 'abort', waitstopNs: 0 });
+    expect(fates).toEqual([
+      '3 dropped_queue_full @2000 queue depth=2',
+      '2 lost_at_shutdown @2000 queue depth=0',
+      '1 lost_at_shutdown @2000 in_flight depth=0',
+    ]);
+    expect(summary.lostAtShutdownBy).toEqual({ queue: 1, pipeline: 0, in_flight: 1 });
+    expect(summary.lines).toEqual([]);
+  });
+
+  it('a waitstop as long as the drain loses nothing at shutdown', () => {
+    const { summary } = run(THREE, { queueSize: 2, shutdown: 'abort', waitstopNs: 2 * MS });
+    expect(summary.fates).toMatchObject({ published: 2, dropped_queue_full: 1, lost_at_shutdown: 0 });
+  });
+
+  it('block never drops: the analyzer waits, and the wait is queue_push_duration', () => {
+    const { summary, fates } = run(THREE, { queueSize: 1, policy: 'block', shutdown: 'drain' });
+    // tx1 into the queue at 2 µs, taken at once; tx2 fits; tx3 waits until tx2 is taken at 1.002 ms
+    expect(fates).toEqual(['1 published @1002000 worker.1 depth=0', '2 published @2002000 worker.1 depth=0', '3 published @3002000 worker.1 depth=0']);
+    expect(summary.fates.dropped_queue_full).toBe(0);
+    expect(summary.logstash.events.queue_push_duration_in_millis).toBe(1);
+    expect(summary.counters['publisher.queue_max_depth']).toBe(1);
+  });
+
+  it('packetbeat 5.x topology: the publisher counts published_events as it hands events to the pipeline queue', () => {
+    const c = resolveConfig('packetbeat5', [
+      { tcp: 'reassemble', queueSize: 10, pipelineQueueSize: 1, costs: { analyzer: { ...ZERO, perPacket: 1000 }, worker: ZERO, output: { ...ZERO, perEvent: MS } } },
+    ]);
+    const r = new Replay(scriptedCapture(THREE), c, { output: { kind: 'memory' } });
+    r.run();
+    const s = r.finish();
+    // pipeline drains at shutdown (libbeat's publisher.Stop waits for outputs); the publisher's queue does not
+    expect(s.counters['libbeat.publisher.published_events']).toBe(2);
+    expect(s.fates).toMatchObject({ published: 2, lost_at_shutdown: 1 });
+    expect(s.lostAtShutdownBy).toEqual({ queue: 0, pipeline: 0, in_flight: 1 });
+  });
+
+  it('Logstash read_batch: drain what is there, then poll batch.delay, restarted after each event', () => {
+    // replies at 0.5 ms, 1.5 ms, 4 ms: the first two batch together (each restarts the 2 ms poll), the third alone
+    const segs: ScriptedSegment[] = [
+      { atNs: 0, toServer: true, payload: Buffer.concat([encodeCommand(['GET', 'a']), encodeCommand(['GET', 'b']), encodeCommand(['GET', 'c'])]) },
+      { atNs: 0.5 * MS, toServer: false, payload: '$1\r\n1\r\n' },
+      { atNs: 1.5 * MS, toServer: false, payload: '$1\r\n2\r\n' },
+      { atNs: 6 * MS, toServer: false, payload: '$1\r\n3\r\n' },
+    ];
+    const { fates, summary } = run(segs, {
+      profile: 'logstash',
+      pacing: 'timestamps',
+      queueSize: 10,
+      policy: 'block',
+      batchSize: 125,
+      batchDelayNs: 2 * MS,
+      shutdown: 'drain',
+      costs: { worker: { ...ZERO, perBatch: 100_000 } },
+    });
+    // events at 0.501, 1.501, 6.001 ms; the poll ends 2 ms after the second event: 3.501 ms + 0.1 ms service
+    expect(fates).toEqual([
+      '1 published @3601000 worker.1 depth=0',
+      '2 published @3601000 worker.1 depth=0',
+      '3 published @8101000 worker.1 depth=0',
+    ]);
+    expect(summary.logstash.events).toEqual({ in: 3, filtered: 3, out: 3, duration_in_millis: 0, queue_push_duration_in_millis: 0 });
+  });
+
+  it('filters and output failures get their own fates', () => {
+    const { summary } = run(THREE, { queueSize: 10, shutdown: 'drain', dropMethods: ['GET'] });
+    expect(summary.fates).toMatchObject({ filtered: 3, published: 0 });
+    const failing = run(THREE, { queueSize: 10, shutdown: 'drain', outputFailureRate: 1 });
+    expect(failing.summary.fates).toMatchObject({ output_failed: 3, published: 0 });
+  });
+
+  it('pacing by timestamps costs no wall time and follows the capture clock, scaled by --speed', () => {
+    const segs: ScriptedSegment[] = [
+      { atNs: 0, toServer: true, payload: encodeCommand(['PING']) },
+      { atNs: 600e9, toServer: false, payload: '+PONG\r\n' },
+    ];
+    const real = run(segs, { pacing: 'timestamps', shutdown: 'drain' });
+    expect(real.fates).toEqual(['1 published @600001001000 worker.1 depth=0']);
+    const fast = run(segs, { pacing: 'timestamps', speed: 10, shutdown: 'drain' });
+    expect(fast.fates).toEqual(['1 published @60001001000 worker.1 depth=0']);
+  });
+});

@@ -1,0 +1,48 @@
+import { TCP_ACK, TCP_PSH } from '../decode/decode.js';
+import { encodeSegment } from '../decode/encode.js';
+import { CaptureReader } from '../pcap/reader.js';
+import { PcapWriter } from '../pcap/writer.js';
+
+/** One scripted segment: capture time (ns after the start), direction, payload. */
+export interface ScriptedSegment {
+  atNs: number;
+  toServer: boolean;
+  payload: string | Buffer;
+  /** Client port, to script several connections (default 40000). */
+  clientPort?: number;
+}
+
+/** A small capture built from a script, in memory, for exact hand-checked cases. */
+export function scriptedCapture(segments: ScriptedSegment[], port = 6379): CaptureReader {
+  const w = PcapWriter.inMemory({ nanos: true });
+  const seqs = new Map<string, number>();
+  const frame = Buffer.alloc(70_000);
+  const base = 1482404843;
+  for (const s of segments) {
+    const cp = s.clientPort ?? 40000;
+    const payload = typeof s.payload === 'string' ? Buffer.from(s.payload) : s.payload;
+    const key = `${cp}:${s.toServer}`;
+    const seq = seqs.get(key) ?? (s.toServer ? 1000 : 9000);
+    seqs.set(key, seq + payload.length);
+    const client = [0, 0, 0xffff, 0x0a000002] as const;
+    const server = [0, 0, 0xffff, 0x0a000001] as const;
+    const n = encodeSegment(
+      {
+        ipVersion: 4,
+        src: s.toServer ? client : server,
+        dst: s.toServer ? server : client,
+        srcPort: s.toServer ? cp : port,
+        dstPort: s.toServer ? port : cp,
+        seq,
+        ack: 0,
+        flags: TCP_ACK | TCP_PSH,
+        payload,
+      },
+      frame,
+    );
+    const whole = Math.floor(s.atNs / 1e9);
+    w.write(base + whole, s.atNs - whole * 1e9, frame, 0, n);
+  }
+  w.close();
+  return CaptureReader.fromBytes(w.bytes(), 'scripted.pcap');
+}
