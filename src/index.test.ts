@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+// the package as a user imports it (package.json "exports" → dist; npm test builds first)
+import { analyze, replay, generateRedisCapture, FATES } from 'lockstep';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+describe("import { analyze, replay } from 'lockstep'", () => {
+  it('returns the typed summaries the CLI prints', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-lib-'));
+    try {
+      const file = join(dir, 'c.pcap');
+      generateRedisCapture({ transactions: 200, connections: 4, seed: 3 }, file);
+      const truth = analyze(file);
+      expect(truth.transactions).toBe(200);
+      const run = replay(file, { profile: 'logstash', output: { kind: 'memory' } });
+      expect(Object.keys(run.fates)).toEqual([...FATES]);
+      expect(run.fates.published).toBe(200);
+      expect(run.lines).toHaveLength(200);
+      const lossy = replay(file, { queueSize: 1, costs: { output: { perEvent: 10_000_000 } } });
+      expect(lossy.fates.dropped_queue_full).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
