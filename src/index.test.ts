@@ -17,7 +17,7 @@ describe("import { analyze, replay } from 'lockstep'", () => {
       expect(Object.keys(run.fates)).toEqual([...FATES]);
       expect(run.fates.published).toBe(200);
       expect(run.lines).toHaveLength(200);
-      const lossy = replay(file, { queueSize: 1, costs: { output: { perEvent: 10_000_000 } } });
+      const lossy = replay(file, { queueSize: 1, pipelineQueueSize: 1, costs: { output: { perEvent: 10_000_000 } } });
       expect(lossy.fates.dropped_queue_full).toBeGreaterThan(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
