@@ -5,7 +5,7 @@
  * time is measured here, outside the simulated path, and nowhere else.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +13,14 @@ import { analyze } from '../analyze.js';
 import { generateRedisCapture, PRESETS } from '../gen/redis.js';
 import { CaptureReader } from '../pcap/reader.js';
 import { PcapWriter } from '../pcap/writer.js';
+import { resolveConfig } from '../pipeline/config.js';
+import { Replay } from '../pipeline/replay.js';
 import { scenario, SCENARIO_DIR } from './scenario.js';
 
 interface Row {
   name: string;
+  file: string;
+  ports: readonly number[];
   packets: number;
   bytes: number;
   analyzeSec: number;
@@ -77,12 +81,16 @@ function repeatCapture(src: string, out: string, copies: number, serverPort: num
   w.close();
 }
 
-function peakRssOfAnalyze(file: string, port: number): { maxRssMB: number; packets: number; sec: number } {
-  const here = fileURLToPath(new URL('../analyze.js', import.meta.url));
+function peakRss(file: string, port: number, what: 'analyze' | 'replay', events = ''): { maxRssMB: number; packets: number; sec: number } {
+  const index = fileURLToPath(new URL('../index.js', import.meta.url));
+  const call =
+    what === 'analyze'
+      ? `m.analyze(${JSON.stringify(file)}, { ports: [${port}] })`
+      : `m.replay(${JSON.stringify(file)}, { ports: [${port}], output: { kind: 'file', path: ${JSON.stringify(events)} } })`;
   const script = `
-    const { analyze } = await import(${JSON.stringify(here)});
+    const m = await import(${JSON.stringify(index)});
     const t0 = performance.now();
-    const s = analyze(${JSON.stringify(file)}, { ports: [${port}] });
+    const s = ${call};
     const sec = (performance.now() - t0) / 1000;
     console.log(JSON.stringify({ packets: s.packets, sec, maxRssMB: process.resourceUsage().maxRSS / 1024 }));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
@@ -116,7 +124,7 @@ function main(): void {
   ] as const) {
     analyze(file, { ports }); // warm-up
     const { sec, result } = best(5, () => analyze(file, { ports }));
-    rows.push({ name, packets: result.packets, bytes: statSync(file).size, analyzeSec: sec, tsharkSec: withTshark ? tsharkSeconds(file) : null });
+    rows.push({ name, file, ports, packets: result.packets, bytes: statSync(file).size, analyzeSec: sec, tsharkSec: withTshark ? tsharkSeconds(file) : null });
   }
   console.log('analyze (capture → decode → TCP → Redis), best of 5, in process:');
   for (const r of rows) {
@@ -124,13 +132,37 @@ function main(): void {
     const vs = r.tsharkSec === null ? 'tshark not installed' : `tshark -q -z conv,tcp ${r.tsharkSec.toFixed(2)} s → ${(r.tsharkSec / r.analyzeSec).toFixed(0)}× faster`;
     console.log(`  ${r.name.padEnd(18)} ${fmt(r.packets).padStart(9)} packets ${(r.bytes / 1e6).toFixed(1).padStart(6)} MB  ${(r.analyzeSec * 1000).toFixed(0).padStart(5)} ms  ${fmt(pps).padStart(10)} packets/s  (${vs})`);
   }
+  console.log('replay (packetbeat5 profile, NDJSON events to a file), best of 5, in process:');
+  const events = join(SCENARIO_DIR, 'bench-events.ndjson');
+  for (const r of rows.slice(0, 2)) {
+    const config = resolveConfig('packetbeat5', [{ ports: [...r.ports] }]);
+    let published = 0;
+    const once = () => {
+      rmSync(events, { force: true }); // a fresh file each time: replacing one would time the unlink
+      const t0 = performance.now();
+      const rp = new Replay(r.file, config, { output: { kind: 'file', path: events } });
+      rp.run();
+      published = rp.finish().fates.published;
+      return (performance.now() - t0) / 1000;
+    };
+    once(); // warm-up
+    let sec = Infinity;
+    for (let i = 0; i < 5; i++) sec = Math.min(sec, once());
+    const vs = r.tsharkSec === null ? 'tshark not installed' : `${(r.tsharkSec / sec).toFixed(0)}× faster than tshark`;
+    console.log(`  ${r.name.padEnd(18)} ${fmt(r.packets).padStart(9)} packets → ${fmt(published)} events  ${(sec * 1000).toFixed(0).padStart(5)} ms  ${fmt(r.packets / sec).padStart(10)} packets/s  (${vs})`);
+  }
+  rmSync(events, { force: true });
+
   const gb = join(SCENARIO_DIR, 'bench-1gb.pcap');
   // (repetitions of the 300k capture)
   const copies = Math.ceil(1e9 / statSync(big).size);
   if (!existsSync(gb)) repeatCapture(big, gb, copies, 7101);
-  const rss = peakRssOfAnalyze(gb, 7101);
-  console.log(`peak RSS of analyze on ${(statSync(gb).size / 1e9).toFixed(2)} GB (${fmt(rss.packets)} packets, ${copies} copies of the 300k capture): ` +
-    `${rss.maxRssMB.toFixed(0)} MB, ${fmt(rss.packets / rss.sec)} packets/s`);
+  const rss = peakRss(gb, 7101, 'analyze');
+  console.log(`peak RSS on ${(statSync(gb).size / 1e9).toFixed(2)} GB (${fmt(rss.packets)} packets, ${copies} copies of the 300k capture):`);
+  console.log(`  analyze                               ${rss.maxRssMB.toFixed(0).padStart(4)} MB  ${fmt(rss.packets / rss.sec).padStart(10)} packets/s`);
+  const rssReplay = peakRss(gb, 7101, 'replay', events);
+  rmSync(events, { force: true });
+  console.log(`  replay packetbeat5, events to a file  ${rssReplay.maxRssMB.toFixed(0).padStart(4)} MB  ${fmt(rssReplay.packets / rssReplay.sec).padStart(10)} packets/s`);
 }
 
 main();

@@ -1,10 +1,11 @@
 import { CaptureFeed, type Counters } from '../analyze.js';
 import type { CaptureReader } from '../pcap/reader.js';
-import { formatEvent, type Transaction } from '../redis/transaction.js';
+import { formatEvent, type TimeBase, type Transaction } from '../redis/transaction.js';
 import { jitterOptions, NO_JITTER, StageCost } from '../sim/cost.js';
 import { Random } from '../sim/random.js';
 import { Scheduler, type Process, type StepHook } from '../sim/scheduler.js';
 import type { PipelineConfig } from './config.js';
+import { EventEncoder } from './event-encoder.js';
 import { Ledger, type FateCounts, type LostCounts } from './ledger.js';
 import { NdjsonWriter } from './ndjson.js';
 import { BoundedQueue, RESUME, WAKE } from './queue.js';
@@ -61,6 +62,8 @@ export interface PipelineCounters {
 
 interface Sink {
   write(line: string): void;
+  /** Encodes the event itself when it can write bytes (the file output). */
+  writeEvent?(tx: Transaction, base: TimeBase): void;
   close(): void;
 }
 
@@ -72,7 +75,15 @@ function openSink(target: OutputTarget, lines: string[]): Sink {
       return { write: (l) => lines.push(l), close() {} };
     case 'file': {
       const w = new NdjsonWriter(target.path);
-      return { write: (l) => w.write(l), close: () => w.close() };
+      const encoder = new EventEncoder();
+      return {
+        write: (l) => w.write(l),
+        writeEvent(tx, base) {
+          const buf = w.reserve(EventEncoder.bound(tx));
+          w.commitLine(encoder.encode(tx, base, buf, w.offset));
+        },
+        close: () => w.close(),
+      };
     }
     case 'stdout': {
       let buf: string[] = [];
@@ -158,7 +169,8 @@ export class Replay {
       } else if (failed) {
         this.ledger.record(tx, 'output_failed', now, worker.stage, 0);
       } else {
-        if (this.outputKind !== 'none') this.sink.write(formatEvent(tx, this.feed.base));
+        if (this.sink.writeEvent) this.sink.writeEvent(tx, this.feed.base);
+        else if (this.outputKind !== 'none') this.sink.write(formatEvent(tx, this.feed.base));
         this.linesWritten++;
         this.ledger.record(tx, 'published', now, worker.stage, 0);
       }
@@ -293,8 +305,10 @@ class Source implements Process {
       q.block(this, now);
       return;
     }
-    this.pending.length = 0;
-    this.next = 0;
+    if (this.next !== 0) {
+      this.pending.length = 0;
+      this.next = 0;
+    }
     if (this.ended) {
       r.sourceEnded(now);
       return;

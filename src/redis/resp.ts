@@ -93,7 +93,7 @@ export class RespMessage {
   get text(): string {
     if (this.renderedText === undefined) {
       const args = this.role === 'request' ? this.args : null;
-      this.renderedText = args !== null ? args.join(' ') : render(this.chunk, this.offset).text;
+      this.renderedText = args !== null ? args.join(' ') : renderScalar(this.chunk, this.offset) ?? render(this.chunk, this.offset).text;
     }
     return this.renderedText;
   }
@@ -103,8 +103,11 @@ export class RespMessage {
     if (this.parsedArgs === undefined) {
       this.parsedArgs = null;
       if (this.role === 'request') {
-        const r = render(this.chunk, this.offset);
-        this.parsedArgs = r.parts ?? [r.text];
+        this.parsedArgs = flatArgs(this.chunk, this.offset);
+        if (this.parsedArgs === null) {
+          const r = render(this.chunk, this.offset);
+          this.parsedArgs = r.parts ?? [r.text];
+        }
       }
     }
     return this.parsedArgs;
@@ -450,6 +453,38 @@ interface Rendered {
 function lineEnd(b: Buffer, p: number): number {
   while (b[p] !== CR) p++;
   return p;
+}
+
+/** The common replies (simple, error, integer, bulk), rendered without the general walk; null for the rest. */
+function renderScalar(b: Buffer, p: number): string | null {
+  const t = b[p]!;
+  if (t === TYPE_SIMPLE || t === TYPE_ERROR) return b.toString('utf8', p + 1, lineEnd(b, p + 1));
+  if (t === TYPE_INT) return b.toString('latin1', p + 1, lineEnd(b, p + 1));
+  if (t === TYPE_BULK) {
+    const eol = lineEnd(b, p + 1);
+    const n = parseLength(b, p + 1, eol)!;
+    return n < 0 ? 'nil' : b.toString('utf8', eol + 2, eol + 2 + n);
+  }
+  return null;
+}
+
+/** A command as clients send it, an array of bulk strings, split into its words; null for anything else. */
+function flatArgs(b: Buffer, p: number): string[] | null {
+  if (b[p] !== TYPE_ARRAY) return null;
+  let eol = lineEnd(b, p + 1);
+  const count = parseLength(b, p + 1, eol)!;
+  if (count <= 0) return null;
+  const args = new Array<string>(count);
+  p = eol + 2;
+  for (let i = 0; i < count; i++) {
+    if (b[p] !== TYPE_BULK) return null;
+    eol = lineEnd(b, p + 1);
+    const n = parseLength(b, p + 1, eol)!;
+    if (n < 0) return null;
+    args[i] = b.toString('utf8', eol + 2, eol + 2 + n);
+    p = eol + 4 + n;
+  }
+  return args;
 }
 
 /** Renders the value at `p` as packetbeat does. Attributes before a value are skipped. */

@@ -1,0 +1,215 @@
+import type { RespMessage } from '../redis/resp.js';
+import { formatEvent, type TimeBase, type Transaction } from '../redis/transaction.js';
+import type { Connection } from '../tcp/connection.js';
+
+/**
+ * Writes a transaction's NDJSON event straight from the captured bytes into
+ * an output buffer: the same bytes as {@link formatEvent}, without decoding
+ * the values to strings and encoding them back. ASCII is copied with JSON
+ * escaping; a message holding other bytes, or a reply that is not a plain
+ * scalar, takes the string path for that part (properties check both agree).
+ */
+export class EventEncoder {
+  private readonly connFragments = new WeakMap<Connection, [Buffer, Buffer]>();
+  private readonly methods = new Map<string, Buffer>();
+  private second = NaN;
+  private readonly secondPrefix = Buffer.alloc(20);
+
+  /** Bytes the event may take at most (every byte escaped as \u00XX, plus the fixed text). */
+  static bound(tx: Transaction): number {
+    return 6 * (tx.request.size + tx.response.size) + 512;
+  }
+
+  /** Encodes into `out` at `p` (room for {@link bound} bytes); returns the end. */
+  encode(tx: Transaction, base: TimeBase, out: Buffer, p: number): number {
+    const req = tx.request;
+    const resp = tx.response;
+    const start = p;
+    p = put(out, p, OPEN_TS);
+    p = this.timestamp(out, p, base, req.tsNs);
+    p = put(out, p, BYTES_IN);
+    p = putInt(out, p, req.size);
+    p = put(out, p, BYTES_OUT);
+    p = putInt(out, p, resp.size);
+    const [client, server] = this.fragments(tx.conn);
+    p = put(out, p, client);
+    p = put(out, p, this.method(req.method));
+    p = put(out, p, server);
+    p = put(out, p, QUERY);
+    p = putWords(out, p, req, -1);
+    if (p < 0) return start + out.write(formatEvent(tx, base), start, 'utf8');
+    p = put(out, p, resp.isError ? REDIS_ERROR : REDIS_RETURN);
+    const v = resp.chunk[resp.offset] === 0x24 || isLine(resp) ? putScalar(out, p, resp) : -2;
+    if (v === -1) return start + out.write(formatEvent(tx, base), start, 'utf8');
+    p = v >= 0 ? v : p + out.write(JSON.stringify(resp.text).slice(1, -1), p, 'utf8');
+    p = put(out, p, RESOURCE);
+    p = putWords(out, p, req, 1);
+    p = put(out, p, RESPONSETIME);
+    p = putInt(out, p, Math.trunc((resp.tsNs - req.tsNs) / 1e6));
+    p = put(out, p, resp.isError ? TAIL_ERROR : TAIL_OK);
+    return p;
+  }
+
+  private timestamp(out: Buffer, p: number, base: TimeBase, relNs: number): number {
+    const ms = base.sec * 1000 + Math.floor((base.nsec + relNs) / 1e6);
+    const second = Math.floor(ms / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.secondPrefix.write(new Date(second * 1000).toISOString().slice(0, 20), 0, 'latin1');
+    }
+    p = put(out, p, this.secondPrefix);
+    const frac = ms - second * 1000;
+    out[p] = 0x30 + Math.floor(frac / 100);
+    out[p + 1] = 0x30 + (Math.floor(frac / 10) % 10);
+    out[p + 2] = 0x30 + (frac % 10);
+    out[p + 3] = 0x5a; // Z
+    return p + 4;
+  }
+
+  private fragments(c: Connection): [Buffer, Buffer] {
+    let f = this.connFragments.get(c);
+    if (f === undefined) {
+      f = [
+        Buffer.from(`,"client_ip":"${c.clientIp}","client_port":${c.clientPort},"client_proc":"","client_server":"","ip":"${c.serverIp}","method":`),
+        Buffer.from(`,"port":${c.serverPort},"proc":"",`),
+      ];
+      this.connFragments.set(c, f);
+    }
+    return f;
+  }
+
+  private method(m: string): Buffer {
+    let b = this.methods.get(m);
+    if (b === undefined) {
+      b = Buffer.from(JSON.stringify(m));
+      this.methods.set(m, b);
+    }
+    return b;
+  }
+}
+
+const OPEN_TS = Buffer.from('{"@timestamp":"');
+const BYTES_IN = Buffer.from('","bytes_in":');
+const BYTES_OUT = Buffer.from(',"bytes_out":');
+const QUERY = Buffer.from('"query":"');
+const REDIS_RETURN = Buffer.from('","redis":{"return_value":"');
+const REDIS_ERROR = Buffer.from('","redis":{"error":"');
+const RESOURCE = Buffer.from('"},"resource":"');
+const RESPONSETIME = Buffer.from('","responsetime":');
+const TAIL_OK = Buffer.from(',"server":"","status":"OK","type":"redis"}');
+const TAIL_ERROR = Buffer.from(',"server":"","status":"Error","type":"redis"}');
+const HEX = '0123456789abcdef';
+
+function put(out: Buffer, p: number, bytes: Buffer): number {
+  out.set(bytes, p); // TypedArray#set: a native copy, no argument juggling
+  return p + bytes.length;
+}
+
+function putInt(out: Buffer, p: number, n: number): number {
+  if (n < 0) {
+    out[p++] = 0x2d;
+    n = -n;
+  }
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  for (let i = digits - 1; i >= 0; i--) {
+    out[p + i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return p + digits;
+}
+
+function isLine(m: RespMessage): boolean {
+  const t = m.chunk[m.offset];
+  return t === 0x2b || t === 0x2d || t === 0x3a;
+}
+
+/**
+ * Copies ASCII bytes with JSON.stringify's escapes (\" \\ \b \t \n \f \r, \u00xx
+ * for other controls); -1 at the first byte over 0x7f (the string path decodes UTF-8).
+ */
+function putEscaped(out: Buffer, p: number, b: Buffer, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
+    const c = b[i]!;
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+      if (c >= 0x80) return -1;
+      out[p++] = c;
+      continue;
+    }
+    out[p++] = 0x5c;
+    switch (c) {
+      case 0x22: out[p++] = 0x22; break;
+      case 0x5c: out[p++] = 0x5c; break;
+      case 0x08: out[p++] = 0x62; break;
+      case 0x09: out[p++] = 0x74; break;
+      case 0x0a: out[p++] = 0x6e; break;
+      case 0x0c: out[p++] = 0x66; break;
+      case 0x0d: out[p++] = 0x72; break;
+      default:
+        out[p++] = 0x75;
+        out[p++] = 0x30;
+        out[p++] = 0x30;
+        out[p++] = HEX.charCodeAt(c >> 4);
+        out[p++] = HEX.charCodeAt(c & 15);
+    }
+  }
+  return p;
+}
+
+function lineEnd(b: Buffer, p: number): number {
+  while (b[p] !== 0x0d) p++;
+  return p;
+}
+
+function length(b: Buffer, from: number, to: number): number {
+  let n = 0;
+  let i = from;
+  const neg = b[i] === 0x2d;
+  if (neg) i++;
+  for (; i < to; i++) n = n * 10 + (b[i]! - 0x30);
+  return neg ? -n : n;
+}
+
+/**
+ * A request's words from its bytes: all of them space-joined (`only` < 0, the
+ * query) or just word `only` (the resource; empty when absent). -1 when the
+ * request is not an array of bulk strings.
+ */
+function putWords(out: Buffer, p: number, m: RespMessage, only: number): number {
+  const b = m.chunk;
+  let q = m.offset;
+  if (b[q] !== 0x2a) return -1;
+  let eol = lineEnd(b, q + 1);
+  const count = length(b, q + 1, eol);
+  if (count <= 0) return -1;
+  q = eol + 2;
+  for (let i = 0; i < count; i++) {
+    if (b[q] !== 0x24) return -1;
+    eol = lineEnd(b, q + 1);
+    const n = length(b, q + 1, eol);
+    if (n < 0) return -1;
+    if (only < 0) {
+      if (i > 0) out[p++] = 0x20;
+      p = putEscaped(out, p, b, eol + 2, eol + 2 + n);
+      if (p < 0) return -1;
+    } else if (i === only) {
+      return putEscaped(out, p, b, eol + 2, eol + 2 + n);
+    }
+    q = eol + 4 + n;
+  }
+  return p;
+}
+
+/** A simple, error, integer or bulk reply's text; -1 when it holds a byte over 0x7f. */
+function putScalar(out: Buffer, p: number, m: RespMessage): number {
+  const b = m.chunk;
+  const at = m.offset;
+  const t = b[at];
+  if (t === 0x2b || t === 0x2d || t === 0x3a) return putEscaped(out, p, b, at + 1, lineEnd(b, at + 1));
+  const eol = lineEnd(b, at + 1);
+  const n = length(b, at + 1, eol);
+  if (n < 0) return put(out, p, NIL);
+  return putEscaped(out, p, b, eol + 2, eol + 2 + n);
+}
+
+const NIL = Buffer.from('nil');
