@@ -10,7 +10,8 @@ import type { Connection } from '../tcp/connection.js';
  * scalar, takes the string path for that part (properties check both agree).
  */
 export class EventEncoder {
-  private readonly connFragments = new WeakMap<Connection, [Buffer, Buffer]>();
+  /** Per connection id (ids are dense, from 1): the fixed text around the method. */
+  private readonly connFragments: ([Buffer, Buffer] | undefined)[] = [];
   private readonly methods = new Map<string, Buffer>();
   private second = NaN;
   private readonly secondPrefix = Buffer.alloc(20);
@@ -36,14 +37,19 @@ export class EventEncoder {
     p = put(out, p, this.method(req.method));
     p = put(out, p, server);
     p = put(out, p, QUERY);
-    p = putWords(out, p, req, -1);
+    const queryAt = p;
+    p = putWords(out, p, req);
     if (p < 0) return start + out.write(formatEvent(tx, base), start, 'utf8');
+    // the resource is the query's second word, already escaped in `out`
+    const resourceFrom = resourceStart === 0 ? p : queryAt + resourceStart;
+    const resourceTo = resourceStart === 0 ? p : queryAt + resourceEnd;
     p = put(out, p, resp.isError ? REDIS_ERROR : REDIS_RETURN);
     const v = resp.chunk[resp.offset] === 0x24 || isLine(resp) ? putScalar(out, p, resp) : -2;
     if (v === -1) return start + out.write(formatEvent(tx, base), start, 'utf8');
     p = v >= 0 ? v : p + out.write(JSON.stringify(resp.text).slice(1, -1), p, 'utf8');
     p = put(out, p, RESOURCE);
-    p = putWords(out, p, req, 1);
+    out.copyWithin(p, resourceFrom, resourceTo);
+    p += resourceTo - resourceFrom;
     p = put(out, p, RESPONSETIME);
     p = putInt(out, p, Math.trunc((resp.tsNs - req.tsNs) / 1e6));
     p = put(out, p, resp.isError ? TAIL_ERROR : TAIL_OK);
@@ -67,13 +73,13 @@ export class EventEncoder {
   }
 
   private fragments(c: Connection): [Buffer, Buffer] {
-    let f = this.connFragments.get(c);
+    let f = this.connFragments[c.id];
     if (f === undefined) {
       f = [
         Buffer.from(`,"client_ip":"${c.clientIp}","client_port":${c.clientPort},"client_proc":"","client_server":"","ip":"${c.serverIp}","method":`),
         Buffer.from(`,"port":${c.serverPort},"proc":"",`),
       ];
-      this.connFragments.set(c, f);
+      this.connFragments[c.id] = f;
     }
     return f;
   }
@@ -101,8 +107,10 @@ const TAIL_ERROR = Buffer.from(',"server":"","status":"Error","type":"redis"}');
 const HEX = '0123456789abcdef';
 
 function put(out: Buffer, p: number, bytes: Buffer): number {
-  out.set(bytes, p); // TypedArray#set: a native copy, no argument juggling
-  return p + bytes.length;
+  const n = bytes.length;
+  if (n > 32) out.set(bytes, p); // TypedArray#set: a native copy
+  else for (let i = 0; i < n; i++) out[p + i] = bytes[i]!;
+  return p + n;
 }
 
 function putInt(out: Buffer, p: number, n: number): number {
@@ -128,7 +136,14 @@ function isLine(m: RespMessage): boolean {
  * Copies ASCII bytes with JSON.stringify's escapes (\" \\ \b \t \n \f \r, \u00xx
  * for other controls); -1 at the first byte over 0x7f (the string path decodes UTF-8).
  */
+const SPECIAL = /[\x00-\x1f"\\\x80-\xff]/;
+
 function putEscaped(out: Buffer, p: number, b: Buffer, from: number, to: number): number {
+  if (to - from > 48 && !SPECIAL.test(b.toString('latin1', from, to))) {
+    // long and plain (a value, mostly): let native code scan and copy
+    b.copy(out, p, from, to);
+    return p + to - from;
+  }
   for (let i = from; i < to; i++) {
     const c = b[i]!;
     if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
@@ -170,30 +185,33 @@ function length(b: Buffer, from: number, to: number): number {
   return neg ? -n : n;
 }
 
-/**
- * A request's words from its bytes: all of them space-joined (`only` < 0, the
- * query) or just word `only` (the resource; empty when absent). -1 when the
- * request is not an array of bulk strings.
- */
-function putWords(out: Buffer, p: number, m: RespMessage, only: number): number {
+/** Where the last {@link putWords} put the second word, relative to where it started writing (0: none). */
+let resourceStart = 0;
+let resourceEnd = 0;
+
+/** A request's words from its bytes, space-joined (the query); -1 when it is not an array of ASCII bulk strings. */
+function putWords(out: Buffer, p: number, m: RespMessage): number {
   const b = m.chunk;
   let q = m.offset;
+  resourceStart = resourceEnd = 0;
   if (b[q] !== 0x2a) return -1;
   let eol = lineEnd(b, q + 1);
   const count = length(b, q + 1, eol);
   if (count <= 0) return -1;
+  const from = p;
   q = eol + 2;
   for (let i = 0; i < count; i++) {
     if (b[q] !== 0x24) return -1;
     eol = lineEnd(b, q + 1);
     const n = length(b, q + 1, eol);
     if (n < 0) return -1;
-    if (only < 0) {
-      if (i > 0) out[p++] = 0x20;
-      p = putEscaped(out, p, b, eol + 2, eol + 2 + n);
-      if (p < 0) return -1;
-    } else if (i === only) {
-      return putEscaped(out, p, b, eol + 2, eol + 2 + n);
+    if (i > 0) out[p++] = 0x20;
+    const wordAt = p;
+    p = putEscaped(out, p, b, eol + 2, eol + 2 + n);
+    if (p < 0) return -1;
+    if (i === 1) {
+      resourceStart = wordAt - from;
+      resourceEnd = p - from;
     }
     q = eol + 4 + n;
   }
