@@ -37,7 +37,8 @@ One run of the simulated pipeline: summary, counters, the fate of every transact
   --queue-size N, --policy drop|block, --pipeline-queue-size N
   --workers W, --batch-size B, --batch-delay D
   --waitstop D (5, 5s, 500ms), --shutdown abort|drain
-  --seed S, --jitter [SIGMA] (default 0.5), --cost STAGE.FIELD=NS (analyzer|worker|output .perPacket|perByte|perEvent|perBatch)
+  --seed S, --jitter [SIGMA] (default 0.5), --draws-per slot|event (whose the jitter is)
+  --cost STAGE.FIELD=NS (analyzer|worker|output .perPacket|perByte|perEvent|perBatch)
   --drop-method LIST, --output-failure-rate R
   --out FILE | --output stdout|none, --ledger FILE, --stats FILE, --json
   --check-determinism    run twice, hash every step, report the first divergence`;
@@ -118,6 +119,7 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
         shutdown: { type: 'string' },
         seed: { type: 'string' },
         jitter: { type: 'string' },
+        'draws-per': { type: 'string' },
         cost: { type: 'string', multiple: true },
         'drop-method': { type: 'string' },
         'output-failure-rate': { type: 'string' },
@@ -171,6 +173,7 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
   if (v.shutdown !== undefined) flag.shutdown = parseChoice('--shutdown', v.shutdown, ['abort', 'drain'] as const);
   if (v.seed !== undefined) flag.seed = parseWhole('--seed', v.seed, 0, 0xffffffff);
   if (v.jitter !== undefined) flag.jitter = parseNumber('--jitter', v.jitter, 0, 10);
+  if (v['draws-per'] !== undefined) flag.drawsPer = parseChoice('--draws-per', v['draws-per'], ['slot', 'event'] as const);
   if (v['drop-method'] !== undefined) flag.dropMethods = v['drop-method'].split(',').map((m) => m.trim().toUpperCase()).filter(Boolean);
   if (v['output-failure-rate'] !== undefined) flag.outputFailureRate = parseNumber('--output-failure-rate', v['output-failure-rate'], 0, 1);
   for (const c of v.cost ?? []) {
@@ -216,6 +219,7 @@ export function replayCommand(capture: string, c: PipelineConfig): string {
     '--shutdown', c.shutdown,
     '--seed', String(c.seed),
     '--jitter', String(c.jitter),
+    ...(c.drawsPer !== 'slot' ? ['--draws-per', c.drawsPer] : []),
   ];
   const defaults = resolveConfig(c.profile, []).costs;
   for (const stage of ['analyzer', 'worker', 'output'] as const) {
@@ -300,12 +304,13 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
     return { code: report.divergence === null ? 0 : 1 };
   }
 
-  const r = new Replay(cli.capture, cli.config, { output: cli.output, ledger: cli.ledger });
+  // listen before anything is opened, so an early Ctrl-C still ends with whole files
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
   };
   process.on('SIGINT', onSigint);
+  const r = new Replay(cli.capture, cli.config, { output: cli.output, ledger: cli.ledger });
   const tty = process.stderr.isTTY === true;
   const size = tty ? statSync(cli.capture).size : 0;
   try {

@@ -45,6 +45,8 @@ export interface PipelineConfig {
   seed: number;
   /** Log-normal sigma of the cost jitter; 0 = none. */
   jitter: number;
+  /** Whether the jitter of a worker's service belongs to the service slot (default) or to the event served. */
+  drawsPer: 'slot' | 'event';
   costs: Costs;
   /** Events whose method is listed here are dropped by a filter (fate `filtered`). */
   dropMethods: string[];
@@ -89,6 +91,7 @@ const BASE: Omit<PipelineConfig, 'profile'> = {
   shutdown: 'abort',
   seed: 0,
   jitter: 0,
+  drawsPer: 'slot',
   costs: DEFAULT_COSTS,
   dropMethods: [],
   outputFailureRate: 0,

@@ -140,11 +140,11 @@ export class Replay {
     this.queue = new BoundedQueue('queue', c.queueSize, this.scheduler);
     this.pipeline = c.pipelineQueueSize > 0 ? new BoundedQueue('pipeline', c.pipelineQueueSize, this.scheduler) : null;
     for (let i = 0; i < c.workers; i++) {
-      const cost = new StageCost(`worker.${i + 1}`, c.costs.worker, jitter, c.seed);
+      const cost = new StageCost(`worker.${i + 1}`, c.costs.worker, jitter, c.seed, c.drawsPer);
       this.workers.push(new Worker(this, `worker.${i + 1}`, this.queue, this.pipeline, c.batchSize, c.batchDelayNs, cost));
     }
     if (this.pipeline) {
-      const cost = new StageCost('output', c.costs.output, jitter, c.seed);
+      const cost = new StageCost('output', c.costs.output, jitter, c.seed, c.drawsPer);
       this.outputWorker = new Worker(this, 'output', this.pipeline, null, 1, 0, cost);
     }
     this.scheduler.hook = opts.hook ?? null;
@@ -399,7 +399,9 @@ export class Worker implements Process {
   private serve(now: number): void {
     this.input.unwait(this);
     this.state = SERVING;
-    const cost = this.cost.next(0, 0, this.batch.length, 1);
+    let bytes = 0;
+    for (const tx of this.batch) bytes += tx.request.size + tx.response.size;
+    const cost = this.cost.next(0, bytes, this.batch.length, 1, this.batch[0]!.id);
     this.serviceNs += cost;
     this.r.scheduler.at(now + cost, this, DONE);
   }

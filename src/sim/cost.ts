@@ -34,6 +34,8 @@ export function jitterOptions(sigma: number): JitterOptions {
  * own stream, and the n-th service always uses the n-th draws (exactly four a
  * service), so a draw belongs to a service slot, never to an event.
  */
+export type DrawsPer = 'slot' | 'event';
+
 export class StageCost {
   /** Services costed so far. */
   services = 0;
@@ -44,20 +46,27 @@ export class StageCost {
     readonly stage: string,
     readonly model: CostModel,
     private readonly jitter: JitterOptions,
-    seed: number,
+    private readonly seed: number,
+    /**
+     * `slot`: the n-th service draws the n-th numbers of the stage's stream.
+     * `event`: a service's noise belongs to the event it serves (drawn from
+     * the event's id), the setting of Whitt's counterexamples.
+     */
+    private readonly drawsPer: DrawsPer = 'slot',
   ) {
     const on = jitter.sigma > 0 || jitter.runSigma > 0 || jitter.stallEveryNs < Infinity;
     this.rng = on ? new Random(seed, `cost.${stage}`) : null;
     this.runFactor = this.rng && jitter.runSigma > 0 ? Math.exp(jitter.runSigma * this.rng.normal() - (jitter.runSigma * jitter.runSigma) / 2) : 1;
   }
 
-  /** Cost of the next service slot, an integer number of ns. */
-  next(packets: number, bytes: number, events: number, batches: number): number {
+  /** Cost of the next service slot, an integer number of ns. `eventId` keys the draws when they belong to events. */
+  next(packets: number, bytes: number, events: number, batches: number, eventId = 0): number {
     this.services++;
     const m = this.model;
     const base = m.perPacket * packets + m.perByte * bytes + m.perEvent * events + m.perBatch * batches;
-    const rng = this.rng;
+    let rng = this.rng;
     if (rng === null) return Math.round(base);
+    if (this.drawsPer === 'event') rng = new Random(this.seed ^ Math.imul(eventId, 0x9e3779b1), `cost.${this.stage}.event`);
     const j = this.jitter;
     const noise = Math.exp(j.sigma * rng.normal() - (j.sigma * j.sigma) / 2);
     const stallDraw = rng.float();
