@@ -4,16 +4,20 @@ import { ANALYZE_USAGE, runAnalyze } from './analyze.js';
 import { UsageError } from './errors.js';
 import { GEN_USAGE, runGen } from './gen.js';
 import { REPLAY_USAGE, runReplay } from './replay.js';
+import { SWEEP_USAGE, runSweep } from './sweep.js';
 import { ConfigError } from '../pipeline/config.js';
 
 const USAGE = `lockstep — deterministic replay of packet-analysis pipelines
 
 Commands:
   replay CAPTURE    one run of the simulated pipeline: fates, counters, the line that replays it
+  sweep CAPTURE     drops and losses over queue_size × waitstop × seeds; the smallest lossless settings
   analyze CAPTURE   every Redis transaction in a capture (the lossless ground truth)
   gen redis         a deterministic synthetic Redis capture
 
 ${REPLAY_USAGE}
+
+${SWEEP_USAGE}
 
 ${ANALYZE_USAGE}
 
@@ -25,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'replay':
       return (await runReplay(rest)).code;
+    case 'sweep':
+      return (await runSweep(rest)).code;
     case 'analyze':
       return runAnalyze(rest).code;
     case 'gen':
@@ -36,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`lockstep: unknown command \`${command}\`; expected one of replay, analyze, gen (lockstep --help)`);
+      throw new UsageError(`lockstep: unknown command \`${command}\`; expected one of replay, sweep, analyze, gen (lockstep --help)`);
   }
 }
 

@@ -177,6 +177,18 @@ export class Replay {
     }
   }
 
+  /**
+   * After a run with `drain`: the shortest waitstop that would have lost
+   * nothing with `abort` — until the last event left the stages an abort
+   * stops (the publisher's workers; the pipeline too unless it drains).
+   */
+  minWaitstopNoLossNs(): number {
+    let done = this.sourceEndNs;
+    for (const w of this.workers) done = Math.max(done, w.lastDeliveryNs);
+    if (this.outputWorker && !this.config.drainPipeline) done = Math.max(done, this.outputWorker.lastDeliveryNs);
+    return done - this.sourceEndNs;
+  }
+
   sourceEnded(now: number): void {
     this.sourceEndNs = now;
     // late: whatever completes at the very instant the waitstop ends still counts
@@ -347,6 +359,8 @@ const STOPPED = 3;
 export class Worker implements Process {
   /** Time spent serving batches, ns (Logstash's duration_in_millis for the filter+output workers). */
   serviceNs = 0;
+  /** When this worker last handed a batch on, ns. */
+  lastDeliveryNs = 0;
   private state = WAITING;
   private batch: Transaction[] = [];
   private delivered = 0;
@@ -408,6 +422,7 @@ export class Worker implements Process {
 
   /** Hands the served batch on; false when blocked on a full next queue. */
   private deliver(now: number): boolean {
+    this.lastDeliveryNs = now;
     const next = this.next;
     if (next === null) {
       this.r.output(this.batch, this.delivered, now, this);

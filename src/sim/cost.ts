@@ -23,9 +23,9 @@ export interface JitterOptions {
 
 export const NO_JITTER: JitterOptions = { sigma: 0, runSigma: 0, stallEveryNs: Infinity, stallMeanNs: 0 };
 
-/** What `--jitter SIGMA` turns on: per-service noise SIGMA, run-wide speed SIGMA/8, a ~3 ms stall per ~100 ms of work. */
+/** What `--jitter SIGMA` turns on: per-service noise SIGMA, run-wide speed SIGMA/10, a ~3 ms stall per ~100 ms of work. */
 export function jitterOptions(sigma: number): JitterOptions {
-  return { sigma, runSigma: sigma / 8, stallEveryNs: 100_000_000, stallMeanNs: 3_000_000 };
+  return { sigma, runSigma: sigma / 10, stallEveryNs: 100_000_000, stallMeanNs: 3_000_000 };
 }
 
 /**

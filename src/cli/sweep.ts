@@ -1,0 +1,123 @@
+import { writeFileSync } from 'node:fs';
+import { ConfigError, parseDuration, parseWhole } from '../pipeline/config.js';
+import { sweep, withQueueSize, type SweepResult } from '../pipeline/sweep.js';
+import { svgChart, terminalChart, type Series } from './chart.js';
+import { UsageError } from './errors.js';
+import { parseReplayArgs, replayCommand } from './replay.js';
+import { paint } from './style.js';
+
+export const SWEEP_USAGE = `lockstep sweep CAPTURE|--scenario issue-3404 --queue-size A..B [--waitstop LIST] [--seeds a..b] [replay options] [--json] [--svg FILE]
+
+Drops and losses as a function of queue_size × waitstop (× seeds), and the smallest settings that lose nothing.
+  --queue-size A..B   the range of queue_size to search (bisection where drops are monotone, else a log grid)
+  --waitstop LIST     waitstops to try, e.g. 0,1s,5s (default: the profile's)
+  --seeds a..b        seeds (with --jitter), e.g. 1..5 or 1,4,9
+  --svg FILE          the chart as an SVG file`;
+
+function range(option: string, raw: string, min: number, max: number): [number, number] {
+  const m = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(raw);
+  if (!m) throw new ConfigError(option, 'a range such as 1..200000', raw);
+  const a = parseWhole(option, m[1], min, max);
+  const b = parseWhole(option, m[2], min, max);
+  if (a > b) throw new ConfigError(option, 'a range whose start is not above its end', raw);
+  return [a, b];
+}
+
+function seedList(raw: string): number[] {
+  if (raw.includes('..')) {
+    const [a, b] = range('--seeds', raw, 0, 0xffffffff);
+    if (b - a > 10_000) throw new ConfigError('--seeds', 'at most 10,001 seeds', raw);
+    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  }
+  return raw.split(',').map((s) => parseWhole('--seeds', s, 0, 0xffffffff));
+}
+
+/** Takes sweep's own options out of argv; the rest is a replay command line. */
+function split(argv: string[]) {
+  const rest: string[] = [];
+  let queue: string | undefined;
+  let waitstop: string | undefined;
+  let seeds: string | undefined;
+  let svg: string | undefined;
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`lockstep sweep: option '${a}' needs a value`);
+      return v;
+    };
+    if (a === '--queue-size') queue = value();
+    else if (a === '--waitstop') waitstop = value();
+    else if (a === '--seeds') seeds = value();
+    else if (a === '--svg') svg = value();
+    else if (a === '--json') json = true;
+    else rest.push(a);
+  }
+  return { rest, queue, waitstop, seeds, svg, json };
+}
+
+function secs(ns: number): string {
+  return `${+(ns / 1e9).toFixed(6)}s`;
+}
+
+/** Queue-full drops per seed (they do not depend on the waitstop), and shutdown losses per waitstop. */
+export function sweepChart(result: SweepResult, waitstops: number[], capture: string): { series: Series[]; title: string } {
+  const seeds = [...new Set(result.points.map((p) => p.seed))];
+  const series: Series[] = [];
+  for (const seed of seeds) {
+    const pts = new Map<number, number>();
+    for (const p of result.points) if (p.seed === seed) pts.set(p.queueSize, p.dropped_queue_full);
+    series.push({ name: `dropped_queue_full${seeds.length > 1 ? ` seed ${seed}` : ''}`, points: [...pts] });
+  }
+  if (seeds.length === 1) {
+    for (const w of waitstops) {
+      const pts = result.points.filter((p) => p.waitstop === w).map((p): [number, number] => [p.queueSize, p.lost_at_shutdown]);
+      if (pts.some(([, y]) => y > 0)) series.push({ name: `lost_at_shutdown, waitstop ${secs(w)}`, points: pts });
+    }
+  }
+  return { series, title: `events lost vs queue_size — ${capture}` };
+}
+
+export async function runSweep(argv: string[]): Promise<{ code: number }> {
+  const { rest, queue, waitstop, seeds, svg, json } = split(argv);
+  if (queue === undefined) throw new UsageError('lockstep sweep: `--queue-size A..B` is required');
+  const cli = parseReplayArgs(rest);
+  const [queueMin, queueMax] = range('--queue-size', queue, 1, 100_000_000);
+  const waitstops = waitstop === undefined ? [cli.config.waitstopNs] : waitstop.split(',').map((w) => parseDuration('--waitstop', w));
+  const seedValues = seeds === undefined ? [cli.config.seed] : seedList(seeds);
+  const tty = process.stderr.isTTY === true;
+  const result = sweep({
+    capture: cli.capture,
+    base: cli.config,
+    queueMin,
+    queueMax,
+    waitstops,
+    seeds: seedValues,
+    onReplay: tty ? (n) => process.stderr.write(`\rsweep: ${n} replays`) : undefined,
+  });
+  if (tty) process.stderr.write('\r\u001b[K');
+  const chart = sweepChart(result, waitstops, cli.capture);
+  const chartOptions = { title: chart.title, xLabel: 'queue_size', yLabel: 'events lost', logX: true };
+  if (svg) writeFileSync(svg, svgChart(chart.series, chartOptions));
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return { code: 0 };
+  }
+  const lines: string[] = [];
+  lines.push(`${paint.bold('sweep')} ${cli.capture}: queue_size ${queueMin}..${queueMax}, waitstop ${waitstops.map(secs).join(', ')}, seeds ${seedValues.join(', ')} — ${result.replays} replays (${result.method})`);
+  lines.push(terminalChart(chart.series, chartOptions));
+  for (const w of waitstops) {
+    const min = result.minQueueSizeNoDrops[String(w)];
+    lines.push(`waitstop ${secs(w)}: ${min === null ? paint.red(`queue-full drops even at queue_size ${queueMax}`) : `smallest queue_size without queue-full drops: ${paint.green(String(min))}`}`);
+  }
+  if (result.minWaitstopNoLoss !== null) {
+    const at = result.minWaitstopAtQueueSize;
+    lines.push(`at queue_size ${at}, the smallest waitstop that loses nothing at shutdown: ${paint.green(secs(result.minWaitstopNoLoss))}`);
+    const c = { ...withQueueSize(cli.config, at), waitstopNs: result.minWaitstopNoLoss, seed: seedValues[0]! };
+    lines.push(`replay it: ${paint.cyan(replayCommand(cli.capture, c))}`);
+  }
+  if (svg) lines.push(`chart written to ${svg}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return { code: 0 };
+}

@@ -1,0 +1,156 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Control, StopMode } from './output.js';
+import { Ring } from './ring.js';
+import type { OutputWorkerData } from './worker.js';
+import { liveWorkerUrl } from './worker-url.js';
+
+const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
+
+describe('Ring', () => {
+  it('gives records back in the order they were pushed, then null', () => {
+    const ring = Ring.create(8);
+    expect(ring.tryPush(Buffer.from('SET key3'))).toBe(true);
+    expect(ring.tryPushText('GET key3')).toBe(true);
+    expect(ring.tryPush(new Uint8Array(0))).toBe(true);
+    expect(ring.size).toBe(3);
+    expect(text(ring.pop())).toBe('SET key3');
+    expect(text(ring.pop())).toBe('GET key3');
+    expect(text(ring.pop())).toBe('');
+    expect(ring.pop()).toBeNull();
+    expect([ring.pushed, ring.popped, ring.size]).toEqual([3, 3, 0]);
+  });
+
+  it('refuses a push when it holds `capacity` events, and takes one again after a pop', () => {
+    const ring = Ring.create(3);
+    for (const s of ['a', 'b', 'c']) expect(ring.tryPushText(s)).toBe(true);
+    expect(ring.tryPushText('d')).toBe(false);
+    expect(ring.tryPush(Buffer.from('d'))).toBe(false);
+    expect(ring.size).toBe(3);
+    expect(text(ring.pop())).toBe('a');
+    expect(ring.tryPushText('d')).toBe(true);
+    expect([text(ring.pop()), text(ring.pop()), text(ring.pop()), ring.pop()]).toEqual(['b', 'c', 'd', null]);
+  });
+
+  it('refuses a push when the bytes are full, before the event count is', () => {
+    // 64 bytes: two 20-byte records take 2 × 24
+    const ring = Ring.create(100, 64);
+    expect(ring.byteCapacity).toBe(64);
+    expect(ring.tryPush(new Uint8Array(20))).toBe(true);
+    expect(ring.tryPush(new Uint8Array(20))).toBe(true);
+    expect(ring.tryPush(new Uint8Array(20))).toBe(false);
+    expect(ring.tryPush(new Uint8Array(12))).toBe(true);
+    expect(ring.size).toBe(3);
+  });
+
+  it('wraps around its bytes and its counters: records of every length come back whole', () => {
+    const ring = Ring.create(5, 64);
+    let next = 0;
+    let expected = 0;
+    for (let round = 0; round < 5000; round++) {
+      // lengths 0..40 in a pattern that leaves every offset before the end
+      while (ring.tryPushText(String(next).padEnd((next * 7) % 41, '.'))) next++;
+      const take = 1 + (round % 3);
+      for (let i = 0; i < take; i++) {
+        const got = text(ring.pop());
+        if (got === null) break;
+        expect(got).toBe(String(expected).padEnd((expected * 7) % 41, '.'));
+        expected++;
+      }
+    }
+    while (text(ring.pop()) === String(expected).padEnd((expected * 7) % 41, '.')) expected++;
+    expect(expected).toBe(next);
+    expect(next).toBeGreaterThan(5000);
+  });
+
+  it('is seen whole from a second view of the same buffer', () => {
+    const producer = Ring.create(4);
+    producer.tryPushText('one');
+    const consumer = Ring.attach(producer.buffer);
+    expect([consumer.capacity, consumer.byteCapacity]).toEqual([4, producer.byteCapacity]);
+    expect(text(consumer.pop())).toBe('one');
+    expect(producer.size).toBe(0);
+  });
+
+  it('rejects a bad capacity and a record larger than the ring, naming the numbers', () => {
+    expect(() => Ring.create(0)).toThrow('Expected `capacity` to be an integer from 1 to 1073741824, got `0`');
+    expect(() => Ring.create(1.5)).toThrow(RangeError);
+    expect(() => Ring.create(4, 64).tryPush(new Uint8Array(61))).toThrow(
+      'A record of 61 bytes does not fit in a ring of 64 bytes',
+    );
+  });
+});
+
+describe('Ring between two threads (the live output worker)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lockstep-ring-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Starts the output thread on `ring`, writing to `out`; resolves once it awaits events. */
+  async function startOutput(ring: Ring, out: string, costUs: number) {
+    const control = new Int32Array(new SharedArrayBuffer(Control.words * 4));
+    const data: OutputWorkerData = { ring: ring.buffer, control: control.buffer, out, costUs };
+    const worker = new Worker(await liveWorkerUrl(), { workerData: data });
+    const exited = new Promise<number>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('exit', resolve);
+    });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      exited.then(() => reject(new Error('output thread exited before it was ready')), reject);
+    });
+    return {
+      /** Tells the thread to write what is queued and stop; resolves to the lines it wrote. */
+      async drain(): Promise<number> {
+        Atomics.store(control, Control.stop, StopMode.drain);
+        ring.wake();
+        expect(await exited).toBe(0);
+        return Atomics.load(control, Control.written);
+      },
+    };
+  }
+
+  const lines = (file: string) => readFileSync(file, 'utf8').split('\n');
+
+  it('moves 100,000 records in order with no loss when the producer waits for room', async () => {
+    const ring = Ring.create(64);
+    const out = join(dir, 'all.ndjson');
+    const output = await startOutput(ring, out, 0);
+    let waited = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const record = `{"n":${i}}`;
+      while (!ring.tryPushText(record)) waited++;
+    }
+    expect(await output.drain()).toBe(100_000);
+    const got = lines(out);
+    expect(got.pop()).toBe(''); // the file ends with a newline
+    expect(got.length).toBe(100_000);
+    for (let i = 0; i < got.length; i++) if (got[i] !== `{"n":${i}}`) expect(got[i]).toBe(`{"n":${i}}`);
+    expect([ring.pushed, ring.popped]).toEqual([100_000, 100_000]);
+    // how often the ring was full depends on the scheduler; only that it could be is certain
+    expect(waited).toBeGreaterThanOrEqual(0);
+  });
+
+  it('drops what finds the ring full when the output is slower: drops + delivered = pushed, order kept', async () => {
+    const ring = Ring.create(256);
+    const out = join(dir, 'lossy.ndjson');
+    // 200 µs an event: at most 5,000 a second, far below the producer's rate
+    const output = await startOutput(ring, out, 200);
+    let dropped = 0;
+    for (let i = 0; i < 100_000; i++) if (!ring.tryPushText(`{"n":${i}}`)) dropped++;
+    const delivered = await output.drain();
+    expect(dropped + delivered).toBe(100_000);
+    expect(dropped).toBeGreaterThan(0);
+    const got = lines(out);
+    expect(got.pop()).toBe('');
+    expect(got.length).toBe(delivered);
+    let last = -1;
+    for (const line of got) {
+      const n = (JSON.parse(line) as { n: number }).n;
+      if (n <= last) expect(n).toBeGreaterThan(last);
+      last = n;
+    }
+  });
+});

@@ -1,0 +1,26 @@
+/**
+ * Live mode's output thread. A `Worker` runs it as JavaScript: `worker-url.ts`
+ * says which file that is.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { runOutput } from './output.js';
+import { Ring } from './ring.js';
+
+/** What the analyzer hands the output thread. */
+export interface OutputWorkerData {
+  ring: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  out: string;
+  costUs: number;
+}
+
+if (parentPort !== null) {
+  const port = parentPort;
+  const data = workerData as OutputWorkerData;
+  const written = runOutput(Ring.attach(data.ring), new Int32Array(data.control), {
+    out: data.out,
+    costUs: data.costUs,
+    onReady: () => port.postMessage({ ready: true }),
+  });
+  port.postMessage({ written });
+}

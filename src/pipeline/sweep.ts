@@ -1,0 +1,134 @@
+import type { PipelineConfig } from './config.js';
+import { Replay } from './replay.js';
+
+export interface SweepPoint {
+  queueSize: number;
+  /** ns */
+  waitstop: number;
+  seed: number;
+  published: number;
+  dropped_queue_full: number;
+  lost_at_shutdown: number;
+}
+
+export interface SweepResult {
+  /** `bisection` where queue-full drops are monotone in queue_size (drop policy, costs drawn per slot); `grid` elsewhere. */
+  method: 'bisection' | 'grid';
+  points: SweepPoint[];
+  /** Per waitstop (ns, as a string key): the smallest queue_size without queue-full drops for every seed, null if none in range. */
+  minQueueSizeNoDrops: Record<string, number | null>;
+  /** The smallest waitstop (ns) that loses nothing at shutdown at that queue size, for every seed; 0 with `drain`. */
+  minWaitstopNoLoss: number | null;
+  /** Queue size at which minWaitstopNoLoss was measured. */
+  minWaitstopAtQueueSize: number;
+  replays: number;
+}
+
+export interface SweepOptions {
+  capture: string;
+  base: PipelineConfig;
+  queueMin: number;
+  queueMax: number;
+  /** ns */
+  waitstops: number[];
+  seeds: number[];
+  /** Grid points per (waitstop, seed) when bisection does not apply. */
+  gridPoints?: number;
+  onReplay?: (replays: number) => void;
+}
+
+/** `queue_size` as packetbeat reads it: the channel and, where there is one, the pipeline queue. */
+export function withQueueSize(c: PipelineConfig, q: number): PipelineConfig {
+  return { ...c, queueSize: q, pipelineQueueSize: c.pipelineQueueSize > 0 ? q : 0 };
+}
+
+/** Whether `dropped_queue_full` can only fall as queue_size grows (see properties/monotone.test.ts). */
+export function dropsMonotone(c: PipelineConfig): boolean {
+  return c.policy === 'drop' && c.drawsPer === 'slot' && c.costs.worker.perByte === 0 && c.costs.output.perByte === 0;
+}
+
+/** Log-spaced integers from a to b, both included. */
+export function logGrid(a: number, b: number, n: number): number[] {
+  const out = new Set<number>([a, b]);
+  for (let i = 1; i < n - 1; i++) out.add(Math.round(a * (b / a) ** (i / (n - 1))));
+  return [...out].sort((x, y) => x - y);
+}
+
+/**
+ * Drops and losses as a function of queue_size × waitstop × seed, and the
+ * smallest settings that lose nothing.
+ */
+export function sweep(o: SweepOptions): SweepResult {
+  const cache = new Map<string, SweepPoint>();
+  let replays = 0;
+  const run = (queueSize: number, waitstop: number, seed: number): SweepPoint => {
+    const key = `${queueSize}/${waitstop}/${seed}`;
+    let p = cache.get(key);
+    if (p === undefined) {
+      const r = new Replay(o.capture, { ...withQueueSize(o.base, queueSize), waitstopNs: waitstop, seed });
+      r.run();
+      const s = r.finish();
+      replays++;
+      o.onReplay?.(replays);
+      p = { queueSize, waitstop, seed, published: s.fates.published, dropped_queue_full: s.fates.dropped_queue_full, lost_at_shutdown: s.fates.lost_at_shutdown };
+      cache.set(key, p);
+    }
+    return p;
+  };
+  const monotone = dropsMonotone(o.base);
+  const minQueueSizeNoDrops: Record<string, number | null> = {};
+  for (const w of o.waitstops) {
+    let worst: number | null = o.queueMin;
+    for (const seed of o.seeds) {
+      const min = monotone ? bisect(o, w, seed, run) : gridMin(o, w, seed, run);
+      worst = worst === null || min === null ? null : Math.max(worst, min);
+    }
+    minQueueSizeNoDrops[String(w)] = worst;
+  }
+  // the waitstop that loses nothing at shutdown, measured once per seed from a draining run
+  const first = minQueueSizeNoDrops[String(o.waitstops[0])] ?? null;
+  const at = first ?? o.queueMax;
+  let minWaitstop: number | null = 0;
+  if (o.base.shutdown === 'abort') {
+    for (const seed of o.seeds) {
+      const r = new Replay(o.capture, { ...withQueueSize(o.base, at), shutdown: 'drain', seed });
+      r.run();
+      r.finish();
+      replays++;
+      o.onReplay?.(replays);
+      const need = r.minWaitstopNoLossNs();
+      minWaitstop = Math.max(minWaitstop, need);
+    }
+    // and a replay at that waitstop shows it
+    for (const seed of o.seeds) run(at, minWaitstop, seed);
+  }
+  const points = [...cache.values()].sort((a, b) => a.waitstop - b.waitstop || a.seed - b.seed || a.queueSize - b.queueSize);
+  return { method: monotone ? 'bisection' : 'grid', points, minQueueSizeNoDrops, minWaitstopNoLoss: minWaitstop, minWaitstopAtQueueSize: at, replays };
+}
+
+type Run = (queueSize: number, waitstop: number, seed: number) => SweepPoint;
+
+/** Smallest queue size in range with no queue-full drops, by bisection: drops never grow with the queue. */
+function bisect(o: SweepOptions, w: number, seed: number, run: Run): number | null {
+  if (run(o.queueMax, w, seed).dropped_queue_full > 0) return null;
+  if (run(o.queueMin, w, seed).dropped_queue_full === 0) return o.queueMin;
+  let lo = o.queueMin; // drops
+  let hi = o.queueMax; // no drops
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (run(mid, w, seed).dropped_queue_full === 0) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/** Where drops may rise again with a bigger queue: walk a log grid; the smallest size from which every larger one is drop-free. */
+function gridMin(o: SweepOptions, w: number, seed: number, run: Run): number | null {
+  const grid = logGrid(o.queueMin, o.queueMax, o.gridPoints ?? 16);
+  let min: number | null = null;
+  for (let i = grid.length - 1; i >= 0; i--) {
+    if (run(grid[i]!, w, seed).dropped_queue_full > 0) break;
+    min = grid[i]!;
+  }
+  return min;
+}
