@@ -45,7 +45,7 @@ function scale(series: Series[], logX: boolean, w: number, h: number): Scale {
 function fmtNum(n: number): string {
   if (n >= 1e9) return `${+(n / 1e9).toPrecision(3)}G`;
   if (n >= 1e6) return `${+(n / 1e6).toPrecision(3)}M`;
-  if (n >= 1e4) return `${+(n / 1e3).toPrecision(3)}k`;
+  if (n >= 1e3) return `${+(n / 1e3).toPrecision(3)}k`;
   return String(Math.round(n * 100) / 100);
 }
 

@@ -19,6 +19,7 @@ import { FATES, LedgerImbalance, LOST_WHERE } from '../pipeline/ledger.js';
 import { Replay, type OutputTarget, type ReplaySummary } from '../pipeline/replay.js';
 import type { Process } from '../sim/scheduler.js';
 import { totalNonZero } from './analyze.js';
+import { svgChart, terminalChart } from './chart.js';
 import { onePositional, withUsage } from './args.js';
 import { UsageError } from './errors.js';
 import { scenario } from './scenario.js';
@@ -41,7 +42,8 @@ One run of the simulated pipeline: summary, counters, the fate of every transact
   --cost STAGE.FIELD=NS (analyzer|worker|output .perPacket|perByte|perEvent|perBatch)
   --drop-method LIST, --output-failure-rate R
   --out FILE | --output stdout|none, --ledger FILE, --stats FILE, --json
-  --check-determinism    run twice, hash every step, report the first divergence`;
+  --check-determinism    run twice, hash every step, report the first divergence
+  --plot, --svg FILE     the publisher queue's depth over simulated time, in the terminal / as SVG`;
 
 /** packetbeat's single-dash flags, turned into ours. */
 function translatePacketbeatArgs(argv: string[]): { args: string[]; packetbeatStyle: boolean; topspeed: boolean } {
@@ -90,6 +92,9 @@ export interface ReplayCli {
   stats?: string;
   json: boolean;
   checkDeterminism: boolean;
+  /** Draw the publisher queue's depth over simulated time in the terminal; `svg` writes it to a file. */
+  plot: boolean;
+  svg?: string;
 }
 
 export function parseReplayArgs(argv: string[]): ReplayCli {
@@ -129,6 +134,8 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
         stats: { type: 'string' },
         json: { type: 'boolean' },
         'check-determinism': { type: 'boolean' },
+        plot: { type: 'boolean' },
+        svg: { type: 'string' },
       },
     }),
   );
@@ -193,7 +200,10 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
     output = { kind };
   }
   if (output.kind === 'stdout' && v.json) throw new UsageError('lockstep replay: --json prints the summary on stdout; write events with --out FILE');
-  return { capture, config, output, ledger: v.ledger, stats: v.stats, json: v.json ?? false, checkDeterminism: v['check-determinism'] ?? false };
+  return {
+    capture, config, output, ledger: v.ledger, stats: v.stats, json: v.json ?? false,
+    checkDeterminism: v['check-determinism'] ?? false, plot: v.plot ?? false, svg: v.svg,
+  };
 }
 
 function ns(n: number): string {
@@ -284,6 +294,41 @@ export function checkDeterminism(capture: string, config: PipelineConfig): Deter
   return { steps: first.length, divergence };
 }
 
+/** Queue depth changes, kept as the deepest point per time bucket so a long run stays small. */
+export class DepthTrace {
+  private readonly times: number[] = [];
+  private readonly depths: number[] = [];
+
+  add(now: number, depth: number): void {
+    const n = this.times.length;
+    if (n > 0 && this.times[n - 1] === now) {
+      if (depth > this.depths[n - 1]!) this.depths[n - 1] = depth;
+      return;
+    }
+    this.times.push(now);
+    this.depths.push(depth);
+  }
+
+  /** At most `buckets` points over [0, end]: the deepest queue in each bucket (x in seconds). */
+  points(endNs: number, buckets: number): [number, number][] {
+    const width = Math.max(1, endNs) / buckets;
+    const max = new Array<number>(buckets + 1).fill(-1);
+    let last = 0;
+    let j = 0;
+    for (let b = 0; b <= buckets; b++) {
+      const until = (b + 1) * width;
+      let m = last;
+      while (j < this.times.length && this.times[j]! < until) {
+        last = this.depths[j]!;
+        if (last > m) m = last;
+        j++;
+      }
+      max[b] = m;
+    }
+    return max.map((d, b): [number, number] => [(b * width) / 1e9, d]);
+  }
+}
+
 function progressBar(fraction: number): string {
   const width = 30;
   const full = Math.round(fraction * width);
@@ -311,6 +356,8 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
   };
   process.on('SIGINT', onSigint);
   const r = new Replay(cli.capture, cli.config, { output: cli.output, ledger: cli.ledger });
+  const depth = cli.plot || cli.svg ? new DepthTrace() : null;
+  if (depth) r.queue.onDepth = (now, d) => depth.add(now, d);
   const tty = process.stderr.isTTY === true;
   const size = tty ? statSync(cli.capture).size : 0;
   try {
@@ -335,6 +382,12 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
     throw e;
   }
   if (cli.stats) writeFileSync(cli.stats, `${JSON.stringify(nodeStats(summary), null, 2)}\n`);
+  if (depth) {
+    const series = [{ name: `publisher queue (queue_size ${cli.config.queueSize})`, points: depth.points(summary.simTimeNs, 240) }];
+    const o = { title: `queue depth over simulated time — ${cli.capture}`, xLabel: 'simulated time, s', yLabel: 'events queued' };
+    if (cli.svg) writeFileSync(cli.svg, svgChart(series, o));
+    if (cli.plot && !cli.json) process.stdout.write(terminalChart(series.map((x) => ({ ...x, points: depth.points(summary.simTimeNs, 64) })), o));
+  }
   if (cli.json) process.stdout.write(`${JSON.stringify({ ...summary, interrupted, replay: command })}\n`);
   else process.stdout.write(formatReplaySummary(summary, command, interrupted));
   for (const w of summary.warnings) process.stderr.write(`lockstep: warning: ${w}\n`);

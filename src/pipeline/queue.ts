@@ -24,6 +24,8 @@ export class BoundedQueue {
   private readonly waiters: Process[] = [];
   private readonly blocked: Process[] = [];
   private readonly blockedSince: number[] = [];
+  /** Called with (time, depth) whenever the depth changes (`replay --plot`). */
+  onDepth: ((now: number, depth: number) => void) | null = null;
 
   constructor(
     readonly name: string,
@@ -45,6 +47,7 @@ export class BoundedQueue {
     this.size++;
     this.accepted++;
     if (this.size > this.maxDepth) this.maxDepth = this.size;
+    this.onDepth?.(this.scheduler.now, this.size);
     if (this.waiters.length > 0) this.scheduler.at(this.scheduler.now, this.waiters.shift()!, WAKE);
     return true;
   }
@@ -61,6 +64,7 @@ export class BoundedQueue {
     this.ring[this.head] = undefined;
     this.head = (this.head + 1) % this.ring.length;
     this.size--;
+    this.onDepth?.(now, this.size);
     if (this.blocked.length > 0) {
       this.pushBlockedNs += now - this.blockedSince.shift()!;
       this.scheduler.at(now, this.blocked.shift()!, RESUME);
@@ -94,6 +98,7 @@ export class BoundedQueue {
     }
     this.blocked.length = 0;
     this.blockedSince.length = 0;
+    this.onDepth?.(this.scheduler.now, 0);
     return out;
   }
 
