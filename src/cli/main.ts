@@ -5,15 +5,19 @@ import { UsageError } from './errors.js';
 import { GEN_USAGE, runGen } from './gen.js';
 import { REPLAY_USAGE, runReplay } from './replay.js';
 import { SWEEP_USAGE, runSweep } from './sweep.js';
+import { REPRO_USAGE, runRepro } from './repro.js';
 import { ConfigError } from '../pipeline/config.js';
 
 const USAGE = `lockstep — deterministic replay of packet-analysis pipelines
 
 Commands:
+  repro             elastic/beats#3404 start to finish, on the bundled scenario
   replay CAPTURE    one run of the simulated pipeline: fates, counters, the line that replays it
   sweep CAPTURE     drops and losses over queue_size × waitstop × seeds; the smallest lossless settings
   analyze CAPTURE   every Redis transaction in a capture (the lossless ground truth)
   gen redis         a deterministic synthetic Redis capture
+
+${REPRO_USAGE}
 
 ${REPLAY_USAGE}
 
@@ -31,6 +35,8 @@ async function main(argv: string[]): Promise<number> {
       return (await runReplay(rest)).code;
     case 'sweep':
       return (await runSweep(rest)).code;
+    case 'repro':
+      return (await runRepro(rest)).code;
     case 'analyze':
       return runAnalyze(rest).code;
     case 'gen':
@@ -42,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`lockstep: unknown command \`${command}\`; expected one of replay, sweep, analyze, gen (lockstep --help)`);
+      throw new UsageError(`lockstep: unknown command \`${command}\`; expected one of repro, replay, sweep, analyze, gen (lockstep --help)`);
   }
 }
 
