@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateRedisCapture } from '../gen/redis.js';
+import { resolveConfig } from './config.js';
+import { replay } from './replay.js';
+import { dropsMonotone, logGrid, sweep, withQueueSize } from './sweep.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lockstep-sweep-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const capture = join(dir, 'c.pcap');
+generateRedisCapture({ transactions: 600, connections: 6, seed: 4 }, capture);
+// a slow publisher behind a small channel: drops until the channel is a few hundred deep
+const base = resolveConfig('packetbeat5', [{ costs: { worker: { perEvent: 400_000 } } }]);
+
+describe('sweep', () => {
+  it('finds the smallest drop-free queue_size by bisection, in at most 25 replays for 1..200,000', () => {
+    const r = sweep({ capture, base, queueMin: 1, queueMax: 200_000, waitstops: [0], seeds: [0] });
+    expect(r.method).toBe('bisection');
+    const min = r.minQueueSizeNoDrops['0']!;
+    expect(min).toBeGreaterThan(1);
+    // exact: one below it drops, it does not
+    expect(replay(capture, withQueueSize(base, min)).fates.dropped_queue_full).toBe(0);
+    expect(replay(capture, withQueueSize(base, min - 1)).fates.dropped_queue_full).toBeGreaterThan(0);
+    const bisectionReplays = r.points.filter((p) => p.waitstop === 0).length;
+    expect(bisectionReplays).toBeLessThanOrEqual(25);
+  });
+
+  it('measures the shortest waitstop that loses nothing at that queue size', () => {
+    const r = sweep({ capture, base, queueMin: 1, queueMax: 200_000, waitstops: [0], seeds: [0] });
+    const at = r.minWaitstopAtQueueSize;
+    const w = r.minWaitstopNoLoss!;
+    expect(w).toBeGreaterThan(0);
+    const c = withQueueSize(base, at);
+    expect(replay(capture, { ...c, waitstopNs: w }).fates.lost_at_shutdown).toBe(0);
+    expect(replay(capture, { ...c, waitstopNs: w - 1 }).fates.lost_at_shutdown).toBeGreaterThan(0);
+  });
+
+  it('walks a grid where drops need not fall as the queue grows, and takes the worst seed', () => {
+    const eventBound = { ...base, jitter: 0.5, drawsPer: 'event' as const };
+    expect(dropsMonotone(eventBound)).toBe(false);
+    const r = sweep({ capture, base: eventBound, queueMin: 1, queueMax: 2000, waitstops: [0], seeds: [1, 2], gridPoints: 8 });
+    expect(r.method).toBe('grid');
+    // walked from the top down, stopping at the first size that drops
+    expect(r.points.filter((p) => p.waitstop === 0).length).toBeLessThanOrEqual(16);
+    const perSeed = [1, 2].map((seed) => {
+      const pts = r.points.filter((p) => p.seed === seed && p.waitstop === 0).sort((a, b) => a.queueSize - b.queueSize);
+      let min: number | null = null;
+      for (let i = pts.length - 1; i >= 0 && pts[i]!.dropped_queue_full === 0; i--) min = pts[i]!.queueSize;
+      return min;
+    });
+    expect(r.minQueueSizeNoDrops['0']).toBe(Math.max(...(perSeed as number[])));
+  });
+
+  it('log grids include both ends and grow geometrically', () => {
+    expect(logGrid(1, 1000, 4)).toEqual([1, 10, 100, 1000]);
+    expect(logGrid(5, 5, 3)).toEqual([5]);
+  });
+});
