@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const BIN = 'dist/cli/main.js';
+const dir = mkdtempSync(join(tmpdir(), 'lockstep-p3-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function lockstep(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('lockstep sweep, repro and replay --plot', () => {
+  it('sweep: points, the smallest lossless queue_size and waitstop, a chart', () => {
+    const svg = join(dir, 'sweep.svg');
+    const r = lockstep('sweep', '--scenario', 'issue-3404', '--queue-size', '1..200000', '--waitstop', '0,60s', '--json', '--svg', svg);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.method).toBe('bisection');
+    expect(Object.keys(s.minQueueSizeNoDrops)).toEqual(['0', '60000000000']);
+    const min = s.minQueueSizeNoDrops['0'];
+    expect(s.minQueueSizeNoDrops['60000000000']).toBe(min);
+    for (const p of s.points) expect(Object.keys(p)).toEqual(['queueSize', 'waitstop', 'seed', 'published', 'dropped_queue_full', 'lost_at_shutdown']);
+    // the bisection's verdict holds at the boundary
+    const at = s.points.filter((p: { waitstop: number }) => p.waitstop === 0);
+    expect(at.find((p: { queueSize: number }) => p.queueSize === min).dropped_queue_full).toBe(0);
+    expect(at.filter((p: { queueSize: number }) => p.queueSize < min).every((p: { dropped_queue_full: number }) => p.dropped_queue_full > 0)).toBe(true);
+    expect(at.length).toBeLessThanOrEqual(25);
+    expect(s.minWaitstopNoLoss).toBeGreaterThan(0);
+    expect(readFileSync(svg, 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<\/svg>\n$/);
+    const text = lockstep('sweep', '--scenario', 'issue-3404', '--queue-size', '1..200000');
+    expect(text.stdout).toContain(`smallest queue_size without queue-full drops: ${min}`);
+    expect(text.stdout).toContain('queue_size (log scale)');
+  });
+
+  it('replay --plot draws the queue depth over simulated time', () => {
+    const svg = join(dir, 'depth.svg');
+    const r = lockstep('replay', '--scenario', 'issue-3404', '--plot', '--svg', svg);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('queue depth over simulated time');
+    expect(r.stdout).toMatch(/^1k │/m);
+    expect(readFileSync(svg, 'utf8')).toContain('publisher queue (queue_size 1000)');
+  });
+
+  it('repro --json: live counts, seeds, simulated runs that never vary, fixes that lose nothing', () => {
+    const r = lockstep('repro', '--runs', '2', '--seeds', '3', '--json');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.live).toHaveLength(2);
+    for (const n of s.live) expect(n).toBeLessThanOrEqual(s.transactions);
+    expect(Object.keys(s.seeds)).toEqual(['1', '2', '3']);
+    expect(s.sim).toHaveLength(2);
+    expect(new Set(s.sim).size).toBe(1);
+    expect(s.sim[0]).toBeGreaterThanOrEqual(13_859);
+    expect(s.sim[0]).toBeLessThanOrEqual(15_006);
+    expect(s.lost.dropped_queue_full + s.lost.lost_at_shutdown + s.sim[0]).toBe(s.transactions);
+    expect(s.fixes.lossless.published).toBe(s.transactions);
+    expect(s.fixes.blockDrain.published).toBe(s.transactions);
+  });
+});
