@@ -33,7 +33,7 @@ export const HEAD_LINES = 200;
 /** The repository root: golden.ts sits in src/cli/ and golden.js in dist/cli/. */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const GOLDEN_DIR = join(ROOT, 'golden');
-/** Captures of `gen` cases are made here on first use (deterministic, so a cache, never committed). */
+/** Captures of `gen` cases are made here (never committed). */
 const GEN_DIR = join(SCENARIO_DIR, 'golden');
 
 /** Where a case's capture comes from. */
@@ -179,21 +179,18 @@ function genCommand(out: string, o: Partial<GenOptions>): string {
   return args.join(' ');
 }
 
-/** The capture of a `gen` case, made once into .lockstep/golden/ and again when its options change. */
+/**
+ * The capture of a `gen` case, made again on every run into .lockstep/golden/: a cached one
+ * would hide a change to the generator until the cache went (as on a fresh CI checkout).
+ */
 function generated(name: string, spec: Partial<GenOptions>): string {
   const out = join(GEN_DIR, `${name}.pcap`);
-  const options = { ...GEN_DEFAULTS, ...spec };
-  const manifest = `${out}.manifest.json`;
-  const current =
-    existsSync(out) && existsSync(manifest) && JSON.stringify(JSON.parse(readFileSync(manifest, 'utf8')).options) === JSON.stringify(options);
-  if (!current) {
-    // written aside and renamed, so a run in another process never reads half a capture
-    mkdirSync(GEN_DIR, { recursive: true });
-    const tmp = join(GEN_DIR, `${name}.${process.pid}.tmp.pcap`);
-    generateRedisCapture(options, tmp);
-    renameSync(tmp, out);
-    renameSync(`${tmp}.manifest.json`, manifest);
-  }
+  // written aside and renamed, so a run in another process never reads half a capture
+  mkdirSync(GEN_DIR, { recursive: true });
+  const tmp = join(GEN_DIR, `${name}.${process.pid}.tmp.pcap`);
+  generateRedisCapture(spec, tmp);
+  renameSync(tmp, out);
+  renameSync(`${tmp}.manifest.json`, `${out}.manifest.json`);
   return out;
 }
 
@@ -281,13 +278,14 @@ function expectedFiles(out: CaseOutput): Record<keyof typeof FILES, string> {
 const MAX_DIFF_LINES = 80;
 
 function colourDiff(patch: string): string {
-  const lines = patch.split('\n').filter((l) => !/^=+$/.test(l) && l !== '');
+  const lines = patch.split('\n').filter((l) => l !== '' && !/^=+$/.test(l) && !l.startsWith('Index: '));
   const shown = lines.slice(0, MAX_DIFF_LINES).map((l) => {
     if (l.startsWith('---') || l.startsWith('+++')) return paint.bold(l);
     if (l.startsWith('@@')) return paint.cyan(l);
     if (l.startsWith('+')) return paint.green(l);
     if (l.startsWith('-')) return paint.red(l);
-    return l;
+    // context in the terminal's own colour, whatever colour a test runner prints the message in
+    return paint.reset(l);
   });
   if (lines.length > MAX_DIFF_LINES) shown.push(paint.dim(`… ${lines.length - MAX_DIFF_LINES} more diff lines`));
   return shown.join('\n');
@@ -304,17 +302,17 @@ export interface CaseComparison {
 export function compareCase(c: GoldenCase, actual: CaseOutput = runCase(c)): CaseComparison {
   const want = expectedFiles(actual);
   const parts: string[] = [];
-  let headSame = true;
+  const differs = new Set<keyof typeof FILES>();
   for (const key of Object.keys(FILES) as (keyof typeof FILES)[]) {
     const file = join(c.dir, FILES[key]);
     const shown = relative(ROOT, file);
     const expected = existsSync(file) ? readFileSync(file, 'utf8') : null;
     if (expected === want[key]) continue;
-    if (key === 'head') headSame = false;
+    differs.add(key);
     if (expected === null) parts.push(paint.yellow(`${shown}: missing`));
     parts.push(colourDiff(createTwoFilesPatch(shown, shown, expected ?? '', want[key], 'expected', 'actual')));
   }
-  if (parts.length > 0 && headSame && existsSync(join(c.dir, FILES.head))) {
+  if (differs.has('sha') && !differs.has('head')) {
     const cmd = JSON.parse(actual.summaryJson).replay as string | undefined;
     if (cmd) parts.push(paint.dim(`the first ${HEAD_LINES} events are the same; to see them all: ${cmd} --out events.ndjson`));
   }

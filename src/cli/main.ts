@@ -6,6 +6,7 @@ import { GEN_USAGE, runGen } from './gen.js';
 import { REPLAY_USAGE, runReplay } from './replay.js';
 import { SWEEP_USAGE, runSweep } from './sweep.js';
 import { REPRO_USAGE, runRepro } from './repro.js';
+import { GOLDEN_USAGE, runGolden } from './golden.js';
 import { ConfigError } from '../pipeline/config.js';
 
 const USAGE = `lockstep — deterministic replay of packet-analysis pipelines
@@ -16,6 +17,7 @@ Commands:
   sweep CAPTURE     drops and losses over queue_size × waitstop × seeds; the smallest lossless settings
   analyze CAPTURE   every Redis transaction in a capture (the lossless ground truth)
   gen redis         a deterministic synthetic Redis capture
+  golden            check the golden cases under golden/ (--update rewrites them)
 
 ${REPRO_USAGE}
 
@@ -26,6 +28,8 @@ ${SWEEP_USAGE}
 ${ANALYZE_USAGE}
 
 ${GEN_USAGE}
+
+${GOLDEN_USAGE}
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -37,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
       return (await runSweep(rest)).code;
     case 'repro':
       return (await runRepro(rest)).code;
+    case 'golden':
+      return (await runGolden(rest)).code;
     case 'analyze':
       return runAnalyze(rest).code;
     case 'gen':
@@ -48,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`lockstep: unknown command \`${command}\`; expected one of repro, replay, sweep, analyze, gen (lockstep --help)`);
+      throw new UsageError(`lockstep: unknown command \`${command}\`; expected one of repro, replay, sweep, analyze, gen, golden (lockstep --help)`);
   }
 }
 

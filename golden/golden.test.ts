@@ -1,0 +1,68 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, assert, describe, expect, it } from 'vitest';
+
+// vitest's workers write to a pipe and say in FORCE_TTY whether vitest's own output is a terminal;
+// chalk (loaded with golden.js below, not before) takes FORCE_COLOR, so the diffs are coloured there too
+if (process.env.FORCE_TTY === 'true' && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = '1';
+const { compareCase, GOLDEN_DIR, goldenCases, mismatchReport, readCase, runCase, runGolden, UPDATE_COMMAND } = await import('../src/cli/golden.js');
+
+const cases = goldenCases();
+
+describe('golden cases', () => {
+  it('are all there: the issue scenario six ways, the real capture, a pipelined RESP3 session', () => {
+    const names = cases.map((c) => c.name);
+    expect(names.filter((n) => n.startsWith('issue-3404-'))).toHaveLength(6);
+    expect(names).toContain('real-redis-logstash');
+    expect(names).toContain('pipelined-resp3-logstash');
+  });
+
+  for (const c of cases) {
+    it(c.name, () => {
+      const r = compareCase(c);
+      if (!r.ok) assert.fail(mismatchReport(c, r.diff));
+    });
+  }
+});
+
+describe('a golden mismatch', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lockstep-golden-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('shows a unified diff of the number that changed and the command that accepts it', () => {
+    const name = 'pipelined-resp3-logstash';
+    cpSync(join(GOLDEN_DIR, name), join(dir, name), { recursive: true });
+    const file = join(dir, name, 'expected.json');
+    const text = readFileSync(file, 'utf8');
+    const published = JSON.parse(text).summary.fates.published as number;
+    writeFileSync(file, text.replace(`"published": ${published}`, `"published": ${published + 1}`));
+    const c = readCase(join(dir, name));
+    const r = compareCase(c, runCase(c));
+    expect(r.ok).toBe(false);
+    const plain = mismatchReport(c, r.diff).replace(/\u001b\[[0-9;]*m/g, '');
+    expect(plain).toContain(`-      "published": ${published + 1}`);
+    expect(plain).toContain(`+      "published": ${published}`);
+    expect(plain).toContain('@@');
+    expect(plain).toContain(UPDATE_COMMAND);
+    expect(plain).not.toContain('events.head.ndjson');
+  });
+
+  it('golden --update is refused under CI, in one line, with exit 2', async () => {
+    const saved = process.env.CI;
+    const write = process.stderr.write;
+    let err = '';
+    process.env.CI = 'true';
+    process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+    try {
+      // --case names no case: were the refusal broken, this would throw rather than rewrite anything
+      expect((await runGolden(['--update', '--case', 'no-such-case'])).code).toBe(2);
+    } finally {
+      process.stderr.write = write;
+      if (saved === undefined) delete process.env.CI;
+      else process.env.CI = saved;
+    }
+    expect(err.trimEnd().split('\n')).toHaveLength(1);
+    expect(err).toContain('--update');
+  });
+});
