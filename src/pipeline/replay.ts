@@ -302,44 +302,51 @@ class Source implements Process {
   run(now: number): void {
     const r = this.r;
     const q = r.queue;
-    while (this.next < this.pending.length) {
-      const tx = this.pending[this.next]!;
-      if (q.tryPut(tx)) {
-        this.next++;
-        continue;
-      }
-      if (r.config.policy === 'drop') {
-        // packetbeat 5.x PublishTransaction: select { case trans <- ev: default: } — dropped, uncounted there
-        r.ledger.record(tx, 'dropped_queue_full', now, 'queue', q.depth);
-        this.next++;
-        continue;
-      }
-      q.block(this, now);
-      return;
-    }
-    if (this.next !== 0) {
-      this.pending.length = 0;
-      this.next = 0;
-    }
-    if (this.ended) {
-      r.sourceEnded(now);
-      return;
-    }
     const feed = r.feed;
-    if (!feed.step()) {
-      // the capture's end closes every connection, which may complete transactions: publish them now
-      this.ended = true;
-      if (this.pending.length > 0) r.scheduler.at(now, this);
-      else r.sourceEnded(now);
-      return;
+    for (;;) {
+      while (this.next < this.pending.length) {
+        const tx = this.pending[this.next]!;
+        if (q.tryPut(tx)) {
+          this.next++;
+          continue;
+        }
+        if (r.config.policy === 'drop') {
+          // packetbeat 5.x PublishTransaction: select { case trans <- ev: default: } — dropped, uncounted there
+          r.ledger.record(tx, 'dropped_queue_full', now, 'queue', q.depth);
+          this.next++;
+          continue;
+        }
+        q.block(this, now);
+        return;
+      }
+      if (this.next !== 0) {
+        this.pending.length = 0;
+        this.next = 0;
+      }
+      if (this.ended) {
+        r.sourceEnded(now);
+        return;
+      }
+      if (!feed.step()) {
+        // the capture's end closes every connection, which may complete transactions: publish them now
+        this.ended = true;
+        if (this.pending.length > 0) r.scheduler.at(now, this);
+        else r.sourceEnded(now);
+        return;
+      }
+      const cost = this.cost.next(1, feed.lastCaplen, this.pending.length, 0);
+      let start = now;
+      if (r.config.pacing === 'timestamps') {
+        const arrival = Math.round(feed.lastTsNs / r.config.speed);
+        if (arrival > start) start = arrival;
+      }
+      // the next packet is usually done before anything else happens: step it here, not through the heap
+      if (!r.scheduler.stepInline(start + cost, this)) {
+        r.scheduler.at(start + cost, this);
+        return;
+      }
+      now = r.scheduler.now;
     }
-    const cost = this.cost.next(1, feed.lastCaplen, this.pending.length, 0);
-    let start = now;
-    if (r.config.pacing === 'timestamps') {
-      const arrival = Math.round(feed.lastTsNs / r.config.speed);
-      if (arrival > start) start = arrival;
-    }
-    r.scheduler.at(start + cost, this);
   }
 }
 

@@ -71,6 +71,22 @@ export class Scheduler {
     return this.size > 0 ? this.times[0]! : Infinity;
   }
 
+  /**
+   * For a process about to schedule itself at `time`: if nothing else is due
+   * before then, take that step now instead (time moves, the step is counted
+   * and hooked) and return true; the caller goes on running. Same order as
+   * scheduling and stepping, without the heap.
+   */
+  stepInline(time: number, process: Process, token = 0): boolean {
+    if (time < this.now) time = this.now;
+    if (this.size > 0 && this.times[0]! <= time) return false;
+    this.nextOrder++;
+    this.now = time;
+    this.steps++;
+    this.hook?.(this.steps, time, process, token);
+    return true;
+  }
+
   /** Runs the earliest step. False when nothing is scheduled. */
   step(): boolean {
     if (this.size === 0) return false;
