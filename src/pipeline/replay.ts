@@ -155,8 +155,10 @@ export class Replay {
 
   /** Runs at most `maxSteps` steps; true when the replay has nothing left to do. */
   run(maxSteps = Infinity): boolean {
-    for (let n = 0; n < maxSteps; n++) if (!this.scheduler.step()) return true;
-    return this.scheduler.pending === 0;
+    const s = this.scheduler;
+    s.stepLimit = s.steps + maxSteps;
+    while (s.steps < s.stepLimit) if (!s.step()) return true;
+    return s.pending === 0;
   }
 
   /** The end of a batch's service: filters, output failures, the output. */

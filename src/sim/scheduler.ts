@@ -27,6 +27,8 @@ export class Scheduler {
   /** Steps taken so far. */
   steps = 0;
   hook: StepHook | null = null;
+  /** Steps past which {@link stepInline} declines, so a run can stop after a slice of steps. */
+  stepLimit = Infinity;
   private times = new Float64Array(64);
   private orders = new Float64Array(64);
   private tokens = new Float64Array(64);
@@ -79,7 +81,7 @@ export class Scheduler {
    */
   stepInline(time: number, process: Process, token = 0): boolean {
     if (time < this.now) time = this.now;
-    if (this.size > 0 && this.times[0]! <= time) return false;
+    if ((this.size > 0 && this.times[0]! <= time) || this.steps >= this.stepLimit) return false;
     this.nextOrder++;
     this.now = time;
     this.steps++;
