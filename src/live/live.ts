@@ -48,7 +48,7 @@ export interface LiveResult {
  * capture (`queue_size` 1000, `-waitstop 0`), the analyzer outruns the output
  * and a run publishes somewhere around the report's counts; see the README.
  */
-export const LIVE_OUTPUT_COST_US = 15;
+export const LIVE_OUTPUT_COST_US = 8;
 
 /**
  * Replays a capture as packetbeat 5.x `-t` does, on real threads and the real
@@ -66,12 +66,12 @@ export async function runLive(capture: string, opts: LiveOptions): Promise<LiveR
   if (opts.ports.length === 0) throw new ConfigError('ports', 'at least one port', '[]');
   for (const p of opts.ports) parseWhole('ports', p, 1, 65535);
 
+  const url = await liveWorkerUrl();
   const ring = Ring.create(queueSize);
   const control = new Int32Array(new SharedArrayBuffer(Control.words * 4));
-
   let transactions = 0;
   let dropped = 0;
-  // the capture is opened before the thread starts: a bad file fails here, with nothing to clean up
+  // opened before the thread starts: a bad capture fails here, with nothing else to undo
   const feed: CaptureFeed = new CaptureFeed(
     capture,
     {
@@ -85,22 +85,20 @@ export async function runLive(capture: string, opts: LiveOptions): Promise<LiveR
 
   const tmp = opts.out === undefined ? mkdtempSync(join(tmpdir(), 'lockstep-live-out-')) : null;
   const out = opts.out ?? join(tmp!, 'events.ndjson');
-  let worker: Worker | null = null;
-  let running = false;
-  try {
-    const data: OutputWorkerData = { ring: ring.buffer, control: control.buffer, out, costUs };
-    worker = new Worker(await liveWorkerUrl(), { workerData: data });
-    running = true;
-    const exited = new Promise<void>((resolve, reject) => {
-      worker!.once('error', reject);
-      worker!.once('exit', (code) => {
-        running = false;
-        if (code === 0) resolve();
-        else reject(new Error(`live output thread exited with code ${code}`));
-      });
+  const data: OutputWorkerData = { ring: ring.buffer, control: control.buffer, out, costUs };
+  const worker = new Worker(url, { workerData: data });
+  let running = true;
+  const exited = new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      running = false;
+      if (code === 0) resolve();
+      else reject(new Error(`live output thread exited with code ${code}`));
     });
+  });
+  try {
     // a thread takes tens of ms to start: the capture is not read before the output awaits events
-    await Promise.race([new Promise<void>((resolve) => worker!.once('message', () => resolve())), exited]);
+    await Promise.race([new Promise<void>((resolve) => worker.once('message', () => resolve())), exited]);
 
     const start = performance.now();
     // the sniffer's loop: it never yields, so the output really runs beside it, on another core
@@ -122,8 +120,11 @@ export async function runLive(capture: string, opts: LiveOptions): Promise<LiveR
     check(result, feed.counters()['redis.transactions'], ring, out);
     return result;
   } finally {
-    // only after a throw is the thread still there
-    if (running) await worker!.terminate();
+    // still there only after a throw (exited is raced above, so its rejection is handled)
+    if (running) {
+      await worker.terminate();
+      feed.reader.close();
+    }
     if (tmp !== null) rmSync(tmp, { recursive: true, force: true });
   }
 }

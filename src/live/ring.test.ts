@@ -46,24 +46,41 @@ describe('Ring', () => {
     expect(ring.size).toBe(3);
   });
 
-  it('wraps around its bytes and its counters: records of every length come back whole', () => {
-    const ring = Ring.create(5, 64);
+  it('wraps around its bytes: records of every length come back whole', () => {
+    const ring = Ring.create(5, 128);
     let next = 0;
     let expected = 0;
     for (let round = 0; round < 5000; round++) {
-      // lengths 0..40 in a pattern that leaves every offset before the end
-      while (ring.tryPushText(String(next).padEnd((next * 7) % 41, '.'))) next++;
+      // lengths 0..60 in a pattern that leaves every offset before the end
+      while (ring.tryPushText(String(next).padEnd((next * 7) % 61, '.'))) next++;
       const take = 1 + (round % 3);
       for (let i = 0; i < take; i++) {
         const got = text(ring.pop());
         if (got === null) break;
-        expect(got).toBe(String(expected).padEnd((expected * 7) % 41, '.'));
+        expect(got).toBe(String(expected).padEnd((expected * 7) % 61, '.'));
         expected++;
       }
     }
-    while (text(ring.pop()) === String(expected).padEnd((expected * 7) % 41, '.')) expected++;
+    while (text(ring.pop()) === String(expected).padEnd((expected * 7) % 61, '.')) expected++;
     expect(expected).toBe(next);
     expect(next).toBeGreaterThan(5000);
+  });
+
+  it('keeps counting across the 32-bit overflow of its counters', () => {
+    const fresh = Ring.create(4, 64);
+    // head, headBytes (words 0, 1) and tail, tailBytes (16, 17): an empty ring just before 2^31
+    const words = new Int32Array(fresh.buffer);
+    for (const w of [0, 1, 16, 17]) words[w] = 2 ** 31 - 6;
+    const ring = Ring.attach(fresh.buffer);
+    for (let i = 0; i < 40; i++) {
+      expect(ring.tryPushText(`r${i}`)).toBe(true);
+      expect(ring.tryPushText(`s${i}`)).toBe(true);
+      expect(ring.size).toBe(2);
+      expect([text(ring.pop()), text(ring.pop()), ring.pop()]).toEqual([`r${i}`, `s${i}`, null]);
+    }
+    for (const s of ['a', 'b', 'c', 'd']) expect(ring.tryPushText(s)).toBe(true);
+    expect(ring.tryPushText('e')).toBe(false);
+    expect(words[0]).toBeLessThan(0); // the head did wrap
   });
 
   it('is seen whole from a second view of the same buffer', () => {
@@ -78,9 +95,10 @@ describe('Ring', () => {
   it('rejects a bad capacity and a record larger than the ring, naming the numbers', () => {
     expect(() => Ring.create(0)).toThrow('Expected `capacity` to be an integer from 1 to 1073741824, got `0`');
     expect(() => Ring.create(1.5)).toThrow(RangeError);
-    expect(() => Ring.create(4, 64).tryPush(new Uint8Array(61))).toThrow(
-      'A record of 61 bytes does not fit in a ring of 64 bytes',
+    expect(() => Ring.create(4, 64).tryPush(new Uint8Array(29))).toThrow(
+      'A record of 29 bytes is too large for a ring of 64 bytes (at most 28)',
     );
+    expect(Ring.create(4, 64).tryPush(new Uint8Array(28))).toBe(true);
   });
 });
 
@@ -114,23 +132,20 @@ describe('Ring between two threads (the live output worker)', () => {
 
   const lines = (file: string) => readFileSync(file, 'utf8').split('\n');
 
-  it('moves 100,000 records in order with no loss when the producer waits for room', async () => {
+  it('moves 50,000 records in order with no loss when the producer waits for room', async () => {
     const ring = Ring.create(64);
     const out = join(dir, 'all.ndjson');
     const output = await startOutput(ring, out, 0);
-    let waited = 0;
-    for (let i = 0; i < 100_000; i++) {
+    for (let i = 0; i < 50_000; i++) {
       const record = `{"n":${i}}`;
-      while (!ring.tryPushText(record)) waited++;
+      while (!ring.tryPushText(record));
     }
-    expect(await output.drain()).toBe(100_000);
+    expect(await output.drain()).toBe(50_000);
     const got = lines(out);
     expect(got.pop()).toBe(''); // the file ends with a newline
-    expect(got.length).toBe(100_000);
+    expect(got.length).toBe(50_000);
     for (let i = 0; i < got.length; i++) if (got[i] !== `{"n":${i}}`) expect(got[i]).toBe(`{"n":${i}}`);
-    expect([ring.pushed, ring.popped]).toEqual([100_000, 100_000]);
-    // how often the ring was full depends on the scheduler; only that it could be is certain
-    expect(waited).toBeGreaterThanOrEqual(0);
+    expect([ring.pushed, ring.popped]).toEqual([50_000, 50_000]);
   });
 
   it('drops what finds the ring full when the output is slower: drops + delivered = pushed, order kept', async () => {

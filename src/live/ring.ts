@@ -29,7 +29,7 @@ export class Ring {
   private head = 0;
   private headBytes = 0;
   // the consumer's copy of the record it popped last
-  private out = new Uint8Array(1024);
+  private out = Buffer.allocUnsafe(1024);
 
   private constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
@@ -47,7 +47,7 @@ export class Ring {
    * A new ring for `capacity` events. `byteCapacity` (rounded up to a power
    * of two) bounds the bytes they may take together; by default 1 KiB per
    * event, at least 1 MiB, at most 256 MiB. A push that finds the bytes full
-   * fails as a full queue does.
+   * fails as a full queue does; a record may take up to half of them.
    */
   static create(capacity: number, byteCapacity?: number): Ring {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY) {
@@ -109,8 +109,11 @@ export class Ring {
   /** Where a record of `length` bytes goes in `data`, or -1 if full. Writes the length (and a wrap marker). */
   private reserve(length: number): number {
     const need = recordBytes(length);
-    if (need > this.byteCapacity) {
-      throw new RangeError(`A record of ${length} bytes does not fit in a ring of ${this.byteCapacity} bytes`);
+    // a record after a wrap marker may take twice its size: half the ring always fits an empty one
+    if (need > this.byteCapacity / 2) {
+      throw new RangeError(
+        `A record of ${length} bytes is too large for a ring of ${this.byteCapacity} bytes (at most ${this.byteCapacity / 2 - 4})`,
+      );
     }
     if (((this.head - Atomics.load(this.ctl, TAIL)) | 0) >= this.capacity) return FULL;
     const at = this.headBytes & this.mask;
@@ -160,8 +163,8 @@ export class Ring {
       at = 0;
       length = this.view.getInt32(0, true);
     }
-    if (this.out.length < length) this.out = new Uint8Array(Math.max(length, this.out.length * 2));
-    this.out.set(this.data.subarray(at + 4, at + 4 + length));
+    if (this.out.length < length) this.out = Buffer.allocUnsafe(Math.max(length, this.out.length * 2));
+    this.data.copy(this.out, 0, at + 4, at + 4 + length);
     Atomics.store(this.ctl, TAIL_BYTES, (tailBytes + recordBytes(length)) | 0);
     Atomics.store(this.ctl, TAIL, (tail + 1) | 0);
     return this.out.subarray(0, length);
