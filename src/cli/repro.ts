@@ -79,8 +79,9 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
     const c = { ...base, jitter: 0.5, seed };
     const s = once(capture, c);
     seeds[String(seed)] = s.fates.published;
-    say(`   seed ${seed}: published ${s.fates.published}   ${paint.dim(replayCommand(capture, c))}`);
+    say(`   seed ${seed}: published ${s.fates.published}`);
   }
+  say(`   replay any of them: ${paint.dim(replayCommand(capture, { ...base, jitter: 0.5, seed: 1 }).replace(/--seed 1\b/, '--seed N'))}`);
   const again = once(capture, { ...base, jitter: 0.5, seed: 1 });
   say(`   seed 1 again: published ${again.fates.published} — ${again.fates.published === seeds['1'] ? 'the same, to the event' : paint.red('DIFFERENT: a determinism bug')}`);
   say();
