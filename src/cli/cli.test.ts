@@ -1,18 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { lockstep, scratchDir } from '../testing/cli.js';
 
-// The CLI as users run it: the built bin (npm test builds first).
-const BIN = 'dist/cli/main.js';
-const dir = mkdtempSync(join(tmpdir(), 'lockstep-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function lockstep(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const dir = scratchDir('lockstep-cli-');
 
 const capture = join(dir, 'small.pcap');
 const gen = lockstep('gen', 'redis', '--transactions', '40', '--connections', '3', '--midstream', '2', '--seed', '5', '--out', capture);

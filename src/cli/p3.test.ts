@@ -1,17 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { lockstep, scratchDir } from '../testing/cli.js';
 
-const BIN = 'dist/cli/main.js';
-const dir = mkdtempSync(join(tmpdir(), 'lockstep-p3-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function lockstep(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const dir = scratchDir('lockstep-p3-');
 
 describe('lockstep sweep, repro and replay --plot', () => {
   it('sweep: points, the smallest lossless queue_size and waitstop, a chart', () => {

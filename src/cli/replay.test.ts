@@ -1,18 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BIN, lockstep, scratchDir } from '../testing/cli.js';
 import { generateRedisCapture, PRESETS } from '../gen/redis.js';
 
-const BIN = 'dist/cli/main.js';
-const dir = mkdtempSync(join(tmpdir(), 'lockstep-replay-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function lockstep(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const dir = scratchDir('lockstep-replay-');
 
 const issue = join(dir, 'issue-3404.pcap');
 generateRedisCapture(PRESETS['issue-3404']!, issue);
