@@ -6,6 +6,7 @@ import { afterAll, describe } from 'vitest';
 import { generateRedisCapture, type GenOptions } from '../src/gen/redis.js';
 import type { TcpMode } from '../src/tcp/stream.js';
 import { expectManifest } from '../src/testing/manifest.js';
+import { budget } from './budget.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-prop-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,7 +29,7 @@ describe('capture side, whole path', () => {
   });
 
   let run = 0;
-  test.prop([genOptions, fc.constantFrom<TcpMode>('reassemble', 'packetbeat')], { numRuns: 40 })(
+  test.prop([genOptions, fc.constantFrom<TcpMode>('reassemble', 'packetbeat')], budget(40))(
     'gen → analyze finds exactly what the manifest says went in',
     (opts, mode) => {
       const file = join(dir, `prop-${run++}.pcap`);

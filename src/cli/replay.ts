@@ -2,6 +2,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   ConfigError,
+  parseBool,
   parseChoice,
   parseDuration,
   parseNumber,
@@ -35,7 +36,7 @@ One run of the simulated pipeline: summary, counters, the fate of every transact
                          pipeline.batch.delay, queue.type); -E key=value overrides one key
   --ports LIST, --tcp reassemble|packetbeat
   --pacing topspeed|timestamps (-t is topspeed), --speed X
-  --queue-size N, --policy drop|block, --pipeline-queue-size N
+  --queue-size N, --policy drop|block, --pipeline-queue-size N, --drain-pipeline true|false
   --workers W, --batch-size B, --batch-delay D
   --waitstop D (5, 5s, 500ms), --shutdown abort|drain
   --seed S, --jitter [SIGMA] (default 0.5), --draws-per slot|event (whose the jitter is)
@@ -117,6 +118,7 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
         'queue-size': { type: 'string' },
         policy: { type: 'string' },
         'pipeline-queue-size': { type: 'string' },
+        'drain-pipeline': { type: 'string' },
         workers: { type: 'string' },
         'batch-size': { type: 'string' },
         'batch-delay': { type: 'string' },
@@ -173,6 +175,7 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
   if (v['queue-size'] !== undefined) flag.queueSize = parseWhole('--queue-size', v['queue-size'], 1, 100_000_000);
   if (v.policy !== undefined) flag.policy = parseChoice('--policy', v.policy, ['drop', 'block'] as const);
   if (v['pipeline-queue-size'] !== undefined) flag.pipelineQueueSize = parseWhole('--pipeline-queue-size', v['pipeline-queue-size'], 0, 100_000_000);
+  if (v['drain-pipeline'] !== undefined) flag.drainPipeline = parseBool('--drain-pipeline', v['drain-pipeline']);
   if (v.workers !== undefined) flag.workers = parseWhole('--workers', v.workers, 1, 1024);
   if (v['batch-size'] !== undefined) flag.batchSize = parseWhole('--batch-size', v['batch-size'], 1, 1_000_000);
   if (v['batch-delay'] !== undefined) flag.batchDelayNs = parseDuration('--batch-delay', v['batch-delay'], '', 'ms');
@@ -218,10 +221,11 @@ export function replayCommand(capture: string, c: PipelineConfig): string {
     '--ports', c.ports.join(','),
     '--tcp', c.tcp,
     '--pacing', c.pacing,
-    ...(c.pacing === 'timestamps' ? ['--speed', String(c.speed)] : []),
+    '--speed', String(c.speed),
     '--queue-size', String(c.queueSize),
     '--policy', c.policy,
     '--pipeline-queue-size', String(c.pipelineQueueSize),
+    ...(c.drainPipeline ? [] : ['--drain-pipeline', 'false']),
     '--workers', String(c.workers),
     '--batch-size', String(c.batchSize),
     '--batch-delay', ns(c.batchDelayNs),
