@@ -185,7 +185,7 @@ export function parseChoice<T extends string>(key: string, v: unknown, choices: 
   return v as T;
 }
 
-function parseBool(key: string, v: unknown, where = ''): boolean {
+export function parseBool(key: string, v: unknown, where = ''): boolean {
   if (v === true || v === 'true') return true;
   if (v === false || v === 'false') return false;
   throw new ConfigError(key, 'true or false', v, where);
@@ -297,4 +297,3 @@ export function resolveConfig(profile: ProfileName, patches: ConfigPatch[]): Pip
   return c;
 }
 
-export { parseBool };

@@ -1,5 +1,5 @@
 import type { RespMessage } from '../redis/resp.js';
-import { formatEvent, type TimeBase, type Transaction } from '../redis/transaction.js';
+import { formatEvent, formatTimestamp, type TimeBase, type Transaction } from '../redis/transaction.js';
 import type { Connection } from '../tcp/connection.js';
 
 /**
@@ -13,8 +13,6 @@ export class EventEncoder {
   /** Per connection id (ids are dense, from 1): the fixed text around the method. */
   private readonly connFragments: ([Buffer, Buffer] | undefined)[] = [];
   private readonly methods = new Map<string, Buffer>();
-  private second = NaN;
-  private readonly secondPrefix = Buffer.alloc(20);
 
   /** Bytes the event may take at most (every byte escaped as \u00XX, plus the fixed text). */
   static bound(tx: Transaction): number {
@@ -27,7 +25,7 @@ export class EventEncoder {
     const resp = tx.response;
     const start = p;
     p = put(out, p, OPEN_TS);
-    p = this.timestamp(out, p, base, req.tsNs);
+    p += out.write(formatTimestamp(base, req.tsNs), p, 'latin1');
     p = put(out, p, BYTES_IN);
     p = putInt(out, p, req.size);
     p = put(out, p, BYTES_OUT);
@@ -54,22 +52,6 @@ export class EventEncoder {
     p = putInt(out, p, Math.trunc((resp.tsNs - req.tsNs) / 1e6));
     p = put(out, p, resp.isError ? TAIL_ERROR : TAIL_OK);
     return p;
-  }
-
-  private timestamp(out: Buffer, p: number, base: TimeBase, relNs: number): number {
-    const ms = base.sec * 1000 + Math.floor((base.nsec + relNs) / 1e6);
-    const second = Math.floor(ms / 1000);
-    if (second !== this.second) {
-      this.second = second;
-      this.secondPrefix.write(new Date(second * 1000).toISOString().slice(0, 20), 0, 'latin1');
-    }
-    p = put(out, p, this.secondPrefix);
-    const frac = ms - second * 1000;
-    out[p] = 0x30 + Math.floor(frac / 100);
-    out[p + 1] = 0x30 + (Math.floor(frac / 10) % 10);
-    out[p + 2] = 0x30 + (frac % 10);
-    out[p + 3] = 0x5a; // Z
-    return p + 4;
   }
 
   private fragments(c: Connection): [Buffer, Buffer] {

@@ -125,6 +125,8 @@ export class Replay {
   private readonly source: Source;
   private finished = false;
   private readonly outputKind: OutputTarget['kind'];
+  /** Runs at the end of the waitstop. */
+  private readonly shutdownProcess: Process = { stage: 'shutdown', run: (now) => this.shutdown(now) };
   readonly failures: Random;
 
   constructor(capture: string | CaptureReader, readonly config: PipelineConfig, opts: ReplayOptions = {}) {
@@ -194,7 +196,7 @@ export class Replay {
   sourceEnded(now: number): void {
     this.sourceEndNs = now;
     // late: whatever completes at the very instant the waitstop ends still counts
-    this.scheduler.at(now + this.config.waitstopNs, SHUTDOWN_PROCESS(this), 0, true);
+    this.scheduler.at(now + this.config.waitstopNs, this.shutdownProcess, 0, true);
   }
 
   /** After the waitstop: abort loses what is left (packetbeat 5.x exits); drain lets it finish. */
@@ -268,16 +270,6 @@ export class Replay {
       'output.lines_written': this.linesWritten,
     };
   }
-}
-
-const shutdowns = new WeakMap<Replay, Process>();
-function SHUTDOWN_PROCESS(r: Replay): Process {
-  let p = shutdowns.get(r);
-  if (!p) {
-    p = { stage: 'shutdown', run: (now) => r.shutdown(now) };
-    shutdowns.set(r, p);
-  }
-  return p;
 }
 
 /**
