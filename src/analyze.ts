@@ -37,6 +37,8 @@ export class CaptureFeed {
   bytes = 0;
   /** Capture time of the last packet read, ns since the first. */
   lastTsNs = 0;
+  /** The latest capture time seen (packets need not be in time order), ns since the first. */
+  maxTsNs = 0;
   /** Captured length of the last packet read. */
   lastCaplen = 0;
   /** The fault that ended reading early, if any. */
@@ -71,6 +73,7 @@ export class CaptureFeed {
     this.lastCaplen = rec.caplen;
     const tsNs = (rec.tsSec - this.base.sec) * 1e9 + (rec.tsNsec - this.base.nsec);
     this.lastTsNs = tsNs;
+    if (tsNs > this.maxTsNs) this.maxTsNs = tsNs;
     const code = decodePacket(rec.linkType, rec.data, rec.offset, rec.caplen, this.pkt);
     if (code === DECODED) this.tcp.process(this.pkt, tsNs);
     else this.decode[`decode.${skipReason(code)}`]++;
@@ -146,7 +149,7 @@ export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSumm
     packets: feed.packets,
     bytes: feed.bytes,
     firstPacket: feed.packets > 0 ? new Date(feed.base.sec * 1000 + Math.floor(feed.base.nsec / 1e6)).toISOString() : null,
-    durationNs: feed.lastTsNs,
+    durationNs: feed.maxTsNs,
     transactions: counters['redis.transactions'],
     byMethod: Object.fromEntries([...byMethod.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     counters,

@@ -12,8 +12,6 @@ export const LinkType = {
   LINUX_SLL2: 276,
 } as const;
 
-export type LinkTypeName = keyof typeof LinkType;
-
 export function linkTypeName(linkType: number): string {
   for (const [name, value] of Object.entries(LinkType)) if (value === linkType) return name;
   return `LINKTYPE_${linkType}`;

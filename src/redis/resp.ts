@@ -175,11 +175,6 @@ export class RespParser {
     this.frameType = new Uint8Array(limits.maxDepth + 1);
   }
 
-  /** True while a message has begun but not ended. */
-  get midMessage(): boolean {
-    return this.inMessage;
-  }
-
   /** Appends a segment's payload `src[off..off+len)` captured at `tsNs`. Call {@link next} until it answers needMore. */
   feed(src: Buffer, off: number, len: number, tsNs: number): void {
     this.feedTs = tsNs;

@@ -8,8 +8,6 @@ export interface CostModel {
   perBatch: number;
 }
 
-export const ZERO_COST: CostModel = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0 };
-
 export interface JitterOptions {
   /** Log-normal spread of each service around its base cost (0 = off). */
   sigma: number;
