@@ -25,7 +25,7 @@ export class EventEncoder {
     const resp = tx.response;
     const start = p;
     p = put(out, p, OPEN_TS);
-    p += out.write(formatTimestamp(base, req.tsNs), p, 'latin1');
+    p = this.timestamp(out, p, base, req.tsNs);
     p = put(out, p, BYTES_IN);
     p = putInt(out, p, req.size);
     p = put(out, p, BYTES_OUT);
@@ -46,12 +46,31 @@ export class EventEncoder {
     if (v === -1) return start + out.write(formatEvent(tx, base), start, 'utf8');
     p = v >= 0 ? v : p + out.write(JSON.stringify(resp.text).slice(1, -1), p, 'utf8');
     p = put(out, p, RESOURCE);
-    out.copyWithin(p, resourceFrom, resourceTo);
-    p += resourceTo - resourceFrom;
+    for (let i = resourceFrom; i < resourceTo; i++) out[p++] = out[i]!;
     p = put(out, p, RESPONSETIME);
     p = putInt(out, p, Math.trunc((resp.tsNs - req.tsNs) / 1e6));
     p = put(out, p, resp.isError ? TAIL_ERROR : TAIL_OK);
     return p;
+  }
+
+  private second = NaN;
+  private readonly secondPrefix = Buffer.alloc(20);
+
+  /** formatTimestamp's text, written byte by byte: the prefix up to the second is kept while the second lasts. */
+  private timestamp(out: Buffer, p: number, base: TimeBase, relNs: number): number {
+    const ms = base.sec * 1000 + Math.floor((base.nsec + relNs) / 1e6);
+    const second = Math.floor(ms / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.secondPrefix.write(formatTimestamp(base, relNs).slice(0, 20), 0, 'latin1');
+    }
+    p = put(out, p, this.secondPrefix);
+    const frac = ms - second * 1000;
+    out[p] = 0x30 + Math.floor(frac / 100);
+    out[p + 1] = 0x30 + (Math.floor(frac / 10) % 10);
+    out[p + 2] = 0x30 + (frac % 10);
+    out[p + 3] = 0x5a; // Z
+    return p + 4;
   }
 
   private fragments(c: Connection): [Buffer, Buffer] {
@@ -90,7 +109,7 @@ const HEX = '0123456789abcdef';
 
 function put(out: Buffer, p: number, bytes: Buffer): number {
   const n = bytes.length;
-  if (n > 32) out.set(bytes, p); // TypedArray#set: a native copy
+  if (n > 64) out.set(bytes, p); // TypedArray#set: a native copy
   else for (let i = 0; i < n; i++) out[p + i] = bytes[i]!;
   return p + n;
 }
@@ -121,7 +140,7 @@ function isLine(m: RespMessage): boolean {
 const SPECIAL = /[\x00-\x1f"\\\x80-\xff]/;
 
 function putEscaped(out: Buffer, p: number, b: Buffer, from: number, to: number): number {
-  if (to - from > 48 && !SPECIAL.test(b.toString('latin1', from, to))) {
+  if (to - from > 256 && !SPECIAL.test(b.toString('latin1', from, to))) {
     // long and plain (a value, mostly): let native code scan and copy
     b.copy(out, p, from, to);
     return p + to - from;
