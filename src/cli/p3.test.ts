@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lockstep, scratchDir } from '../testing/cli.js';
@@ -51,5 +51,25 @@ describe('lockstep sweep, repro and replay --plot', () => {
     expect(s.lost.dropped_queue_full + s.lost.lost_at_shutdown + s.sim[0]).toBe(s.transactions);
     expect(s.fixes.lossless.published).toBe(s.transactions);
     expect(s.fixes.blockDrain.published).toBe(s.transactions);
+  });
+
+  it('a damaged capture: replay, sweep and repro report what came before the fault, then the fault on one line, exit 2', () => {
+    const file = join(dir, 'good.pcap');
+    expect(lockstep('gen', 'redis', '--transactions', '200', '--seed', '3', '--out', file).code).toBe(0);
+    const bytes = readFileSync(file);
+    let off = 24;
+    for (let i = 0; i < 100; i++) off += 16 + bytes.readUInt32LE(off + 8);
+    bytes.writeUInt32LE(300_000, off + 8);
+    const bad = join(dir, 'bad.pcap');
+    writeFileSync(bad, bytes);
+    const fault = `lockstep: ${bad}: record 101 at byte offset ${off}: caplen 300000 exceeds the maximum 262144\n`;
+    const replay = lockstep('replay', bad, '--json');
+    expect([replay.code, replay.stderr]).toEqual([2, fault]);
+    expect(JSON.parse(replay.stdout).packets).toBe(100);
+    const sweep = lockstep('sweep', bad, '--queue-size', '1..50', '--json');
+    expect([sweep.code, sweep.stderr]).toEqual([2, fault]);
+    expect(JSON.parse(sweep.stdout).captureError).toBe(fault.slice('lockstep: '.length, -1));
+    const repro = lockstep('repro', bad, '--runs', '1', '--seeds', '1', '--json');
+    expect([repro.code, repro.stderr]).toEqual([2, fault]);
   });
 });

@@ -140,5 +140,10 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
     },
   };
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (summary!.error) {
+    // every run stopped at the same fault: what came before it is reported above
+    process.stderr.write(`lockstep: ${summary!.error}\n`);
+    return { code: 2 };
+  }
   return { code: 0 };
 }

@@ -100,9 +100,14 @@ export async function runSweep(argv: string[]): Promise<{ code: number }> {
   const chart = sweepChart(result, waitstops, cli.capture);
   const chartOptions = { title: chart.title, xLabel: 'queue_size', yLabel: 'events lost', logX: true };
   if (svg) writeFileSync(svg, svgChart(chart.series, chartOptions));
+  const fault = (): { code: number } => {
+    if (result.captureError === null) return { code: 0 };
+    process.stderr.write(`lockstep: ${result.captureError}\n`);
+    return { code: 2 };
+  };
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
-    return { code: 0 };
+    return fault();
   }
   const lines: string[] = [];
   lines.push(`${paint.bold('sweep')} ${cli.capture}: queue_size ${queueMin}..${queueMax}, waitstop ${waitstops.map(secs).join(', ')}, seeds ${seedValues.join(', ')} — ${result.replays} replays (${result.method})`);
@@ -119,5 +124,5 @@ export async function runSweep(argv: string[]): Promise<{ code: number }> {
   }
   if (svg) lines.push(`chart written to ${svg}`);
   process.stdout.write(`${lines.join('\n')}\n`);
-  return { code: 0 };
+  return fault();
 }

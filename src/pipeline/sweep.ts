@@ -22,6 +22,8 @@ export interface SweepResult {
   /** Queue size at which minWaitstopNoLoss was measured. */
   minWaitstopAtQueueSize: number;
   replays: number;
+  /** A fault in the capture (every replay stopped there; the figures cover what came before it). */
+  captureError: string | null;
 }
 
 export interface SweepOptions {
@@ -61,6 +63,7 @@ export function logGrid(a: number, b: number, n: number): number[] {
 export function sweep(o: SweepOptions): SweepResult {
   const cache = new Map<string, SweepPoint>();
   let replays = 0;
+  let captureError: string | null = null;
   const run = (queueSize: number, waitstop: number, seed: number): SweepPoint => {
     const key = `${queueSize}/${waitstop}/${seed}`;
     let p = cache.get(key);
@@ -68,6 +71,7 @@ export function sweep(o: SweepOptions): SweepResult {
       const r = new Replay(o.capture, { ...withQueueSize(o.base, queueSize), waitstopNs: waitstop, seed });
       r.run();
       const s = r.finish();
+      captureError ??= s.error;
       replays++;
       o.onReplay?.(replays);
       p = { queueSize, waitstop, seed, published: s.fates.published, dropped_queue_full: s.fates.dropped_queue_full, lost_at_shutdown: s.fates.lost_at_shutdown };
@@ -103,7 +107,10 @@ export function sweep(o: SweepOptions): SweepResult {
     for (const seed of o.seeds) run(at, minWaitstop, seed);
   }
   const points = [...cache.values()].sort((a, b) => a.waitstop - b.waitstop || a.seed - b.seed || a.queueSize - b.queueSize);
-  return { method: monotone ? 'bisection' : 'grid', points, minQueueSizeNoDrops, minWaitstopNoLoss: minWaitstop, minWaitstopAtQueueSize: at, replays };
+  return {
+    method: monotone ? 'bisection' : 'grid', points, minQueueSizeNoDrops, minWaitstopNoLoss: minWaitstop,
+    minWaitstopAtQueueSize: at, replays, captureError,
+  };
 }
 
 type Run = (queueSize: number, waitstop: number, seed: number) => SweepPoint;
