@@ -164,9 +164,9 @@ export class Replay {
   }
 
   /** The end of a batch's service: filters, output failures, the output. */
-  output(batch: Transaction[], from: number, now: number, worker: Worker): void {
+  output(batch: Transaction[], from: number, to: number, now: number, worker: Worker): void {
     const failed = this.config.outputFailureRate > 0 && this.failures.float() < this.config.outputFailureRate;
-    for (let i = from; i < batch.length; i++) {
+    for (let i = from; i < to; i++) {
       const tx = batch[i]!;
       if (this.config.dropMethods.length > 0 && this.config.dropMethods.includes(tx.request.method)) {
         this.ledger.record(tx, 'filtered', now, worker.stage, 0);
@@ -279,7 +279,9 @@ export class Replay {
  */
 class Source implements Process {
   readonly stage = 'source';
+  /** Transactions the last packet completed: `pending[next..count)` still to publish. Slots are reused. */
   private readonly pending: Transaction[] = [];
+  private count = 0;
   private next = 0;
   private ended = false;
 
@@ -290,7 +292,7 @@ class Source implements Process {
 
   emitted(tx: Transaction): void {
     this.r.ledger.admit(tx);
-    this.pending.push(tx);
+    this.pending[this.count++] = tx;
   }
 
   run(now: number): void {
@@ -298,7 +300,7 @@ class Source implements Process {
     const q = r.queue;
     const feed = r.feed;
     for (;;) {
-      while (this.next < this.pending.length) {
+      while (this.next < this.count) {
         const tx = this.pending[this.next]!;
         if (q.tryPut(tx)) {
           this.next++;
@@ -314,7 +316,7 @@ class Source implements Process {
         return;
       }
       if (this.next !== 0) {
-        this.pending.length = 0;
+        this.count = 0; // not pending.length = 0: resizing an array is a runtime call, per packet
         this.next = 0;
       }
       if (this.ended) {
@@ -324,11 +326,11 @@ class Source implements Process {
       if (!feed.step()) {
         // the capture's end closes every connection, which may complete transactions: publish them now
         this.ended = true;
-        if (this.pending.length > 0) r.scheduler.at(now, this);
+        if (this.count > 0) r.scheduler.at(now, this);
         else r.sourceEnded(now);
         return;
       }
-      const cost = this.cost.next(1, feed.lastCaplen, this.pending.length, 0);
+      const cost = this.cost.next(1, feed.lastCaplen, this.count, 0);
       let start = now;
       if (r.config.pacing === 'timestamps') {
         const arrival = Math.round(feed.lastTsNs / r.config.speed);
@@ -363,7 +365,9 @@ export class Worker implements Process {
   /** When this worker last handed a batch on, ns. */
   lastDeliveryNs = 0;
   private state = WAITING;
-  private batch: Transaction[] = [];
+  /** The batch in hand is `batch[0..size)`; slots are reused, never reallocated. */
+  private readonly batch: Transaction[] = [];
+  private size = 0;
   private delivered = 0;
   private timerGen = 0;
 
@@ -385,7 +389,7 @@ export class Worker implements Process {
       if (this.state === BLOCKED && this.deliver(now)) this.fill(now);
     } else if (token === WAKE) {
       if (this.state === WAITING) this.fill(now);
-    } else if (token === this.timerGen && this.state === WAITING && this.batch.length > 0) {
+    } else if (token === this.timerGen && this.state === WAITING && this.size > 0) {
       this.serve(now);
     }
   }
@@ -393,11 +397,11 @@ export class Worker implements Process {
   private fill(now: number): void {
     const q = this.input;
     let took = 0;
-    while (this.batch.length < this.batchSize && q.depth > 0) {
-      this.batch.push(q.take(now));
+    while (this.size < this.batchSize && q.depth > 0) {
+      this.batch[this.size++] = q.take(now);
       took++;
     }
-    if (this.batch.length >= this.batchSize || (this.batch.length > 0 && this.batchDelayNs === 0)) {
+    if (this.size >= this.batchSize || (this.size > 0 && this.batchDelayNs === 0)) {
       this.serve(now);
       q.wakeAnother(now);
       return;
@@ -415,8 +419,8 @@ export class Worker implements Process {
     this.input.unwait(this);
     this.state = SERVING;
     let bytes = 0;
-    for (const tx of this.batch) bytes += tx.request.size + tx.response.size;
-    const cost = this.cost.next(0, bytes, this.batch.length, 1, this.batch[0]!.id);
+    for (let i = 0; i < this.size; i++) bytes += this.batch[i]!.request.size + this.batch[i]!.response.size;
+    const cost = this.cost.next(0, bytes, this.size, 1, this.batch[0]!.id);
     this.serviceNs += cost;
     this.r.scheduler.at(now + cost, this, DONE);
   }
@@ -426,9 +430,9 @@ export class Worker implements Process {
     this.lastDeliveryNs = now;
     const next = this.next;
     if (next === null) {
-      this.r.output(this.batch, this.delivered, now, this);
+      this.r.output(this.batch, this.delivered, this.size, now, this);
     } else {
-      while (this.delivered < this.batch.length) {
+      while (this.delivered < this.size) {
         if (!next.tryPut(this.batch[this.delivered]!)) {
           this.state = BLOCKED;
           next.block(this, now);
@@ -440,8 +444,8 @@ export class Worker implements Process {
       }
     }
     // without a pipeline queue, the hand-off to the output is the publish
-    if (next === null && this.input === this.r.queue) this.r.publishedEvents += this.batch.length;
-    this.batch = [];
+    if (next === null && this.input === this.r.queue) this.r.publishedEvents += this.size;
+    this.size = 0;
     this.delivered = 0;
     this.state = WAITING;
     return true;
@@ -449,10 +453,10 @@ export class Worker implements Process {
 
   /** Shutdown: whatever this worker holds is lost in flight. */
   stop(now: number): void {
-    for (let i = this.delivered; i < this.batch.length; i++) {
+    for (let i = this.delivered; i < this.size; i++) {
       this.r.ledger.record(this.batch[i]!, 'lost_at_shutdown', now, 'in_flight', 0);
     }
-    this.batch = [];
+    this.size = 0;
     this.state = STOPPED;
     this.input.unwait(this);
   }
