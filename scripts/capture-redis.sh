@@ -66,26 +66,26 @@ REDIS_PID=""
 TCPDUMP_PID=""
 PORT=""
 
+# Waits up to 5 s for PID (already asked to stop) to exit, then kills it.
+reap() {
+  for _ in $(seq 1 50); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
+
 cleanup() {
   local rc=$?
   set +e
   if [[ -n $TCPDUMP_PID ]] && kill -0 "$TCPDUMP_PID" 2>/dev/null; then
     kill -INT "$TCPDUMP_PID" 2>/dev/null
-    for _ in $(seq 1 50); do
-      kill -0 "$TCPDUMP_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$TCPDUMP_PID" 2>/dev/null
-    wait "$TCPDUMP_PID" 2>/dev/null
+    reap "$TCPDUMP_PID"
   fi
   if [[ -n $REDIS_PID ]] && kill -0 "$REDIS_PID" 2>/dev/null; then
     redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1
-    for _ in $(seq 1 50); do
-      kill -0 "$REDIS_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$REDIS_PID" 2>/dev/null
-    wait "$REDIS_PID" 2>/dev/null
+    reap "$REDIS_PID"
   fi
   rm -rf "$WORK"
   exit "$rc"

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyze } from './analyze.js';
 import { generateRedisCapture, PRESETS } from './gen/redis.js';
+import { withBadCaplen } from './testing/capture.js';
 import { expectManifest } from './testing/manifest.js';
 import { capinfosPacketCount, hasTool, readCommandstats, toolsMandatory, tsharkUniquePayloadBytes, tsharkWarnings } from './testing/tools.js';
 
@@ -118,13 +119,8 @@ describe('analyze on damaged captures', () => {
   it('stops at a fault, reports it with the record and offset, and keeps what came before', () => {
     const file = join(dir, 'bad.pcap');
     generateRedisCapture({ transactions: 50, seed: 9 }, file);
-    const bytes = readFileSync(file);
-    // corrupt the 11th record's caplen: walk the records to find its offset
-    let off = 24;
-    for (let i = 0; i < 10; i++) off += 16 + bytes.readUInt32LE(off + 8);
-    bytes.writeUInt32LE(300_000, off + 8);
     const bad = join(dir, 'bad2.pcap');
-    writeFileSync(bad, bytes);
+    const off = withBadCaplen(file, 11, 300_000, bad);
     const s = analyze(bad);
     expect(s.packets).toBe(10);
     expect(s.error).toBe(`${bad}: record 11 at byte offset ${off}: caplen 300000 exceeds the maximum 262144`);

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { withBadCaplen } from '../testing/capture.js';
 import { lockstep, scratchDir } from '../testing/cli.js';
 
 const dir = scratchDir('lockstep-cli-');
@@ -63,12 +64,8 @@ describe('mistakes get one line and exit 2', () => {
   });
 
   it('a damaged capture: the summary of what came before, then the fault on one line', () => {
-    const bytes = readFileSync(capture);
-    let off = 24;
-    for (let i = 0; i < 5; i++) off += 16 + bytes.readUInt32LE(off + 8);
-    bytes.writeUInt32LE(1 << 20, off + 8);
     const bad = join(dir, 'bad.pcap');
-    writeFileSync(bad, bytes);
+    const off = withBadCaplen(capture, 6, 1 << 20, bad);
     const r = lockstep('analyze', bad, '--json');
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout).packets).toBe(5);

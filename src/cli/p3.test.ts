@@ -1,6 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { withBadCaplen } from '../testing/capture.js';
 import { lockstep, scratchDir } from '../testing/cli.js';
 
 const dir = scratchDir('lockstep-p3-');
@@ -56,12 +57,8 @@ describe('lockstep sweep, repro and replay --plot', () => {
   it('a damaged capture: replay, sweep and repro report what came before the fault, then the fault on one line, exit 2', () => {
     const file = join(dir, 'good.pcap');
     expect(lockstep('gen', 'redis', '--transactions', '200', '--seed', '3', '--out', file).code).toBe(0);
-    const bytes = readFileSync(file);
-    let off = 24;
-    for (let i = 0; i < 100; i++) off += 16 + bytes.readUInt32LE(off + 8);
-    bytes.writeUInt32LE(300_000, off + 8);
     const bad = join(dir, 'bad.pcap');
-    writeFileSync(bad, bytes);
+    const off = withBadCaplen(file, 101, 300_000, bad);
     const fault = `lockstep: ${bad}: record 101 at byte offset ${off}: caplen 300000 exceeds the maximum 262144\n`;
     const replay = lockstep('replay', bad, '--json');
     expect([replay.code, replay.stderr]).toEqual([2, fault]);

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { TCP_ACK, TCP_PSH } from '../decode/decode.js';
 import { encodeSegment } from '../decode/encode.js';
 import { CaptureReader } from '../pcap/reader.js';
@@ -45,4 +46,17 @@ export function scriptedCapture(segments: ScriptedSegment[], port = 6379): Captu
   }
   w.close();
   return CaptureReader.fromBytes(w.bytes(), 'scripted.pcap');
+}
+
+/**
+ * Copies a classic pcap to `out` with record `record`'s caplen (1-based) set
+ * to `caplen`: a fault at a known place. Returns that record's byte offset.
+ */
+export function withBadCaplen(file: string, record: number, caplen: number, out: string): number {
+  const bytes = readFileSync(file);
+  let off = 24;
+  for (let i = 1; i < record; i++) off += 16 + bytes.readUInt32LE(off + 8);
+  bytes.writeUInt32LE(caplen, off + 8);
+  writeFileSync(out, bytes);
+  return off;
 }
