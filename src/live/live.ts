@@ -11,7 +11,7 @@ import type { TcpMode } from '../tcp/stream.js';
 import { Control, StopMode } from './output.js';
 import { Ring } from './ring.js';
 import type { OutputWorkerData } from './worker.js';
-import { liveWorkerUrl } from './worker-url.js';
+import { workerUrl } from '../worker-url.js';
 
 export interface LiveOptions {
   /** Redis server ports. */
@@ -66,7 +66,7 @@ export async function runLive(capture: string, opts: LiveOptions): Promise<LiveR
   if (opts.ports.length === 0) throw new ConfigError('ports', 'at least one port', '[]');
   for (const p of opts.ports) parseWhole('ports', p, 1, 65535);
 
-  const url = await liveWorkerUrl();
+  const url = workerUrl('live/worker');
   const ring = Ring.create(queueSize);
   const control = new Int32Array(new SharedArrayBuffer(Control.words * 4));
   let transactions = 0;

@@ -22,14 +22,19 @@ export class Ring {
   readonly byteCapacity: number;
   readonly buffer: SharedArrayBuffer;
   private readonly ctl: Int32Array;
-  private readonly data: Buffer;
-  private readonly view: DataView;
+  /** The byte ring: records are written here in place ({@link claim}) and read in place ({@link peek}). */
+  readonly data: Buffer;
+  readonly view: DataView;
   private readonly mask: number;
   // the producer's own counters (the consumer's are in ctl)
   private head = 0;
   private headBytes = 0;
   // the consumer's copy of the record it popped last
   private out = Buffer.allocUnsafe(1024);
+  // the record the consumer peeked at: where its bytes counter starts, and its length
+  private peekTailBytes = 0;
+  /** Length of the record {@link peek} found. */
+  peekedLength = 0;
 
   private constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
@@ -89,25 +94,31 @@ export class Ring {
 
   /** Appends a copy of `record`; false if the ring is full (the caller counts the drop). */
   tryPush(record: Uint8Array): boolean {
-    const at = this.reserve(record.length);
+    const at = this.claim(record.length);
     if (at < 0) return false;
     this.data.set(record, at);
-    this.commit(record.length);
+    this.publish(record.length);
+    this.flush();
     return true;
   }
 
   /** {@link tryPush} of a string's UTF-8 bytes, encoded straight into the ring. */
   tryPushText(text: string): boolean {
     const length = Buffer.byteLength(text, 'utf8');
-    const at = this.reserve(length);
+    const at = this.claim(length);
     if (at < 0) return false;
     this.data.write(text, at, length, 'utf8');
-    this.commit(length);
+    this.publish(length);
+    this.flush();
     return true;
   }
 
-  /** Where a record of `length` bytes goes in `data`, or -1 if full. Writes the length (and a wrap marker). */
-  private reserve(length: number): number {
+  /**
+   * Room for a record of `length` bytes: where to write it in {@link data},
+   * or -1 if the ring is full. Writes the length (and a wrap marker); write
+   * the bytes, then {@link publish} it.
+   */
+  claim(length: number): number {
     const need = recordBytes(length);
     // a record after a wrap marker may take twice its size: half the ring always fits an empty one
     if (need > this.byteCapacity / 2) {
@@ -115,15 +126,11 @@ export class Ring {
         `A record of ${length} bytes is too large for a ring of ${this.byteCapacity} bytes (at most ${this.byteCapacity / 2 - 4})`,
       );
     }
-    if (((this.head - Atomics.load(this.ctl, TAIL)) | 0) >= this.capacity) return FULL;
-    const at = this.headBytes & this.mask;
-    const untilEnd = this.byteCapacity - at;
-    const skip = need > untilEnd ? untilEnd : 0;
-    const used = (this.headBytes - Atomics.load(this.ctl, TAIL_BYTES)) >>> 0;
-    if (used + skip + need > this.byteCapacity) return FULL;
+    const skip = this.fits(need);
+    if (skip < 0) return FULL;
     if (skip > 0) {
-      // untilEnd is a multiple of 4, so the marker fits
-      this.view.setInt32(at, WRAP, true);
+      // the rest of the ring is a multiple of 4, so the marker fits
+      this.view.setInt32(this.headBytes & this.mask, WRAP, true);
       this.headBytes = (this.headBytes + skip) | 0;
     }
     const start = this.headBytes & this.mask;
@@ -131,13 +138,39 @@ export class Ring {
     return start + 4;
   }
 
-  /** Publishes the record {@link reserve} placed: the consumer may see it from here on. */
-  private commit(length: number): void {
+  /** Bytes to skip to the start of the ring before `need` more fit (0 or the rest of the ring), or -1 if they do not. */
+  private fits(need: number): number {
+    if (((this.head - Atomics.load(this.ctl, TAIL)) | 0) >= this.capacity) return FULL;
+    const untilEnd = this.byteCapacity - (this.headBytes & this.mask);
+    const skip = need > untilEnd ? untilEnd : 0;
+    const used = (this.headBytes - Atomics.load(this.ctl, TAIL_BYTES)) >>> 0;
+    return used + skip + need > this.byteCapacity ? FULL : skip;
+  }
+
+  /** Ends the record {@link claim} placed. The consumer sees it after the next {@link flush}. */
+  publish(length: number): void {
     this.headBytes = (this.headBytes + recordBytes(length)) | 0;
     this.head = (this.head + 1) | 0;
+  }
+
+  /** Shows the consumer every record published so far, waking it if it sleeps. */
+  flush(): void {
     Atomics.store(this.ctl, HEAD_BYTES, this.headBytes);
     Atomics.store(this.ctl, HEAD, this.head);
-    Atomics.notify(this.ctl, HEAD);
+    if (Atomics.load(this.ctl, CONSUMER_WAITING) !== 0) Atomics.notify(this.ctl, HEAD);
+  }
+
+  /**
+   * Sleeps until the consumer frees room for a record of `length` bytes, or
+   * `timeoutMs` passes (flush first). Blocks the thread: a caller on the main
+   * thread stops everything else it does meanwhile.
+   */
+  waitForRoom(length: number, timeoutMs: number): void {
+    Atomics.store(this.ctl, PRODUCER_WAITING, 1);
+    // the consumer stores its tail before it reads the flag: a release after this load wakes the wait below
+    const tail = Atomics.load(this.ctl, TAIL);
+    if (this.fits(recordBytes(length)) < 0) Atomics.wait(this.ctl, TAIL, tail, timeoutMs);
+    Atomics.store(this.ctl, PRODUCER_WAITING, 0);
   }
 
   /** Wakes a consumer sleeping in {@link waitForData} (to see a stop flag, say). */
@@ -153,8 +186,22 @@ export class Ring {
    * the producer as soon as this returns, as a Go channel's is on receive.
    */
   pop(): Uint8Array | null {
-    const tail = Atomics.load(this.ctl, TAIL);
-    if (Atomics.load(this.ctl, HEAD) === tail) return null;
+    const at = this.peek();
+    if (at < 0) return null;
+    const length = this.peekedLength;
+    if (this.out.length < length) this.out = Buffer.allocUnsafe(Math.max(length, this.out.length * 2));
+    this.data.copy(this.out, 0, at, at + length);
+    this.release();
+    return this.out.subarray(0, length);
+  }
+
+  /**
+   * Where the oldest record's bytes are in {@link data} (its length in
+   * {@link peekedLength}), or -1 if the ring is empty. The record stays, and
+   * its bytes stay put, until {@link release}.
+   */
+  peek(): number {
+    if (Atomics.load(this.ctl, HEAD) === Atomics.load(this.ctl, TAIL)) return -1;
     let tailBytes = Atomics.load(this.ctl, TAIL_BYTES);
     let at = tailBytes & this.mask;
     let length = this.view.getInt32(at, true);
@@ -163,11 +210,16 @@ export class Ring {
       at = 0;
       length = this.view.getInt32(0, true);
     }
-    if (this.out.length < length) this.out = Buffer.allocUnsafe(Math.max(length, this.out.length * 2));
-    this.data.copy(this.out, 0, at + 4, at + 4 + length);
-    Atomics.store(this.ctl, TAIL_BYTES, (tailBytes + recordBytes(length)) | 0);
-    Atomics.store(this.ctl, TAIL, (tail + 1) | 0);
-    return this.out.subarray(0, length);
+    this.peekTailBytes = tailBytes;
+    this.peekedLength = length;
+    return at + 4;
+  }
+
+  /** Frees the record {@link peek} found, waking a producer that waits for room. */
+  release(): void {
+    Atomics.store(this.ctl, TAIL_BYTES, (this.peekTailBytes + recordBytes(this.peekedLength)) | 0);
+    Atomics.store(this.ctl, TAIL, (Atomics.load(this.ctl, TAIL) + 1) | 0);
+    if (Atomics.load(this.ctl, PRODUCER_WAITING) !== 0) Atomics.notify(this.ctl, TAIL);
   }
 
   /**
@@ -175,10 +227,11 @@ export class Ring {
    * `timeoutMs` passes. Only where blocking is allowed: a worker thread.
    */
   waitForData(timeoutMs: number): void {
+    Atomics.store(this.ctl, CONSUMER_WAITING, 1);
+    // the producer stores its head before it reads the flag: a flush after this load wakes the wait below
     const head = Atomics.load(this.ctl, HEAD);
-    if (head !== Atomics.load(this.ctl, TAIL)) return;
-    // returns at once if the producer pushed since the load above
-    Atomics.wait(this.ctl, HEAD, head, timeoutMs);
+    if (head === Atomics.load(this.ctl, TAIL)) Atomics.wait(this.ctl, HEAD, head, timeoutMs);
+    Atomics.store(this.ctl, CONSUMER_WAITING, 0);
   }
 }
 
@@ -186,14 +239,18 @@ export class Ring {
 const MAX_CAPACITY = 2 ** 30;
 /** Length word of the filler that sends the reader back to offset 0. */
 const WRAP = -1;
-/** What {@link Ring.reserve} returns when the record does not fit. */
+/** What {@link Ring.claim} returns when the record does not fit. */
 const FULL = -1;
 
 // control words; the producer's and the consumer's counters sit on different cache lines
 const HEAD = 0;
 const HEAD_BYTES = 1;
+/** Set while the producer sleeps in {@link Ring.waitForRoom}. */
+const PRODUCER_WAITING = 2;
 const TAIL = 16;
 const TAIL_BYTES = 17;
+/** Set while the consumer sleeps in {@link Ring.waitForData}. */
+const CONSUMER_WAITING = 18;
 const CAPACITY = 32;
 const BYTE_CAPACITY = 33;
 const CTL_WORDS = 48;

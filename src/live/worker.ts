@@ -1,5 +1,5 @@
 /**
- * Live mode's output thread. A `Worker` runs it as JavaScript: `worker-url.ts`
+ * Live mode's output thread. A `Worker` runs it as JavaScript: `../worker-url.ts`
  * says which file that is.
  */
 import { parentPort, workerData } from 'node:worker_threads';

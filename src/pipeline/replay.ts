@@ -419,7 +419,8 @@ export class Worker implements Process {
     this.input.unwait(this);
     this.state = SERVING;
     let bytes = 0;
-    for (let i = 0; i < this.size; i++) bytes += this.batch[i]!.request.size + this.batch[i]!.response.size;
+    // an event's sizes sit in objects made long ago (cold in cache): read them only when bytes cost something
+    if (this.cost.model.perByte !== 0) for (let i = 0; i < this.size; i++) bytes += this.batch[i]!.request.size + this.batch[i]!.response.size;
     const cost = this.cost.next(0, bytes, this.size, 1, this.batch[0]!.id);
     this.serviceNs += cost;
     this.r.scheduler.at(now + cost, this, DONE);

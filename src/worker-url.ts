@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** `src/` (or `dist/`): every module a thread loads lies under it. */
+const ROOT = dirname(fileURLToPath(import.meta.url));
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const cache = new Map<string, URL>();
+
+/**
+ * The script a `Worker` runs for module `name` (relative to `src/`, without
+ * extension, e.g. `live/worker`). Built, it is the `.js` file in `dist/`.
+ * Run from sources (vitest runs the `.ts` files, and Node 20 cannot), the
+ * module and everything it imports are transpiled once with TypeScript (a dev
+ * dependency, there when the sources are) into a temporary folder named by
+ * their hash, so a thread always runs the code under test, never a stale `dist/`.
+ */
+export function workerUrl(name: string): URL {
+  if (!FROM_SOURCES) return pathToFileURL(join(ROOT, `${name}.js`));
+  let url = cache.get(name);
+  if (url === undefined) {
+    url = transpile(name);
+    cache.set(name, url);
+  }
+  return url;
+}
+
+/** Relative imports (`from './x.js'`, `import './y.js'`) of a module's source, type-only ones left out. */
+function imports(text: string): string[] {
+  const found: string[] = [];
+  const re = /^(import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?'(\.{1,2}\/[^']+)\.js';/gm;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) if (m[2] === undefined) found.push(m[3]!);
+  return found;
+}
+
+function transpile(entry: string): URL {
+  // the module graph from the entry, each file once
+  const sources = new Map<string, string>();
+  const todo = [join(ROOT, `${entry}.ts`)];
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (sources.has(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    sources.set(file, text);
+    for (const spec of imports(text)) todo.push(join(dirname(file), `${spec}.ts`));
+  }
+  const files = [...sources].map(([file, text]) => ({ name: relative(ROOT, file).slice(0, -3), text })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const hash = createHash('sha256');
+  for (const s of files) hash.update(s.name).update('\0').update(s.text).update('\0');
+  const dir = join(tmpdir(), `lockstep-worker-${hash.digest('hex').slice(0, 16)}`);
+  const main = join(dir, `${entry}.js`);
+  if (!existsSync(main)) {
+    const ts = createRequire(import.meta.url)('typescript') as typeof import('typescript');
+    const js = (s: { name: string; text: string }): [string, string] => [
+      `${s.name}.js`,
+      ts.transpileModule(s.text, {
+        fileName: `${s.name}.ts`,
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      }).outputText,
+    ];
+    // the entry last: files appear by rename, so a concurrent test process finds all or nothing
+    const out: [string, string][] = [['package.json', '{"type":"module"}\n'], ...files.filter((s) => s.name !== entry).map(js)];
+    out.push(js(files.find((s) => s.name === entry)!));
+    for (const [name, text] of out) {
+      const target = join(dir, name);
+      mkdirSync(dirname(target), { recursive: true });
+      const tmp = `${target}.${process.pid}.tmp`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, target);
+    }
+  }
+  return pathToFileURL(main);
+}
