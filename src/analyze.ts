@@ -32,7 +32,7 @@ export class CaptureFeed {
   readonly redis: RedisAnalyzer;
   readonly decode: DecodeCounters = newDecodeCounters();
   /** Time of the first packet; event times are relative to it. */
-  base: TimeBase = { sec: 0, nsec: 0 };
+  readonly base: TimeBase = { sec: 0, nsec: 0 };
   packets = 0;
   bytes = 0;
   /** Capture time of the last packet read, ns since the first. */
@@ -67,7 +67,10 @@ export class CaptureFeed {
       this.finish();
       return false;
     }
-    if (this.packets === 0) this.base = { sec: rec.tsSec, nsec: rec.tsNsec };
+    if (this.packets === 0) {
+      this.base.sec = rec.tsSec;
+      this.base.nsec = rec.tsNsec;
+    }
     this.packets++;
     this.bytes += rec.caplen;
     this.lastCaplen = rec.caplen;

@@ -5,9 +5,9 @@ import { jitterOptions, NO_JITTER, StageCost } from '../sim/cost.js';
 import { Random } from '../sim/random.js';
 import { Scheduler, type Process, type StepHook } from '../sim/scheduler.js';
 import type { PipelineConfig } from './config.js';
-import { EventEncoder } from './event-encoder.js';
 import { Ledger, type FateCounts, type LostCounts } from './ledger.js';
 import { NdjsonWriter } from './ndjson.js';
+import { ThreadedEventWriter } from './output-thread.js';
 import { BoundedQueue, RESUME, WAKE } from './queue.js';
 
 const DONE = -1;
@@ -60,30 +60,23 @@ export interface PipelineCounters {
   'output.lines_written': number;
 }
 
+/** Where published events go. */
 interface Sink {
-  write(line: string): void;
-  /** Encodes the event itself when it can write bytes (the file output). */
-  writeEvent?(tx: Transaction, base: TimeBase): void;
+  publish(tx: Transaction): void;
   close(): void;
 }
 
-function openSink(target: OutputTarget, lines: string[]): Sink {
+function openSink(target: OutputTarget, lines: string[], base: TimeBase): Sink {
+  const nothing = () => {};
   switch (target.kind) {
     case 'none':
-      return { write() {}, close() {} };
+      return { publish: nothing, close: nothing };
     case 'memory':
-      return { write: (l) => lines.push(l), close() {} };
+      return { publish: (tx) => lines.push(formatEvent(tx, base)), close: nothing };
     case 'file': {
-      const w = new NdjsonWriter(target.path);
-      const encoder = new EventEncoder();
-      return {
-        write: (l) => w.write(l),
-        writeEvent(tx, base) {
-          const buf = w.reserve(EventEncoder.bound(tx));
-          w.commitLine(encoder.encode(tx, base, buf, w.offset));
-        },
-        close: () => w.close(),
-      };
+      // encoded and written on another thread: this one only hands over each event's bytes
+      const w = new ThreadedEventWriter(target.path, base);
+      return { publish: (tx) => w.publish(tx), close: () => w.close() };
     }
     case 'stdout': {
       let buf: string[] = [];
@@ -92,8 +85,8 @@ function openSink(target: OutputTarget, lines: string[]): Sink {
         buf = [];
       };
       return {
-        write(l) {
-          buf.push(l);
+        publish(tx) {
+          buf.push(formatEvent(tx, base));
           if (buf.length >= 4096) flush();
         },
         close: flush,
@@ -137,7 +130,7 @@ export class Replay {
     this.source = new Source(this, new StageCost('analyzer', c.costs.analyzer, jitter, c.seed));
     this.feed = new CaptureFeed(capture, { onTransaction: (tx) => this.source.emitted(tx) }, { ports: c.ports, tcp: c.tcp });
     this.outputKind = opts.output?.kind ?? 'none';
-    this.sink = openSink(opts.output ?? { kind: 'none' }, this.lines);
+    this.sink = openSink(opts.output ?? { kind: 'none' }, this.lines, this.feed.base);
     this.failures = new Random(c.seed, 'output.failures');
     this.queue = new BoundedQueue('queue', c.queueSize, this.scheduler);
     this.pipeline = c.pipelineQueueSize > 0 ? new BoundedQueue('pipeline', c.pipelineQueueSize, this.scheduler) : null;
@@ -173,8 +166,7 @@ export class Replay {
       } else if (failed) {
         this.ledger.record(tx, 'output_failed', now, worker.stage, 0);
       } else {
-        if (this.sink.writeEvent) this.sink.writeEvent(tx, this.feed.base);
-        else if (this.outputKind !== 'none') this.sink.write(formatEvent(tx, this.feed.base));
+        this.sink.publish(tx);
         this.linesWritten++;
         this.ledger.record(tx, 'published', now, worker.stage, 0);
       }

@@ -363,10 +363,10 @@ export class RespParser {
   }
 }
 
-/** Buffer.copy costs a few hundred ns of argument checks; most segments are shorter than that is worth. */
-function copyBytes(src: Buffer, from: number, len: number, dst: Buffer, at: number): void {
-  if (len > 256) {
-    src.copy(dst, at, from, from + len);
+/** A native copy (through a view) costs ~85 ns, a byte loop ~2 ns a byte: the loop for what is shorter than ~40 bytes. */
+export function copyBytes(src: Uint8Array, from: number, len: number, dst: Buffer, at: number): void {
+  if (len > 40) {
+    dst.set(new Uint8Array(src.buffer, src.byteOffset + from, len), at);
     return;
   }
   for (let i = 0; i < len; i++) dst[at + i] = src[from + i]!;

@@ -1,0 +1,111 @@
+/**
+ * The output thread: takes event records out of the ring the replay fills,
+ * encodes each as its NDJSON line ({@link EventEncoder}, the same bytes as
+ * on the replay's thread) and writes them to the file descriptor of the
+ * session. A `Worker` runs it as JavaScript: `../worker-url.ts` says which
+ * file that is. The record format is in `output-records.ts`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Ring } from '../live/ring.js';
+import { RespMessage } from '../redis/resp.js';
+import type { TimeBase } from '../redis/transaction.js';
+import type { Connection } from '../tcp/connection.js';
+import { EventEncoder } from './event-encoder.js';
+import { BlockWriter } from './ndjson.js';
+import { Ctl, EVENT_HEADER, Kind, type OutputThreadData } from './output-records.js';
+
+/** One session's state: the file, the encoder, the connections and time origin it was told of. */
+class Session {
+  readonly encoder = new EventEncoder();
+  readonly conns: Connection[] = [];
+  readonly base: TimeBase = { sec: 0, nsec: 0 };
+  /** Null once a write failed: the rest of the session is read and dropped. */
+  writer: BlockWriter | null;
+
+  constructor(fd: number) {
+    this.writer = new BlockWriter(fd);
+  }
+
+  /** Serves the record at `data[at..at+length)`; true at the session's end. */
+  serve(data: Buffer, view: DataView, at: number, length: number): boolean {
+    const kind = data[at];
+    const writer = this.writer;
+    if (kind === Kind.event) {
+      if (writer === null) return false;
+      const reqSize = view.getUint32(at + 8, true);
+      const reqAt = at + EVENT_HEADER;
+      const request = new RespMessage(data, reqAt, reqSize, view.getFloat64(at + 16, true), false, false, 'request');
+      const response = new RespMessage(data, reqAt + reqSize, view.getUint32(at + 12, true), view.getFloat64(at + 24, true), data[at + 1] === 1, false, 'response');
+      const tx = { id: 0, conn: this.conns[view.getUint32(at + 4, true)]!, request, response };
+      const out = writer.reserve(EventEncoder.bound(tx));
+      writer.commitLine(this.encoder.encode(tx, this.base, out, writer.offset));
+    } else if (kind === Kind.conn) {
+      const id = view.getUint32(at + 4, true);
+      const clientIpEnd = at + 16 + view.getUint16(at + 12, true);
+      const clientIp = data.toString('latin1', at + 16, clientIpEnd);
+      const serverIp = data.toString('latin1', clientIpEnd, clientIpEnd + view.getUint16(at + 14, true));
+      this.conns[id] = { id, clientIp, clientPort: view.getUint16(at + 8, true), serverIp, serverPort: view.getUint16(at + 10, true), app: undefined };
+    } else if (kind === Kind.base) {
+      this.base.sec = view.getFloat64(at + 4, true);
+      this.base.nsec = view.getFloat64(at + 12, true);
+    } else if (kind === Kind.bytes) {
+      writer?.writeBytes(data.subarray(at + 4, at + length));
+    } else if (kind === Kind.end) {
+      writer?.flush();
+      return true;
+    }
+    return false;
+  }
+}
+
+/** Serves sessions until the process ends (the thread is unref'd: it never keeps the process alive). */
+export function serveOutput(ring: Ring, control: Int32Array, message: Uint8Array): never {
+  const data = ring.data;
+  const view = ring.view;
+  let session: Session | null = null;
+  Atomics.store(control, Ctl.ready, 1);
+  Atomics.notify(control, Ctl.ready);
+  for (;;) {
+    const batch = ring.peek();
+    if (batch < 0) {
+      ring.waitForData(100);
+      continue;
+    }
+    const end = batch + ring.peekedLength;
+    let ended = false;
+    // a batch holds records, each after its u32 length
+    for (let p = batch; p < end; p += 4 + view.getUint32(p, true)) {
+      const at = p + 4;
+      const length = view.getUint32(p, true);
+      if (data[at] === Kind.begin) {
+        session = new Session(view.getInt32(at + 4, true));
+        continue;
+      }
+      try {
+        if (session?.serve(data, view, at, length)) ended = true;
+      } catch (err) {
+        // the session writes nothing more; the replay's thread reports the first fault when it closes the file
+        session!.writer = null;
+        if (Atomics.load(control, Ctl.failed) === 0) {
+          // the fault's code (ENOSPC, EIO...), a tab, its text
+          const code = (err as NodeJS.ErrnoException).code ?? '';
+          const text = Buffer.from(`${code}\t${err instanceof Error ? err.message : String(err)}`).subarray(0, message.length);
+          message.set(text);
+          Atomics.store(control, Ctl.messageLength, text.length);
+          Atomics.store(control, Ctl.failed, 1);
+        }
+      }
+    }
+    ring.release();
+    if (ended) {
+      session = null;
+      Atomics.add(control, Ctl.sessionsDone, 1);
+      Atomics.notify(control, Ctl.sessionsDone);
+    }
+  }
+}
+
+if (parentPort !== null) {
+  const d = workerData as OutputThreadData;
+  serveOutput(Ring.attach(d.ring), new Int32Array(d.control), new Uint8Array(d.message));
+}

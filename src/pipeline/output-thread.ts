@@ -1,0 +1,214 @@
+import { Worker } from 'node:worker_threads';
+import { Ring } from '../live/ring.js';
+import { copyBytes } from '../redis/resp.js';
+import { formatEvent, type TimeBase, type Transaction } from '../redis/transaction.js';
+import type { Connection } from '../tcp/connection.js';
+import { workerUrl } from '../worker-url.js';
+import { TempFile } from './ndjson.js';
+import { Ctl, EVENT_HEADER, Kind, type OutputThreadData } from './output-records.js';
+
+/** The ring's bytes: small enough to stay in the cores' shared cache. */
+const RING_BYTES = 2 * 1024 * 1024;
+/**
+ * Records are gathered here, in this thread's own memory, and handed over a
+ * batch at a time: one copy into the ring, one store the other core must
+ * see, at most one wake-up (a system call) per batch.
+ */
+const BATCH_BYTES = 128 * 1024;
+/** Largest record: larger events go encoded, in pieces of this size. */
+const MAX_RECORD = 32 * 1024;
+/** How long the replay waits for a thread that makes no progress before it gives up, ms. */
+const STALL_MS = 60_000;
+const SLEEP_MS = 50;
+
+/**
+ * A thread that encodes and writes events, started once and kept for every
+ * later replay of the process (a sweep runs dozens; starting a thread takes
+ * ~40 ms). It is unref'd: an idle thread never keeps the process alive.
+ */
+class OutputThread {
+  readonly ring = Ring.create(2 ** 30, RING_BYTES);
+  readonly control = new Int32Array(new SharedArrayBuffer(Ctl.words * 4));
+  readonly message = new Uint8Array(new SharedArrayBuffer(1024));
+  /** Sessions begun on this thread. */
+  sessions = 0;
+  private readonly worker: Worker;
+
+  constructor() {
+    const data: OutputThreadData = { ring: this.ring.buffer, control: this.control.buffer, message: this.message.buffer };
+    this.worker = new Worker(workerUrl('pipeline/output-thread-worker'), { workerData: data });
+    this.worker.unref();
+    // a thread that dies is seen as a stall (the replay's thread never turns its event loop meanwhile)
+    this.worker.on('error', () => {});
+  }
+
+  /**
+   * Blocks until `done()`, sleeping with `sleep` (at most {@link SLEEP_MS})
+   * between checks; fails when the thread takes no record for {@link STALL_MS}.
+   */
+  waitUntil(done: () => boolean, sleep: () => void, what: string): void {
+    let popped = this.ring.popped;
+    let stalled = 0;
+    while (!done()) {
+      sleep();
+      if (this.ring.popped !== popped) {
+        popped = this.ring.popped;
+        stalled = 0;
+      } else if (++stalled * SLEEP_MS > STALL_MS) {
+        throw new Error(`the output thread took no event for ${STALL_MS / 1000} s while ${what}`);
+      }
+    }
+  }
+}
+
+const idle: OutputThread[] = [];
+
+/**
+ * The events of one replay, written to a file by an output thread: this
+ * side gathers each published event's request and response bytes into a
+ * batch and hands batches over through the ring; the thread encodes and
+ * writes them. Same bytes as encoding here, in the same order; the file
+ * appears under its name only once whole.
+ */
+export class ThreadedEventWriter {
+  private readonly file: TempFile;
+  private readonly thread: OutputThread;
+  private readonly session: number;
+  /** Per connection id: 1 once the thread knows the connection. */
+  private sent = new Uint8Array(1024);
+  private baseSec = NaN;
+  private baseNsec = NaN;
+  /** The batch being gathered: `batch[0..used)`, records as `output-records.ts` says, each after its u32 length. */
+  private readonly batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  private readonly view = new DataView(this.batch.buffer, this.batch.byteOffset, this.batch.length);
+  private used = 0;
+  private open = true;
+
+  constructor(
+    readonly path: string,
+    private readonly base: TimeBase,
+  ) {
+    this.file = new TempFile(path);
+    this.thread = idle.pop() ?? new OutputThread();
+    this.session = ++this.thread.sessions;
+    Atomics.store(this.thread.control, Ctl.failed, 0);
+    const at = this.record(8);
+    this.batch[at] = Kind.begin;
+    this.view.setInt32(at + 4, this.file.fd, true);
+  }
+
+  publish(tx: Transaction): void {
+    const conn = tx.conn;
+    if (conn.id >= this.sent.length || this.sent[conn.id] === 0) this.sendConn(conn);
+    if (this.base.sec !== this.baseSec || this.base.nsec !== this.baseNsec) this.sendBase();
+    const req = tx.request;
+    const resp = tx.response;
+    const length = EVENT_HEADER + req.size + resp.size;
+    if (length > MAX_RECORD) {
+      this.sendBytes(Buffer.from(`${formatEvent(tx, this.base)}\n`));
+      return;
+    }
+    const at = this.record(length);
+    const b = this.batch;
+    const v = this.view;
+    b[at] = Kind.event;
+    b[at + 1] = resp.isError ? 1 : 0;
+    v.setUint32(at + 4, conn.id, true);
+    v.setUint32(at + 8, req.size, true);
+    v.setUint32(at + 12, resp.size, true);
+    v.setFloat64(at + 16, req.tsNs, true);
+    v.setFloat64(at + 24, resp.tsNs, true);
+    copyBytes(req.chunk, req.offset, req.size, b, at + EVENT_HEADER);
+    copyBytes(resp.chunk, resp.offset, resp.size, b, at + EVENT_HEADER + req.size);
+  }
+
+  /** Waits until the thread wrote everything, then renames the file into place (once). */
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.batch[this.record(4)] = Kind.end;
+    this.handOver();
+    const t = this.thread;
+    try {
+      const done = () => Atomics.load(t.control, Ctl.sessionsDone) >= this.session;
+      t.waitUntil(done, () => Atomics.wait(t.control, Ctl.sessionsDone, this.session - 1, SLEEP_MS), `writing ${this.path}`);
+    } catch (err) {
+      this.file.discard();
+      throw err;
+    }
+    idle.push(t);
+    if (Atomics.load(t.control, Ctl.failed) !== 0) {
+      this.file.discard();
+      // as the write on this thread would have thrown it: the CLI names the file and the code
+      const [code, text] = Buffer.from(t.message.subarray(0, Atomics.load(t.control, Ctl.messageLength))).toString().split('\t');
+      throw Object.assign(new Error(text), { code: code || 'EIO', path: this.path });
+    }
+    this.file.commit();
+  }
+
+  private sendConn(conn: Connection): void {
+    if (conn.id >= this.sent.length) {
+      const bigger = new Uint8Array(Math.max(this.sent.length * 2, conn.id + 1));
+      bigger.set(this.sent);
+      this.sent = bigger;
+    }
+    this.sent[conn.id] = 1;
+    const client = Buffer.from(conn.clientIp, 'latin1');
+    const server = Buffer.from(conn.serverIp, 'latin1');
+    const at = this.record(16 + client.length + server.length);
+    const v = this.view;
+    this.batch[at] = Kind.conn;
+    v.setUint32(at + 4, conn.id, true);
+    v.setUint16(at + 8, conn.clientPort, true);
+    v.setUint16(at + 10, conn.serverPort, true);
+    v.setUint16(at + 12, client.length, true);
+    v.setUint16(at + 14, server.length, true);
+    this.batch.set(client, at + 16);
+    this.batch.set(server, at + 16 + client.length);
+  }
+
+  private sendBase(): void {
+    this.baseSec = this.base.sec;
+    this.baseNsec = this.base.nsec;
+    const at = this.record(20);
+    this.batch[at] = Kind.base;
+    this.view.setFloat64(at + 4, this.baseSec, true);
+    this.view.setFloat64(at + 12, this.baseNsec, true);
+  }
+
+  private sendBytes(bytes: Buffer): void {
+    for (let from = 0; from < bytes.length; from += MAX_RECORD - 4) {
+      const piece = bytes.subarray(from, Math.min(bytes.length, from + MAX_RECORD - 4));
+      const at = this.record(4 + piece.length);
+      this.batch[at] = Kind.bytes;
+      this.batch.set(piece, at + 4);
+    }
+  }
+
+  /** Room for a record of `length` bytes in the batch (handing the batch over first if it is full); where to write it. */
+  private record(length: number): number {
+    if (this.used + 4 + length > BATCH_BYTES) this.handOver();
+    this.view.setUint32(this.used, length, true);
+    const at = this.used + 4;
+    this.used = at + length;
+    return at;
+  }
+
+  /** Copies the batch into the ring (waiting for room if the thread is behind) and shows it to the thread. */
+  private handOver(): void {
+    const ring = this.thread.ring;
+    const length = this.used;
+    let at = ring.claim(length);
+    if (at < 0) {
+      this.thread.waitUntil(
+        () => (at = ring.claim(length)) >= 0,
+        () => ring.waitForRoom(length, SLEEP_MS),
+        `waiting for room to write ${this.path}`,
+      );
+    }
+    ring.data.set(this.batch.subarray(0, length), at);
+    ring.publish(length);
+    ring.flush();
+    this.used = 0;
+  }
+}
