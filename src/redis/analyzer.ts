@@ -63,28 +63,38 @@ export const DEFAULT_REDIS_OPTIONS: RedisOptions = {
 /** Per-connection state, dropped on a gap as packetbeat drops `conn.data`. */
 class RedisConnection {
   readonly parsers: [RespParser, RespParser];
-  /** FIFO of requests awaiting a response: `requests[head..]`. */
-  requests: RespMessage[] = [];
-  head = 0;
+  /**
+   * FIFO of requests awaiting a response, linked through the messages
+   * (`first` … `last` by {@link RespMessage.nextWaiting}): no array per
+   * connection to grow, and nothing to touch but the messages themselves.
+   */
+  first: RespMessage | null = null;
+  last: RespMessage | null = null;
+  queued = 0;
   queuedBytes = 0;
 
   constructor(arena: Arena, limits: RespLimits) {
     this.parsers = [new RespParser('request', arena, limits), new RespParser('response', arena, limits)];
   }
 
-  get queued(): number {
-    return this.requests.length - this.head;
+  push(m: RespMessage): void {
+    m.waiting = true;
+    if (this.last === null) this.first = m;
+    else this.last.nextWaiting = m;
+    this.last = m;
+    this.queued++;
+    this.queuedBytes += m.size;
   }
 
+  /** The oldest waiting request; the caller checks {@link queued} first. */
   shift(): RespMessage {
-    const m = this.requests[this.head]!;
+    const m = this.first!;
     m.waiting = false;
-    this.requests[this.head++] = undefined as unknown as RespMessage;
+    this.first = m.nextWaiting;
+    m.nextWaiting = null;
+    if (this.first === null) this.last = null;
+    this.queued--;
     this.queuedBytes -= m.size;
-    if (this.head > 1024 && this.head * 2 > this.requests.length) {
-      this.requests = this.requests.slice(this.head);
-      this.head = 0;
-    }
     return m;
   }
 }
@@ -149,10 +159,8 @@ export class RedisAnalyzer implements StreamAnalyzer {
 
   private request(conn: Connection, s: RedisConnection, m: RespMessage): void {
     this.counters['redis.requests']++;
-    m.waiting = true;
     if (m.chunk === this.currentBuf) this.pinned.push(m);
-    s.requests.push(m);
-    s.queuedBytes += m.size;
+    s.push(m);
     while (s.queued > this.opts.queueMaxMessages || (s.queuedBytes > this.opts.queueMaxBytes && s.queued > 1)) {
       this.unmatched(conn, s.shift(), 'queue_limit');
     }

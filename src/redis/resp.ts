@@ -71,6 +71,8 @@ for (const t of [TYPE_ARRAY, TYPE_MAP, TYPE_SET, TYPE_PUSH, TYPE_ATTRIBUTE]) TYP
 export class RespMessage {
   /** Queued for a response (set by the analyzer). */
   waiting = false;
+  /** The next request queued behind this one on its connection (the analyzer's FIFO). */
+  nextWaiting: RespMessage | null = null;
   private renderedText: string | undefined;
   private parsedArgs: string[] | null | undefined;
 

@@ -31,8 +31,6 @@ export const DEFAULT_TCP_OPTIONS: TcpOptions = {
 class Conn implements Connection {
   app: unknown = undefined;
   readonly streams: [Stream, Stream];
-  /** hash chain */
-  nextInBucket: Conn | null = null;
   /** idle list, oldest first */
   older: Conn | null = null;
   newer: Conn | null = null;
@@ -68,7 +66,16 @@ class Conn implements Connection {
 export class TcpAssembler {
   readonly counters: TcpCounters = newTcpCounters();
   private readonly serverPort = new Uint8Array(65536);
-  private readonly table = new Map<number, Conn>();
+  /**
+   * The connections, by open addressing on the 4-tuple's hash (linear
+   * probing, deletion by backward shift): a typed array of hashes and an
+   * array of connections, no Map lookup and no allocation per packet.
+   */
+  private slotHash = new Int32Array(1024);
+  private slotConn: (Conn | null)[] = new Array<Conn | null>(1024).fill(null);
+  private live = 0;
+  /** The last packet's connection: the next packet is often on the same one. */
+  private last: Conn | null = null;
   private oldest: Conn | null = null;
   private newest: Conn | null = null;
   private nextId = 1;
@@ -93,7 +100,7 @@ export class TcpAssembler {
     if (tsNs > this.nowNs) this.nowNs = tsNs;
     const flags = pkt.flags;
     const len = pkt.payloadLength;
-    let conn = this.lookup(pkt, dir);
+    let conn = this.last !== null && this.matches(this.last, pkt, dir) ? this.last : this.lookup(pkt, dir);
     let created = false;
     if (conn && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && (conn.sawData || conn.closed)) {
       // a new connection reuses the 4-tuple
@@ -108,6 +115,7 @@ export class TcpAssembler {
     } else {
       this.touch(conn);
     }
+    this.last = conn;
     conn.lastSeenNs = tsNs;
     if (len > 0) conn.sawData = true;
     const stream = conn.streams[dir];
@@ -153,21 +161,63 @@ export class TcpAssembler {
     return (h ^ (h >>> 15)) & 0x3fffffff;
   }
 
+  private matches(c: Conn, p: DecodedPacket, dir: Direction): boolean {
+    return dir === CLIENT_TO_SERVER
+      ? c.clientPort === p.srcPort && c.serverPort === p.dstPort && c.c3 === p.src3 && c.s3 === p.dst3 &&
+          c.c0 === p.src0 && c.c1 === p.src1 && c.c2 === p.src2 && c.s0 === p.dst0 && c.s1 === p.dst1 && c.s2 === p.dst2
+      : c.clientPort === p.dstPort && c.serverPort === p.srcPort && c.c3 === p.dst3 && c.s3 === p.src3 &&
+          c.c0 === p.dst0 && c.c1 === p.dst1 && c.c2 === p.dst2 && c.s0 === p.src0 && c.s1 === p.src1 && c.s2 === p.src2;
+  }
+
   private lookup(p: DecodedPacket, dir: Direction): Conn | null {
     const h =
       dir === CLIENT_TO_SERVER
         ? this.hashOf(p.src0, p.src1, p.src2, p.src3, p.srcPort, p.dst0, p.dst1, p.dst2, p.dst3, p.dstPort)
         : this.hashOf(p.dst0, p.dst1, p.dst2, p.dst3, p.dstPort, p.src0, p.src1, p.src2, p.src3, p.srcPort);
-    let c = this.table.get(h) ?? null;
-    while (c) {
-      if (dir === CLIENT_TO_SERVER) {
-        if (c.clientPort === p.srcPort && c.serverPort === p.dstPort && c.c3 === p.src3 && c.s3 === p.dst3 &&
-            c.c0 === p.src0 && c.c1 === p.src1 && c.c2 === p.src2 && c.s0 === p.dst0 && c.s1 === p.dst1 && c.s2 === p.dst2) return c;
-      } else if (c.clientPort === p.dstPort && c.serverPort === p.srcPort && c.c3 === p.dst3 && c.s3 === p.src3 &&
-            c.c0 === p.dst0 && c.c1 === p.dst1 && c.c2 === p.dst2 && c.s0 === p.src0 && c.s1 === p.src1 && c.s2 === p.src2) return c;
-      c = c.nextInBucket;
+    const mask = this.slotHash.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const c = this.slotConn[i]!;
+      if (c === null) return null;
+      if (this.slotHash[i] === h && this.matches(c, p, dir)) return c;
     }
-    return null;
+  }
+
+  private insert(conn: Conn): void {
+    if ((this.live + 1) * 2 > this.slotHash.length) {
+      // grow and rehash: at most half full keeps probes short
+      const old = this.slotConn;
+      this.slotHash = new Int32Array(old.length * 2);
+      this.slotConn = new Array<Conn | null>(old.length * 2).fill(null);
+      this.live = 0;
+      for (const c of old) if (c !== null) this.insert(c);
+    }
+    const mask = this.slotHash.length - 1;
+    let i = conn.hash & mask;
+    while (this.slotConn[i] !== null) i = (i + 1) & mask;
+    this.slotHash[i] = conn.hash;
+    this.slotConn[i] = conn;
+    this.live++;
+  }
+
+  private remove(conn: Conn): void {
+    const mask = this.slotHash.length - 1;
+    let i = conn.hash & mask;
+    while (this.slotConn[i] !== conn) {
+      if (this.slotConn[i] === null) return;
+      i = (i + 1) & mask;
+    }
+    this.slotConn[i] = null;
+    this.live--;
+    // backward shift: pull later entries of the probe run into the hole unless their home lies after it
+    for (let j = (i + 1) & mask; this.slotConn[j] !== null; j = (j + 1) & mask) {
+      const home = this.slotHash[j]! & mask;
+      const stays = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (stays) continue;
+      this.slotHash[i] = this.slotHash[j]!;
+      this.slotConn[i] = this.slotConn[j]!;
+      this.slotConn[j] = null;
+      i = j;
+    }
   }
 
   private create(p: DecodedPacket, dir: Direction): Conn {
@@ -185,8 +235,7 @@ export class TcpAssembler {
       this.analyzer, this.counters, this.opts,
     );
     conn.hash = this.hashOf(c0, c1, c2, c3, cp, s0, s1, s2, s3, sp);
-    conn.nextInBucket = this.table.get(conn.hash) ?? null;
-    this.table.set(conn.hash, conn);
+    this.insert(conn);
     this.appendNewest(conn);
     this.counters['tcp.connections']++;
     return conn;
@@ -217,15 +266,7 @@ export class TcpAssembler {
   private unlink(conn: Conn): void {
     conn.closed = true;
     this.detachIdle(conn);
-    const head = this.table.get(conn.hash);
-    if (head === conn) {
-      if (conn.nextInBucket) this.table.set(conn.hash, conn.nextInBucket);
-      else this.table.delete(conn.hash);
-    } else {
-      let c = head ?? null;
-      while (c && c.nextInBucket !== conn) c = c.nextInBucket;
-      if (c) c.nextInBucket = conn.nextInBucket;
-    }
-    conn.nextInBucket = null;
+    this.remove(conn);
+    if (this.last === conn) this.last = null;
   }
 }
