@@ -28,6 +28,22 @@ export function workerUrl(name: string): URL {
   return url;
 }
 
+/**
+ * Options for a `Worker` running {@link workerUrl}: the process's Node
+ * options, but not `--input-type`, which a thread started from a script
+ * given with `node --input-type=module -e` would inherit and then refuse
+ * (ERR_INPUT_TYPE_NOT_ALLOWED) for its own file.
+ */
+export function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--input-type') i++;
+    else if (!args[i]!.startsWith('--input-type=')) out.push(args[i]!);
+  }
+  return out;
+}
+
 /** Relative imports (`from './x.js'`, `import './y.js'`) of a module's source, type-only ones left out. */
 function imports(text: string): string[] {
   const found: string[] = [];

@@ -11,7 +11,7 @@ import type { TcpMode } from '../tcp/stream.js';
 import { Control, StopMode } from './output.js';
 import { Ring } from './ring.js';
 import type { OutputWorkerData } from './worker.js';
-import { workerUrl } from '../worker-url.js';
+import { workerExecArgv, workerUrl } from '../worker-url.js';
 
 export interface LiveOptions {
   /** Redis server ports. */
@@ -86,7 +86,7 @@ export async function runLive(capture: string, opts: LiveOptions): Promise<LiveR
   const tmp = opts.out === undefined ? mkdtempSync(join(tmpdir(), 'lockstep-live-out-')) : null;
   const out = opts.out ?? join(tmp!, 'events.ndjson');
   const data: OutputWorkerData = { ring: ring.buffer, control: control.buffer, out, costUs };
-  const worker = new Worker(url, { workerData: data });
+  const worker = new Worker(url, { workerData: data, execArgv: workerExecArgv() });
   let running = true;
   const exited = new Promise<void>((resolve, reject) => {
     worker.once('error', reject);

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateRedisCapture } from '../gen/redis.js';
 import { encodeCommand } from '../redis/encode.js';
@@ -121,5 +123,21 @@ describe('output thread', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('full.'))).toEqual([]);
     const next = both(() => scriptedCapture(oddScript().slice(0, 10)), join(dir, 'after.ndjson'));
     expect(next.text).toBe(next.expected);
+  });
+
+  it('starts from a script run with `node --input-type=module -e` (a thread must not inherit --input-type)', () => {
+    const capture = join(dir, 'small.pcap');
+    generateRedisCapture({ transactions: 300, seed: 9 }, capture);
+    const out = join(dir, 'eval.ndjson');
+    // the built library, as a user's script imports it (npm test builds first)
+    const index = pathToFileURL(resolve('dist/index.js')).href;
+    const script = `const m = await import(${JSON.stringify(index)});
+      const s = m.replay(${JSON.stringify(capture)}, { ports: [6379], output: { kind: 'file', path: ${JSON.stringify(out)} } });
+      console.log(s.fates.published);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    const published = Number(r.stdout.trim());
+    expect(published).toBeGreaterThan(0);
+    expect(readFileSync(out, 'utf8').split('\n').length - 1).toBe(published);
   });
 });

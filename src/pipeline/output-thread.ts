@@ -3,7 +3,7 @@ import { Ring } from '../live/ring.js';
 import { copyBytes } from '../redis/resp.js';
 import { formatEvent, type TimeBase, type Transaction } from '../redis/transaction.js';
 import type { Connection } from '../tcp/connection.js';
-import { workerUrl } from '../worker-url.js';
+import { workerExecArgv, workerUrl } from '../worker-url.js';
 import { TempFile } from './ndjson.js';
 import { Ctl, EVENT_HEADER, Kind, type OutputThreadData } from './output-records.js';
 
@@ -19,6 +19,8 @@ const BATCH_BYTES = 128 * 1024;
 const MAX_RECORD = 32 * 1024;
 /** How long the replay waits for a thread that makes no progress before it gives up, ms. */
 const STALL_MS = 60_000;
+/** How long a new thread may take to start (it takes ~40 ms). */
+const START_MS = 10_000;
 const SLEEP_MS = 50;
 
 /**
@@ -36,7 +38,7 @@ class OutputThread {
 
   constructor() {
     const data: OutputThreadData = { ring: this.ring.buffer, control: this.control.buffer, message: this.message.buffer };
-    this.worker = new Worker(workerUrl('pipeline/output-thread-worker'), { workerData: data });
+    this.worker = new Worker(workerUrl('pipeline/output-thread-worker'), { workerData: data, execArgv: workerExecArgv() });
     this.worker.unref();
     // a thread that dies is seen as a stall (the replay's thread never turns its event loop meanwhile)
     this.worker.on('error', () => {});
@@ -51,11 +53,16 @@ class OutputThread {
     let stalled = 0;
     while (!done()) {
       sleep();
+      const started = Atomics.load(this.control, Ctl.ready) !== 0;
       if (this.ring.popped !== popped) {
         popped = this.ring.popped;
         stalled = 0;
-      } else if (++stalled * SLEEP_MS > STALL_MS) {
-        throw new Error(`the output thread took no event for ${STALL_MS / 1000} s while ${what}`);
+      } else if (++stalled * SLEEP_MS > (started ? STALL_MS : START_MS)) {
+        throw new Error(
+          started
+            ? `the output thread took no event for ${STALL_MS / 1000} s while ${what}`
+            : `the output thread did not start within ${START_MS / 1000} s (${what})`,
+        );
       }
     }
   }
@@ -200,11 +207,17 @@ export class ThreadedEventWriter {
     const length = this.used;
     let at = ring.claim(length);
     if (at < 0) {
-      this.thread.waitUntil(
-        () => (at = ring.claim(length)) >= 0,
-        () => ring.waitForRoom(length, SLEEP_MS),
-        `waiting for room to write ${this.path}`,
-      );
+      try {
+        this.thread.waitUntil(
+          () => (at = ring.claim(length)) >= 0,
+          () => ring.waitForRoom(length, SLEEP_MS),
+          `waiting for room to write ${this.path}`,
+        );
+      } catch (err) {
+        this.open = false;
+        this.file.discard();
+        throw err;
+      }
     }
     ring.data.set(this.batch.subarray(0, length), at);
     ring.publish(length);

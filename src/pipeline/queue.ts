@@ -43,7 +43,10 @@ export class BoundedQueue {
   tryPut(tx: Transaction): boolean {
     if (this.size >= this.capacity) return false;
     if (this.size === this.ring.length) this.growRing();
-    this.ring[(this.head + this.size) % this.ring.length] = tx;
+    // head + size < 2 × length: a subtraction, not a division
+    let at = this.head + this.size;
+    if (at >= this.ring.length) at -= this.ring.length;
+    this.ring[at] = tx;
     this.size++;
     this.accepted++;
     if (this.size > this.maxDepth) this.maxDepth = this.size;
@@ -62,7 +65,7 @@ export class BoundedQueue {
   take(now: number): Transaction {
     const tx = this.ring[this.head]!;
     this.ring[this.head] = undefined;
-    this.head = (this.head + 1) % this.ring.length;
+    if (++this.head === this.ring.length) this.head = 0;
     this.size--;
     this.onDepth?.(now, this.size);
     if (this.blocked.length > 0) {
