@@ -27,23 +27,25 @@ export class Ledger {
   readonly lostAtShutdownBy: LostCounts = { queue: 0, pipeline: 0, in_flight: 0 };
   /** Transactions seen (each must get exactly one fate). */
   transactions = 0;
-  private given = new Uint8Array(1024);
+  /** One bit per transaction id: set once it has its fate. */
+  private given = new Int32Array(1024);
 
   constructor(private readonly out: NdjsonWriter | null) {}
 
   /** A transaction entered the pipeline. */
   admit(tx: Transaction): void {
     this.transactions++;
-    if (tx.id >= this.given.length) {
-      const bigger = new Uint8Array(Math.max(this.given.length * 2, tx.id + 1));
+    if (tx.id >>> 5 >= this.given.length) {
+      const bigger = new Int32Array(Math.max(this.given.length * 2, (tx.id >>> 5) + 1));
       bigger.set(this.given);
       this.given = bigger;
     }
   }
 
   record(tx: Transaction, fate: Fate, timeNs: number, where: string, depth: number): void {
-    if (this.given[tx.id] !== 0) throw new LedgerImbalance(`transaction ${tx.id} was given a second fate (${fate} at ${timeNs} ns)`);
-    this.given[tx.id] = 1;
+    const bit = 1 << (tx.id & 31);
+    if ((this.given[tx.id >>> 5]! & bit) !== 0) throw new LedgerImbalance(`transaction ${tx.id} was given a second fate (${fate} at ${timeNs} ns)`);
+    this.given[tx.id >>> 5]! |= bit;
     this.fates[fate]++;
     if (fate === 'lost_at_shutdown') this.lostAtShutdownBy[where as LostWhere]++;
     this.out?.write(`{"id":${tx.id},"fate":"${fate}","time_ns":${timeNs},"where":"${where}","depth":${depth}}`);
