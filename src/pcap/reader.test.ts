@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { capinfosPacketCount, needTools } from '../testing/tools.js';
 import { CaptureError } from './errors.js';
 import { LinkType } from './linktype.js';
-import { CaptureReader, MAX_CAPLEN, READ_BUFFER_SIZE } from './reader.js';
+import { CaptureReader, MAX_CAPLEN, READ_BUFFER_SIZE, type PacketRecord } from './reader.js';
 import { PcapWriter } from './writer.js';
 
 
@@ -30,16 +30,8 @@ function scratchFile(name: string, bytes?: Uint8Array): string {
 
 // ---- what the reader hands out, copied out of its reused buffer ----
 
-interface Packet {
-  index: number;
-  fileOffset: number;
-  tsSec: number;
-  tsNsec: number;
-  linkType: number;
-  interfaceId: number;
-  data: Buffer;
-  origLen: number;
-}
+/** A record with its bytes copied out: `data` is the packet alone, so no offset or caplen. */
+type Packet = Omit<PacketRecord, 'offset' | 'caplen'>;
 
 function nextPacket(reader: CaptureReader): Packet | null {
   const r = reader.next();
