@@ -28,18 +28,31 @@ export function workerUrl(name: string): URL {
   return url;
 }
 
+/** Node options a thread is given again: those that decide how its modules load and what it warns about. */
+const THREAD_OPTIONS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader', '--conditions', '-C', '--enable-source-maps', '--no-warnings', '--no-deprecation', '--trace-warnings', '--preserve-symlinks']);
+/** Those of them whose value may follow as the next argument. */
+const WITH_VALUE = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader', '--conditions', '-C']);
+
 /**
- * Options for a `Worker` running {@link workerUrl}: the process's Node
- * options, but not `--input-type`, which a thread started from a script
- * given with `node --input-type=module -e` would inherit and then refuse
- * (ERR_INPUT_TYPE_NOT_ALLOWED) for its own file.
+ * Options for a `Worker` running {@link workerUrl}: the process's module-loading
+ * options (`--import`, `--require`, `--loader`, `--conditions`, …) and nothing else.
+ * A thread refuses V8 and process-wide options such as `--max-semi-space-size`
+ * (ERR_WORKER_INVALID_EXEC_ARGV), and would refuse its own file under an
+ * inherited `--input-type` (ERR_INPUT_TYPE_NOT_ALLOWED).
  */
 export function workerExecArgv(): string[] {
   const out: string[] = [];
   const args = process.execArgv;
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--input-type') i++;
-    else if (!args[i]!.startsWith('--input-type=')) out.push(args[i]!);
+    const arg = args[i]!;
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg : arg.slice(0, eq);
+    const takesNext = eq < 0 && WITH_VALUE.has(name) && i + 1 < args.length;
+    if (THREAD_OPTIONS.has(name) || name.startsWith('--experimental-')) {
+      out.push(arg);
+      if (takesNext) out.push(args[i + 1]!);
+    }
+    if (takesNext) i++;
   }
   return out;
 }

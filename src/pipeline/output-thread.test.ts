@@ -125,7 +125,7 @@ describe('output thread', () => {
     expect(next.text).toBe(next.expected);
   });
 
-  it('starts from a script run with `node --input-type=module -e` (a thread must not inherit --input-type)', () => {
+  it('starts from a script run with `node --input-type=module --max-semi-space-size=4 -e` (a thread must not inherit either)', () => {
     const capture = join(dir, 'small.pcap');
     generateRedisCapture({ transactions: 300, seed: 9 }, capture);
     const out = join(dir, 'eval.ndjson');
@@ -134,7 +134,7 @@ describe('output thread', () => {
     const script = `const m = await import(${JSON.stringify(index)});
       const s = m.replay(${JSON.stringify(capture)}, { ports: [6379], output: { kind: 'file', path: ${JSON.stringify(out)} } });
       console.log(s.fates.published);`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--input-type=module', '--max-semi-space-size=4', '--conditions', 'development', '-e', script], { encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).toBe('');
     const published = Number(r.stdout.trim());
     expect(published).toBeGreaterThan(0);
