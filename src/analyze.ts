@@ -49,6 +49,8 @@ export class CaptureFeed {
   constructor(capture: string | CaptureReader, sink: RedisSink, opts: FeedOptions) {
     this.reader = typeof capture === 'string' ? CaptureReader.open(capture) : capture;
     this.redis = new RedisAnalyzer(sink, opts.redis);
+    // The analyzer copies out what it keeps, so the whole capture goes through one read buffer.
+    this.reader.onRewrite = () => this.redis.release();
     this.tcp = new TcpAssembler(this.redis, { ...opts.tcpOptions, mode: opts.tcp, ports: opts.ports });
   }
 
@@ -134,7 +136,11 @@ export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSumm
       const m = transactionMethod(tx);
       byMethod.set(m, (byMethod.get(m) ?? 0) + 1);
       if (events) events.write(formatEvent(tx, feed!.base));
-      opts.onTransaction?.(tx, feed!.base);
+      if (opts.onTransaction !== undefined) opts.onTransaction(tx, feed!.base);
+      else {
+        tx.request.finish();
+        tx.response.finish();
+      }
     },
   };
   try {

@@ -5,7 +5,7 @@ import { bufferSource, fileSource, type ByteSource } from './source.js';
 export const MAX_CAPLEN = 256 * 1024;
 /** pcapng blocks up to this size are read through the buffer; larger unknown blocks are skipped by seeking. */
 const MAX_BUFFERED_BLOCK = MAX_CAPLEN + 64 * 1024;
-/** Bytes read at a time. Each load gets a fresh buffer: handed-out data is never overwritten. */
+/** Bytes read at a time. */
 export const READ_BUFFER_SIZE = 512 * 1024;
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -22,8 +22,9 @@ const BLOCK_EPB = 6;
 
 /**
  * One packet, as the reader hands it out. The reader reuses this object (read
- * its fields before the next call to {@link CaptureReader.next}), but never
- * rewrites a buffer it handed out: `data[offset .. offset+caplen)` may be kept.
+ * its fields before the next call to {@link CaptureReader.next}). Unless
+ * {@link CaptureReader.onRewrite} is set, it never rewrites a buffer it handed
+ * out: `data[offset .. offset+caplen)` may be kept.
  */
 export interface PacketRecord {
   /** 1-based packet number, as tshark's frame.number. */
@@ -54,15 +55,25 @@ export type CaptureFormat = 'pcap' | 'pcapng';
 
 /**
  * Streaming reader for classic pcap (µs and ns, both byte orders) and pcapng
- * (any section byte order, several interfaces, EPB/SPB/PB). Memory stays at one
- * 1 MiB read buffer at a time whatever the file size.
+ * (any section byte order, several interfaces, EPB/SPB/PB). It reads
+ * {@link READ_BUFFER_SIZE} bytes at a time whatever the file size.
  */
 export class CaptureReader {
   readonly warnings: CaptureWarning[] = [];
   format: CaptureFormat = 'pcap';
   /** Number of packets handed out so far. */
   packets = 0;
-  private buf = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+  /**
+   * Set by a consumer that copies out whatever it keeps: the reader then reads
+   * the whole file through one buffer, and calls this with that buffer just
+   * before it writes over bytes it handed out. Unset, each read goes to a fresh
+   * buffer and old ones are left to the garbage collector, which lets dead
+   * buffers pile up (tens of MB) between collections.
+   */
+  onRewrite: ((buf: Buffer) => void) | null = null;
+  private buf: Buffer;
+  /** Bytes before `start` or, after a skip, anywhere in `buf` may have been handed out. */
+  private skipped = false;
   private start = 0;
   private end = 0;
   /** File offset of buf[end]. */
@@ -78,7 +89,11 @@ export class CaptureReader {
   private readonly rec: PacketRecord;
   private done = false;
 
-  private constructor(private readonly src: ByteSource) {
+  private constructor(
+    private readonly src: ByteSource,
+    bufferSize: number,
+  ) {
+    this.buf = Buffer.allocUnsafe(bufferSize);
     this.rec = {
       index: 0, fileOffset: 0, tsSec: 0, tsNsec: 0, linkType: 0, interfaceId: 0,
       data: this.buf, offset: 0, caplen: 0, origLen: 0,
@@ -91,7 +106,8 @@ export class CaptureReader {
     }
   }
 
-  static open(path: string): CaptureReader {
+  /** `bufferSize` (bytes read at a time) is for tests; a record longer than it gets a larger buffer. */
+  static open(path: string, bufferSize = READ_BUFFER_SIZE): CaptureReader {
     let src: ByteSource;
     try {
       src = fileSource(path);
@@ -99,11 +115,11 @@ export class CaptureReader {
       const err = e as NodeJS.ErrnoException;
       throw new CaptureError(path, 0, 0, `cannot open: ${err.code ?? err.message}`);
     }
-    return new CaptureReader(src);
+    return new CaptureReader(src, bufferSize);
   }
 
-  static fromBytes(bytes: Uint8Array, name = '<buffer>'): CaptureReader {
-    return new CaptureReader(bufferSource(bytes, name));
+  static fromBytes(bytes: Uint8Array, name = '<buffer>', bufferSize = READ_BUFFER_SIZE): CaptureReader {
+    return new CaptureReader(bufferSource(bytes, name), bufferSize);
   }
 
   get file(): string {
@@ -141,15 +157,20 @@ export class CaptureReader {
   /** Makes at least `n` bytes available at `start`; false if the file ends first. */
   private ensure(n: number): boolean {
     if (this.end - this.start >= n) return true;
-    if (this.start > 0 && !this.eof) {
-      // A buffer once handed out is never written again: packet data, and the
-      // analyzer's views of it, stay valid for as long as anything refers to them.
-      const fresh = Buffer.allocUnsafe(READ_BUFFER_SIZE);
-      this.buf.copy(fresh, 0, this.start, this.end);
-      this.buf = fresh;
-      this.rec.data = fresh;
-      this.end -= this.start;
-      this.start = 0;
+    if (this.eof) return false;
+    if (n > this.buf.length) this.moveTail(Buffer.allocUnsafe(Math.max(n, 2 * this.buf.length)));
+    else if (this.start > 0 || this.skipped) {
+      const onRewrite = this.onRewrite;
+      if (onRewrite === null) {
+        // Handed-out bytes are never written again: views of them stay valid.
+        this.moveTail(Buffer.allocUnsafe(this.buf.length));
+      } else {
+        onRewrite(this.buf);
+        this.buf.copyWithin(0, this.start, this.end);
+        this.end -= this.start;
+        this.start = 0;
+      }
+      this.skipped = false;
     }
     while (!this.eof && this.end < n) {
       const got = this.src.read(this.buf, this.end, this.buf.length - this.end, this.filePos);
@@ -168,6 +189,17 @@ export class CaptureReader {
     }
     this.filePos += n - avail;
     this.start = this.end = 0;
+    this.skipped = true;
+  }
+
+  /** Continues in `fresh` with the unread bytes. */
+  private moveTail(fresh: Buffer): void {
+    this.buf.copy(fresh, 0, this.start, this.end);
+    this.buf = fresh;
+    this.rec.data = fresh;
+    this.end -= this.start;
+    this.start = 0;
+    this.skipped = false;
   }
 
   // Direct byte arithmetic: Buffer's read methods check their arguments on every call.

@@ -78,7 +78,6 @@ class RedisConnection {
   }
 
   push(m: RespMessage): void {
-    m.waiting = true;
     if (this.last === null) this.first = m;
     else this.last.nextWaiting = m;
     this.last = m;
@@ -89,7 +88,6 @@ class RedisConnection {
   /** The oldest waiting request; the caller checks {@link queued} first. */
   shift(): RespMessage {
     const m = this.first!;
-    m.waiting = false;
     this.first = m.nextWaiting;
     m.nextWaiting = null;
     if (this.first === null) this.last = null;
@@ -109,9 +107,9 @@ export class RedisAnalyzer implements StreamAnalyzer {
   private nextTxId = 1;
   private readonly opts: RedisOptions;
   private readonly arena = new Arena();
-  /** Requests parsed straight from `currentBuf` and still waiting: see {@link unpin}. */
+  /** The buffer parsed last, and the messages kept that are views of it: see {@link release}. */
   private currentBuf: Buffer | null = null;
-  private pinned: RespMessage[] = [];
+  private readonly pinned: RespMessage[] = [];
 
   constructor(private readonly sink: RedisSink, opts: Partial<RedisOptions> = {}) {
     this.opts = { ...DEFAULT_REDIS_OPTIONS, ...opts };
@@ -127,13 +125,19 @@ export class RedisAnalyzer implements StreamAnalyzer {
   }
 
   onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void {
-    if (buf !== this.currentBuf) this.unpin(buf);
+    if (buf !== this.currentBuf) {
+      this.release();
+      this.currentBuf = buf;
+    }
     const s = this.state(conn);
     const parser = s.parsers[dir];
     parser.feed(buf, offset, length, tsNs);
     for (;;) {
       const r = parser.next();
-      if (r.kind === 'needMore') return;
+      if (r.kind === 'needMore') {
+        parser.release(buf);
+        return;
+      }
       if (r.kind === 'error') {
         // packetbeat drops the parser and the rest of the segment; the next one starts afresh
         this.counters['redis.parse_errors']++;
@@ -147,19 +151,34 @@ export class RedisAnalyzer implements StreamAnalyzer {
   }
 
   /**
-   * Messages are views of the capture buffer they were parsed from. A request
-   * that still waits for its response when the capture moves to its next
-   * buffer is copied into the arena, so waiting requests never pin old buffers.
+   * Messages are views of the buffer they were parsed from, and a message in
+   * progress is copied out of it as soon as the segment ends. Before that
+   * buffer is rewritten ({@link CaptureReader.onRewrite}) or another takes its
+   * place, every message still kept (waiting for its response, or handed on
+   * and not yet {@link RespMessage.done}) is copied into the arena: nothing
+   * here refers to a capture buffer after that, and no buffer is kept alive
+   * for the sake of a few bytes.
    */
-  private unpin(next: Buffer): void {
-    for (const m of this.pinned) if (m.waiting && m.chunk === this.currentBuf) m.moveTo(this.arena);
-    this.pinned.length = 0;
-    this.currentBuf = next;
+  release(): void {
+    const buf = this.currentBuf;
+    if (buf === null) return;
+    const pinned = this.pinned;
+    for (let i = 0; i < pinned.length; i++) {
+      const m = pinned[i]!;
+      if (!m.done && m.chunk === buf) m.moveTo(this.arena);
+    }
+    pinned.length = 0;
+    this.currentBuf = null;
+  }
+
+  /** Keeps `m` in mind for {@link release} if it is a view of the buffer being parsed. */
+  private pin(m: RespMessage): void {
+    if (m.chunk === this.currentBuf) this.pinned.push(m);
   }
 
   private request(conn: Connection, s: RedisConnection, m: RespMessage): void {
     this.counters['redis.requests']++;
-    if (m.chunk === this.currentBuf) this.pinned.push(m);
+    this.pin(m);
     s.push(m);
     while (s.queued > this.opts.queueMaxMessages || (s.queuedBytes > this.opts.queueMaxBytes && s.queued > 1)) {
       this.unmatched(conn, s.shift(), 'queue_limit');
@@ -169,29 +188,39 @@ export class RedisAnalyzer implements StreamAnalyzer {
   private response(conn: Connection, s: RedisConnection, m: RespMessage): void {
     if (m.isPush) {
       this.counters['redis.push_messages']++;
+      m.finish();
       return;
     }
     this.counters['redis.responses']++;
     if (s.queued === 0) {
       this.counters['redis.unmatched_responses']++;
-      this.sink.onUnmatchedResponse?.(conn, m);
+      if (this.sink.onUnmatchedResponse !== undefined) {
+        this.pin(m);
+        this.sink.onUnmatchedResponse(conn, m);
+      } else {
+        m.finish();
+      }
       return;
     }
     const request = s.shift();
     this.counters['redis.transactions']++;
+    this.pin(m);
     this.sink.onTransaction({ id: this.nextTxId++, conn, request, response: m });
   }
 
   private unmatched(conn: Connection, m: RespMessage, reason: UnmatchedReason): void {
     this.counters['redis.unmatched_requests']++;
     this.counters[`redis.unmatched_requests.${reason}`]++;
-    this.sink.onUnmatchedRequest?.(conn, m, reason);
+    if (this.sink.onUnmatchedRequest !== undefined) this.sink.onUnmatchedRequest(conn, m, reason);
+    else m.finish();
   }
 
   private dropState(conn: Connection, reason: UnmatchedReason): void {
     const s = conn.app as RedisConnection | undefined;
     if (s === undefined) return;
     while (s.queued > 0) this.unmatched(conn, s.shift(), reason);
+    s.parsers[0].dispose();
+    s.parsers[1].dispose();
     conn.app = undefined;
   }
 

@@ -22,21 +22,48 @@ export interface RespLimits {
 export const DEFAULT_RESP_LIMITS: RespLimits = { maxMessageBytes: 10 * 1024 * 1024, maxDepth: 32 };
 
 const CHUNK = 256 * 1024;
+/** Emptied chunks kept for reuse; more are left to the garbage collector. */
+const MAX_SPARE = 4;
+
+/** One chunk of an {@link Arena}, and how many messages and messages in progress still need its bytes. */
+export class ArenaChunk {
+  users = 0;
+  constructor(readonly buf: Buffer) {}
+}
 
 /**
- * Append-only byte slab shared by the parsers of one analyzer. Chunks are
- * never rewritten, so a message may keep a view into one for as long as it
- * lives; a chunk is freed when no message refers to it any more.
+ * Append-only byte slab shared by the parsers of one analyzer. Each message in
+ * it, and each parser's message in progress, counts as a user of its chunk
+ * until it is done ({@link RespMessage.finish}). A chunk no one uses any more
+ * is filled again from the start: otherwise dead chunks pile up (tens of MB)
+ * between garbage collections. A message never finished keeps its chunk
+ * from reuse, never from being read.
  */
 export class Arena {
-  chunk: Buffer = Buffer.allocUnsafe(CHUNK);
+  current = new ArenaChunk(Buffer.allocUnsafe(CHUNK));
+  /** `current.buf`, the chunk being filled. */
+  chunk: Buffer = this.current.buf;
   used = 0;
+  private readonly spare: ArenaChunk[] = [];
 
   /** Makes room for `n` contiguous bytes at `used`, starting a new chunk if needed. */
   reserve(n: number): void {
     if (this.chunk.length - this.used >= n) return;
-    this.chunk = Buffer.allocUnsafe(Math.max(CHUNK, n));
+    const old = this.current;
+    const next = n <= CHUNK ? this.spare.pop() : undefined;
+    this.current = next ?? new ArenaChunk(Buffer.allocUnsafe(Math.max(CHUNK, n)));
+    this.chunk = this.current.buf;
     this.used = 0;
+    if (old.users === 0) this.reuse(old);
+  }
+
+  /** `c` has one user fewer. */
+  release(c: ArenaChunk): void {
+    if (--c.users === 0 && c !== this.current) this.reuse(c);
+  }
+
+  private reuse(c: ArenaChunk): void {
+    if (c.buf.length === CHUNK && this.spare.length < MAX_SPARE) this.spare.push(c);
   }
 }
 
@@ -56,6 +83,7 @@ const TYPE_SET = 0x7e; // ~
 const TYPE_PUSH = 0x3e; // >
 const TYPE_ATTRIBUTE = 0x7c; // |
 
+const EMPTY = Buffer.alloc(0);
 const CR = 13;
 const LF = 10;
 // "$" + "-" + 19 digits is already absurd: a length line longer than this is an error, not a wait.
@@ -69,10 +97,13 @@ for (const t of [TYPE_ARRAY, TYPE_MAP, TYPE_SET, TYPE_PUSH, TYPE_ATTRIBUTE]) TYP
 
 /** A complete RESP message: a view into the arena, rendered on demand. */
 export class RespMessage {
-  /** Queued for a response (set by the analyzer). */
-  waiting = false;
+  /** Nothing will read the bytes again: see {@link finish}. */
+  done = false;
   /** The next request queued behind this one on its connection (the analyzer's FIFO). */
   nextWaiting: RespMessage | null = null;
+  /** The arena chunk holding the bytes, or null for a view of a capture buffer. */
+  home: ArenaChunk | null = null;
+  arena: Arena | null = null;
   private renderedText: string | undefined;
   private parsedArgs: string[] | null | undefined;
 
@@ -121,15 +152,33 @@ export class RespMessage {
   }
 
   /**
-   * Copies the bytes into the arena. A message that waits (a request for its
-   * response) must not pin a whole capture buffer for as long as it waits.
+   * Called by whoever consumes the message once nothing will read its bytes
+   * again (a transaction given its fate): the analyzer then need not copy
+   * them out of a capture buffer about to be rewritten, and the arena may
+   * reuse their place.
    */
+  finish(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.home !== null) this.arena!.release(this.home);
+  }
+
+  /** Copies the bytes into the arena: the buffer they are in is about to be rewritten. */
   moveTo(arena: Arena): void {
     arena.reserve(this.size);
     copyBytes(this.chunk, this.offset, this.size, arena.chunk, arena.used);
-    this.chunk = arena.chunk;
-    this.offset = arena.used;
+    if (this.home !== null) this.arena!.release(this.home);
+    this.settle(arena, arena.current, arena.used);
     arena.used += this.size;
+  }
+
+  /** The bytes are at `offset` of `home`, which counts this message as a user until it is finished. */
+  settle(arena: Arena, home: ArenaChunk, offset: number): void {
+    home.users++;
+    this.home = home;
+    this.arena = arena;
+    this.chunk = home.buf;
+    this.offset = offset;
   }
 }
 
@@ -147,6 +196,8 @@ const STATE_BULK = 2;
 export class RespParser {
   /** Unconsumed bytes (the message in progress) are `chunk[start..end)`; scanning has reached `pos`. */
   private chunk: Buffer;
+  /** The arena chunk that is `chunk`, holding a use of it, or null when `chunk` is a caller's buffer. */
+  private home: ArenaChunk | null = null;
   private start = 0;
   private end = 0;
   private pos = 0;
@@ -171,8 +222,7 @@ export class RespParser {
     private readonly arena: Arena = new Arena(),
     private readonly limits: RespLimits = DEFAULT_RESP_LIMITS,
   ) {
-    this.chunk = arena.chunk;
-    this.start = this.end = this.pos = arena.used;
+    this.chunk = EMPTY;
     this.remaining = new Int32Array(limits.maxDepth + 1);
     this.frameType = new Uint8Array(limits.maxDepth + 1);
   }
@@ -181,31 +231,56 @@ export class RespParser {
   feed(src: Buffer, off: number, len: number, tsNs: number): void {
     this.feedTs = tsNs;
     if (this.start === this.end) {
-      // Nothing pending: parse the segment where it lies. Capture buffers are never rewritten
-      // (CaptureReader), so finished messages may stay views of it.
+      // Nothing pending: parse the segment where it lies. Messages stay views of it
+      // until the analyzer copies out the ones still kept (RedisAnalyzer.release).
+      if (this.home !== null) this.leaveHome();
       this.chunk = src;
       this.start = this.pos = off;
       this.end = off + len;
       return;
     }
+    // Keep the message in progress contiguous: at the arena's tail, then append.
     const arena = this.arena;
-    if (this.chunk === arena.chunk && this.end === arena.used && arena.chunk.length - arena.used >= len) {
-      copyBytes(src, off, len, arena.chunk, arena.used);
-      arena.used += len;
-      this.end += len;
-      return;
-    }
-    // Keep the message in progress contiguous: move it to the arena's tail, then append.
+    if (this.chunk !== arena.chunk || this.end !== arena.used || arena.chunk.length - arena.used < len) this.moveToArena(len);
+    copyBytes(src, off, len, arena.chunk, arena.used);
+    arena.used += len;
+    this.end += len;
+  }
+
+  /** Copies a message in progress out of `buf` (a buffer about to be rewritten) into the arena. */
+  release(buf: Buffer): void {
+    if (this.chunk === buf && this.start < this.end) this.moveToArena(0);
+  }
+
+  /** Gives up the parser's use of its arena chunk: the parser is dropped. */
+  dispose(): void {
+    this.reset();
+    if (this.home !== null) this.leaveHome();
+    this.chunk = EMPTY;
+  }
+
+  private leaveHome(): void {
+    this.arena.release(this.home!);
+    this.home = null;
+  }
+
+  /** Moves the unconsumed bytes to the arena's tail, with room for `extra` more after them. */
+  private moveToArena(extra: number): void {
+    const arena = this.arena;
     const pending = this.end - this.start;
-    arena.reserve(pending + len);
+    arena.reserve(pending + extra);
     const at = arena.used;
     if (pending > 0) copyBytes(this.chunk, this.start, pending, arena.chunk, at);
-    copyBytes(src, off, len, arena.chunk, at + pending);
-    arena.used = at + pending + len;
+    arena.used = at + pending;
     const shift = at - this.start;
+    if (this.home !== arena.current) {
+      if (this.home !== null) this.leaveHome();
+      this.home = arena.current;
+      this.home.users++;
+    }
     this.chunk = arena.chunk;
     this.start = at;
-    this.end = at + pending + len;
+    this.end = at + pending;
     this.pos += shift;
     this.lineStart += shift;
   }
@@ -349,6 +424,7 @@ export class RespParser {
       this.chunk, this.start, p - this.start, this.startTs,
       top === TYPE_ERROR || top === TYPE_BLOB_ERROR, top === TYPE_PUSH, this.role,
     );
+    if (this.home !== null) message.settle(this.arena, this.home, this.start);
     this.inMessage = false;
     this.start = this.pos = p;
     this.result.message = message;
@@ -447,8 +523,10 @@ interface Rendered {
   next: number;
 }
 
+/** The CR ending the line at `p`. Messages are whole when rendered; the bound only keeps a bug from looping for ever. */
 function lineEnd(b: Buffer, p: number): number {
-  while (b[p] !== CR) p++;
+  const end = b.length;
+  while (p < end && b[p] !== CR) p++;
   return p;
 }
 
@@ -517,7 +595,7 @@ function render(b: Buffer, p: number): Rendered {
       const count = t === TYPE_MAP || t === TYPE_ATTRIBUTE ? 2 * n : n;
       const parts: string[] = [];
       let q = after;
-      for (let i = 0; i < count; i++) {
+      for (let i = 0; i < count && q < b.length; i++) {
         const r = render(b, q);
         parts.push(r.text);
         q = r.next;

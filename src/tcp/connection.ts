@@ -11,7 +11,11 @@ export type CloseReason = 'fin' | 'rst' | 'expired' | 'end_of_capture' | 'reused
  * direction, holes that will never be filled, and the end of the connection.
  */
 export interface StreamAnalyzer {
-  /** In-order payload. `buf` is never rewritten afterwards (the capture reader's contract): views of it may be kept. */
+  /**
+   * In-order payload. `buf` may be a capture buffer the reader rewrites later:
+   * whatever is kept must be copied out before then (for the Redis analyzer,
+   * the capture feed calls {@link RedisAnalyzer.release}).
+   */
   onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void;
   /** `lostBytes` of this direction will never arrive. */
   onGap(conn: Connection, dir: Direction, lostBytes: number, tsNs: number): void;
