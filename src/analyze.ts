@@ -49,8 +49,9 @@ export class CaptureFeed {
   constructor(capture: string | CaptureReader, sink: RedisSink, opts: FeedOptions) {
     this.reader = typeof capture === 'string' ? CaptureReader.open(capture) : capture;
     this.redis = new RedisAnalyzer(sink, opts.redis);
-    // The analyzer copies out what it keeps, so the whole capture goes through one read buffer.
-    this.reader.onRewrite = () => this.redis.release();
+    // The analyzer copies out what it keeps, so the whole capture goes through two read buffers.
+    this.redis.trackViews = true;
+    this.reader.onRewrite = (buf, keep) => this.redis.release(buf, keep);
     this.tcp = new TcpAssembler(this.redis, { ...opts.tcpOptions, mode: opts.tcp, ports: opts.ports });
   }
 

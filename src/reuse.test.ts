@@ -1,7 +1,7 @@
 /**
- * The capture is read through one buffer that is rewritten as the file goes
- * on (CaptureReader.onRewrite): whatever the analyzer keeps is copied out
- * first, and the arena's chunks are refilled once every message in them is
+ * The capture is read through two buffers in turn, rewritten as the file
+ * goes on (CaptureReader.onRewrite): whatever the analyzer keeps is copied
+ * out first, and the arena's chunks are refilled once every message in them is
  * finished. A view kept too long would read other packets' bytes; these runs
  * make the reader rewrite its buffer every few packets and compare with a
  * reader that holds the whole file and never rewrites anything.
@@ -31,7 +31,7 @@ const bytes = readFileSync(capture);
 
 /** A reader that never rewrites: the whole file in its one buffer. */
 const whole = () => CaptureReader.fromBytes(bytes, 'faults.pcap', bytes.length + 1);
-/** A reader that rewrites its 4 KiB buffer every few dozen packets. */
+/** A reader that rewrites one of its two 4 KiB buffers every few dozen packets. */
 const small = () => CaptureReader.open(capture, 4096);
 
 function replayed(reader: CaptureReader, profile: ProfileName, patch: ConfigPatch) {
@@ -41,18 +41,24 @@ function replayed(reader: CaptureReader, profile: ProfileName, patch: ConfigPatc
   return { lines: s.lines, fates: s.fates, counters: s.counters };
 }
 
-describe('one read buffer, rewritten', () => {
-  it('rewrites it: the small reader reads the file through one 4 KiB buffer', () => {
+describe('two read buffers, rewritten in turn', () => {
+  it('rewrites them: the small reader reads the file through two 4 KiB buffers, keeping the one read last', () => {
     const reader = small();
     let rewrites = 0;
     const buffers = new Set<Buffer>();
-    reader.onRewrite = (buf) => {
+    let previous: Buffer | null = null;
+    reader.onRewrite = (buf, keep) => {
       rewrites++;
+      expect(keep).toBe(previous); // the buffer of the last packet handed out
+      expect(buf).not.toBe(keep);
       buffers.add(buf);
     };
-    for (let p = reader.next(); p; p = reader.next()) buffers.add(p.data);
-    expect(rewrites).toBeGreaterThan(bytes.length / 4096 - 2);
-    expect(buffers.size).toBe(1);
+    for (let p = reader.next(); p; p = reader.next()) {
+      buffers.add(p.data);
+      previous = p.data;
+    }
+    expect(rewrites).toBeGreaterThan(bytes.length / 4096 - 3);
+    expect(buffers.size).toBe(2);
   });
 
   it('moves to a larger buffer for a record longer than its own, and reads every byte right', () => {

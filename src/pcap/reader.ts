@@ -65,13 +65,16 @@ export class CaptureReader {
   packets = 0;
   /**
    * Set by a consumer that copies out whatever it keeps: the reader then reads
-   * the whole file through one buffer, and calls this with that buffer just
-   * before it writes over bytes it handed out. Unset, each read goes to a fresh
-   * buffer and old ones are left to the garbage collector, which lets dead
-   * buffers pile up (tens of MB) between collections.
+   * the whole file through two buffers in turn, and calls this just before it
+   * writes over bytes it handed out in `buf`. Handed-out bytes may still be in
+   * `keep` too, the buffer read last, rewritten at a later call. Unset, each
+   * read goes to a fresh buffer and old ones are left to the garbage
+   * collector, which lets dead buffers pile up (tens of MB) between collections.
    */
-  onRewrite: ((buf: Buffer) => void) | null = null;
+  onRewrite: ((buf: Buffer, keep: Buffer) => void) | null = null;
   private buf: Buffer;
+  /** With {@link onRewrite}: the buffer read before `buf`, to be read into next. */
+  private spare: Buffer | null = null;
   /** Bytes before `start` or, after a skip, anywhere in `buf` may have been handed out. */
   private skipped = false;
   private start = 0;
@@ -161,16 +164,16 @@ export class CaptureReader {
     if (n > this.buf.length) this.moveTail(Buffer.allocUnsafe(Math.max(n, 2 * this.buf.length)));
     else if (this.start > 0 || this.skipped) {
       const onRewrite = this.onRewrite;
-      if (onRewrite === null) {
-        // Handed-out bytes are never written again: views of them stay valid.
-        this.moveTail(Buffer.allocUnsafe(this.buf.length));
+      const current = this.buf;
+      let next = this.spare;
+      if (onRewrite === null || next === null || next.length !== current.length) {
+        // a fresh buffer: handed-out bytes are not written again
+        next = Buffer.allocUnsafe(current.length);
       } else {
-        onRewrite(this.buf);
-        this.buf.copyWithin(0, this.start, this.end);
-        this.end -= this.start;
-        this.start = 0;
+        onRewrite(next, current);
       }
-      this.skipped = false;
+      this.moveTail(next);
+      if (onRewrite !== null) this.spare = current;
     }
     while (!this.eof && this.end < n) {
       const got = this.src.read(this.buf, this.end, this.buf.length - this.end, this.filePos);

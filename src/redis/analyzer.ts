@@ -107,8 +107,12 @@ export class RedisAnalyzer implements StreamAnalyzer {
   private nextTxId = 1;
   private readonly opts: RedisOptions;
   private readonly arena = new Arena();
-  /** The buffer parsed last, and the messages kept that are views of it: see {@link release}. */
-  private currentBuf: Buffer | null = null;
+  /**
+   * Set when whoever feeds the analyzer rewrites its buffers and calls
+   * {@link release} first. Messages kept that are views of a fed buffer are
+   * then noted in `pinned`, to be copied out in time.
+   */
+  trackViews = false;
   private readonly pinned: RespMessage[] = [];
 
   constructor(private readonly sink: RedisSink, opts: Partial<RedisOptions> = {}) {
@@ -125,10 +129,6 @@ export class RedisAnalyzer implements StreamAnalyzer {
   }
 
   onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void {
-    if (buf !== this.currentBuf) {
-      this.release();
-      this.currentBuf = buf;
-    }
     const s = this.state(conn);
     const parser = s.parsers[dir];
     parser.feed(buf, offset, length, tsNs);
@@ -151,29 +151,29 @@ export class RedisAnalyzer implements StreamAnalyzer {
   }
 
   /**
-   * Messages are views of the buffer they were parsed from, and a message in
-   * progress is copied out of it as soon as the segment ends. Before that
-   * buffer is rewritten ({@link CaptureReader.onRewrite}) or another takes its
-   * place, every message still kept (waiting for its response, or handed on
-   * and not yet {@link RespMessage.done}) is copied into the arena: nothing
-   * here refers to a capture buffer after that, and no buffer is kept alive
-   * for the sake of a few bytes.
+   * Messages are views of the buffer they were parsed from (a message in
+   * progress is copied out as soon as its segment ends). `buf` is about to be
+   * rewritten: every message still kept that is a view of it (waiting for its
+   * response, or handed on and not yet {@link RespMessage.finish}ed) is copied
+   * into the arena now. Views of `keep`, rewritten at a later call, stay
+   * noted; every other note is dropped (finished, already copied, or a view
+   * of a buffer no one rewrites).
    */
-  release(): void {
-    const buf = this.currentBuf;
-    if (buf === null) return;
+  release(buf: Buffer, keep: Buffer): void {
     const pinned = this.pinned;
+    let kept = 0;
     for (let i = 0; i < pinned.length; i++) {
       const m = pinned[i]!;
-      if (!m.done && m.chunk === buf) m.moveTo(this.arena);
+      if (m.done || m.home !== null) continue;
+      if (m.chunk === buf) m.moveTo(this.arena);
+      else if (m.chunk === keep) pinned[kept++] = m;
     }
-    pinned.length = 0;
-    this.currentBuf = null;
+    pinned.length = kept;
   }
 
-  /** Keeps `m` in mind for {@link release} if it is a view of the buffer being parsed. */
+  /** Notes `m` for {@link release} if it is a view of a fed buffer. */
   private pin(m: RespMessage): void {
-    if (m.chunk === this.currentBuf) this.pinned.push(m);
+    if (this.trackViews && m.home === null) this.pinned.push(m);
   }
 
   private request(conn: Connection, s: RedisConnection, m: RespMessage): void {
