@@ -135,7 +135,7 @@ function repeatCapture(src: string, out: string, copies: number, serverPort: num
   w.close();
 }
 
-function peakRss(file: string, port: number, what: 'analyze' | 'replay', events = ''): { maxRssMB: number; packets: number; sec: number } {
+function peakRss(file: string, port: number, what: 'analyze' | 'replay', events = ''): { maxRssMiB: number; packets: number; sec: number } {
   const index = fileURLToPath(new URL('../index.js', import.meta.url));
   const call =
     what === 'analyze'
@@ -146,10 +146,10 @@ function peakRss(file: string, port: number, what: 'analyze' | 'replay', events 
     const t0 = performance.now();
     const s = ${call};
     const sec = (performance.now() - t0) / 1000;
-    console.log(JSON.stringify({ packets: s.packets, sec, maxRssMB: process.resourceUsage().maxRSS / 1024 }));`;
+    console.log(JSON.stringify({ packets: s.packets, sec, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as { maxRssMB: number; packets: number; sec: number };
+  return JSON.parse(r.stdout) as { maxRssMiB: number; packets: number; sec: number };
 }
 
 function fmt(n: number): string {
@@ -200,10 +200,10 @@ function main(): void {
   if (!existsSync(gb)) repeatCapture(big, gb, copies, 7101);
   const rss = peakRss(gb, 7101, 'analyze');
   console.log(`peak RSS on ${(statSync(gb).size / 1e9).toFixed(2)} GB (${fmt(rss.packets)} packets, ${copies} copies of the 300k capture):`);
-  console.log(`  analyze                               ${rss.maxRssMB.toFixed(0).padStart(4)} MB  ${fmt(rss.packets / rss.sec).padStart(10)} packets/s`);
+  console.log(`  analyze                               ${rss.maxRssMiB.toFixed(0).padStart(4)} MiB  ${fmt(rss.packets / rss.sec).padStart(10)} packets/s`);
   const rssReplay = peakRss(gb, 7101, 'replay', events);
   rmSync(events, { force: true });
-  console.log(`  replay packetbeat5, events to a file  ${rssReplay.maxRssMB.toFixed(0).padStart(4)} MB  ${fmt(rssReplay.packets / rssReplay.sec).padStart(10)} packets/s`);
+  console.log(`  replay packetbeat5, events to a file  ${rssReplay.maxRssMiB.toFixed(0).padStart(4)} MiB  ${fmt(rssReplay.packets / rssReplay.sec).padStart(10)} packets/s`);
 }
 
 if (process.argv[2]?.startsWith('{')) console.log(JSON.stringify(runJob(JSON.parse(process.argv[2]) as Job)));

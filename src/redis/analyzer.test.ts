@@ -123,6 +123,25 @@ describe('RedisAnalyzer', () => {
     expect(s.tcp.counters['tcp.dropped_because_of_gaps']).toBe(1);
   });
 
+  it('gives a connection whose state was dropped a clean state, not the leftovers of the one it reuses', () => {
+    const s = new Session('packetbeat');
+    s.request(0, ['GET', 'a']);
+    s.send(false, 1, Buffer.from('$3\r\nabc\r\n'));
+    s.send(true, 2, Buffer.from('*2\r\n$3\r\nGET\r\n$1\r\n')); // a request in progress…
+    s.send(false, 3, Buffer.from('+X\r\n'), { skip: true }); // …when the server's side has a gap: the state goes
+    s.send(false, 4, Buffer.from(':1\r\n'));
+    s.send(true, 5, Buffer.from('b\r\n')); // the rest of the dropped request: garbage to a fresh parser
+    s.request(6, ['PING']);
+    s.send(false, 7, Buffer.from('+PONG\r\n'));
+    s.end();
+    expect(s.txs.map((tx) => [tx.request.text, tx.response.text])).toEqual([
+      ['GET a', 'abc'],
+      ['PING', 'PONG'],
+    ]);
+    expect(s.redis.counters['redis.unmatched_responses']).toBe(1);
+    expect(s.redis.counters['redis.parse_errors']).toBe(1);
+  });
+
   it('does not pair RESP3 pushes with requests', () => {
     const s = new Session();
     s.request(0, ['GET', 'k']);

@@ -60,6 +60,9 @@ export const DEFAULT_REDIS_OPTIONS: RedisOptions = {
   queueMaxBytes: 1024 * 1024,
 };
 
+/** Dropped connections' state kept for reuse, at most. */
+const MAX_SPARE = 1024;
+
 /** Per-connection state, dropped on a gap as packetbeat drops `conn.data`. */
 class RedisConnection {
   readonly parsers: [RespParser, RespParser];
@@ -114,6 +117,12 @@ export class RedisAnalyzer implements StreamAnalyzer {
    */
   trackViews = false;
   private readonly pinned: RespMessage[] = [];
+  /**
+   * State of dropped connections, reused for new ones: a capture with many
+   * short connections then leaves no garbage per connection to pile up in
+   * the old generation (~1 KiB each) until a full collection.
+   */
+  private readonly spare: RedisConnection[] = [];
 
   constructor(private readonly sink: RedisSink, opts: Partial<RedisOptions> = {}) {
     this.opts = { ...DEFAULT_REDIS_OPTIONS, ...opts };
@@ -122,7 +131,7 @@ export class RedisAnalyzer implements StreamAnalyzer {
   private state(conn: Connection): RedisConnection {
     let s = conn.app as RedisConnection | undefined;
     if (s === undefined) {
-      s = new RedisConnection(this.arena, this.opts);
+      s = this.spare.pop() ?? new RedisConnection(this.arena, this.opts);
       conn.app = s;
     }
     return s;
@@ -222,6 +231,7 @@ export class RedisAnalyzer implements StreamAnalyzer {
     s.parsers[0].dispose();
     s.parsers[1].dispose();
     conn.app = undefined;
+    if (this.spare.length < MAX_SPARE) this.spare.push(s);
   }
 
   /** packetbeat's redis GapInStream answers drop=true: the connection's state goes. */
