@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /** `src/` (or `dist/`): every module a thread loads lies under it. */
 const ROOT = dirname(fileURLToPath(import.meta.url));
@@ -28,19 +29,13 @@ export function workerUrl(name: string): URL {
   return url;
 }
 
-/** Node options a thread is given again: those that decide how its modules load and what it warns about. */
-const THREAD_OPTIONS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader', '--conditions', '-C', '--enable-source-maps', '--no-warnings', '--no-deprecation', '--trace-warnings', '--preserve-symlinks']);
-/** Those of them whose value may follow as the next argument. */
-const WITH_VALUE = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader', '--conditions', '-C']);
+/** Node options that decide how a thread's modules load and what it warns about. */
+const LOADING_OPTIONS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader', '--conditions', '-C', '--enable-source-maps', '--no-warnings', '--no-deprecation', '--trace-warnings', '--preserve-symlinks']);
+/** Options whose value may follow as the next argument. */
+const WITH_VALUE = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader', '--conditions', '-C', '--input-type', '--cpu-prof-dir', '--heap-prof-dir']);
 
-/**
- * Options for a `Worker` running {@link workerUrl}: the process's module-loading
- * options (`--import`, `--require`, `--loader`, `--conditions`, …) and nothing else.
- * A thread refuses V8 and process-wide options such as `--max-semi-space-size`
- * (ERR_WORKER_INVALID_EXEC_ARGV), and would refuse its own file under an
- * inherited `--input-type` (ERR_INPUT_TYPE_NOT_ALLOWED).
- */
-export function workerExecArgv(): string[] {
+/** The process's Node options that `keep` accepts (by name), each with its value. */
+function execArgv(keep: (name: string) => boolean): string[] {
   const out: string[] = [];
   const args = process.execArgv;
   for (let i = 0; i < args.length; i++) {
@@ -48,13 +43,30 @@ export function workerExecArgv(): string[] {
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg : arg.slice(0, eq);
     const takesNext = eq < 0 && WITH_VALUE.has(name) && i + 1 < args.length;
-    if (THREAD_OPTIONS.has(name) || name.startsWith('--experimental-')) {
+    if (keep(name)) {
       out.push(arg);
       if (takesNext) out.push(args[i + 1]!);
     }
     if (takesNext) i++;
   }
   return out;
+}
+
+/**
+ * Starts a thread running {@link workerUrl}, with the process's Node options
+ * (`--import`, `--cpu-prof`, …) but not `--input-type`, which a thread
+ * started from `node --input-type=module -e` would refuse for its own file
+ * (ERR_INPUT_TYPE_NOT_ALLOWED). A thread refuses V8 and process-wide options
+ * such as `--max-semi-space-size` (ERR_WORKER_INVALID_EXEC_ARGV): then it
+ * gets only the options that decide how its modules load.
+ */
+export function startWorker(url: URL, options: Omit<WorkerOptions, 'execArgv'>): Worker {
+  try {
+    return new Worker(url, { ...options, execArgv: execArgv((name) => name !== '--input-type') });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    return new Worker(url, { ...options, execArgv: execArgv((name) => LOADING_OPTIONS.has(name) || name.startsWith('--experimental-')) });
+  }
 }
 
 /** Relative imports (`from './x.js'`, `import './y.js'`) of a module's source, type-only ones left out. */

@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import { CaptureFeed } from '../analyze.js';
 import { ConfigError, parseNumber, parseWhole } from '../pipeline/config.js';
 import { LedgerImbalance } from '../pipeline/ledger.js';
@@ -11,7 +10,7 @@ import type { TcpMode } from '../tcp/stream.js';
 import { Control, StopMode } from './output.js';
 import { Ring } from './ring.js';
 import type { OutputWorkerData } from './worker.js';
-import { workerExecArgv, workerUrl } from '../worker-url.js';
+import { startWorker, workerUrl } from '../worker-url.js';
 
 export interface LiveOptions {
   /** Redis server ports. */
@@ -86,7 +85,7 @@ export async function runLive(capture: string, opts: LiveOptions): Promise<LiveR
   const tmp = opts.out === undefined ? mkdtempSync(join(tmpdir(), 'lockstep-live-out-')) : null;
   const out = opts.out ?? join(tmp!, 'events.ndjson');
   const data: OutputWorkerData = { ring: ring.buffer, control: control.buffer, out, costUs };
-  const worker = new Worker(url, { workerData: data, execArgv: workerExecArgv() });
+  const worker = startWorker(url, { workerData: data });
   let running = true;
   const exited = new Promise<void>((resolve, reject) => {
     worker.once('error', reject);

@@ -3,7 +3,7 @@ import { Ring } from '../live/ring.js';
 import { copyBytes } from '../redis/resp.js';
 import { formatEvent, type TimeBase, type Transaction } from '../redis/transaction.js';
 import type { Connection } from '../tcp/connection.js';
-import { workerExecArgv, workerUrl } from '../worker-url.js';
+import { startWorker, workerUrl } from '../worker-url.js';
 import { TempFile } from './ndjson.js';
 import { Ctl, EVENT_HEADER, Kind, type OutputThreadData } from './output-records.js';
 
@@ -41,7 +41,7 @@ class OutputThread {
     // what the thread allocates (two messages and an event per line) dies at once: a small young generation
     // costs it no time and the process ~15 MB less memory
     const resourceLimits = { maxYoungGenerationSizeMb: 2 };
-    this.worker = new Worker(workerUrl('pipeline/output-thread-worker'), { workerData: data, execArgv: workerExecArgv(), resourceLimits });
+    this.worker = startWorker(workerUrl('pipeline/output-thread-worker'), { workerData: data, resourceLimits });
     this.worker.unref();
     // a thread that dies is seen as a stall (the replay's thread never turns its event loop meanwhile)
     this.worker.on('error', () => {});
