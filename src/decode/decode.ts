@@ -54,12 +54,27 @@ export class DecodedPacket {
 }
 
 // Direct byte arithmetic: Buffer's read methods check their arguments on every call.
+/**
+ * The buffer being decoded, read as numbers: a DataView read compiles to one
+ * load. Made again only when the buffer changes (the capture reader's two
+ * buffers: once per read), never per packet.
+ */
+let viewed: Buffer | null = null;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
 function u16(b: Buffer, p: number): number {
-  return (b[p]! << 8) | b[p + 1]!;
+  if (b !== viewed) see(b);
+  return view.getUint16(p);
 }
 
 function u32(b: Buffer, p: number): number {
-  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+  if (b !== viewed) see(b);
+  return view.getUint32(p);
+}
+
+function see(b: Buffer): void {
+  viewed = b;
+  view = new DataView(b.buffer, b.byteOffset, b.length);
 }
 
 const ETH_IPV4 = 0x0800;
