@@ -31,10 +31,8 @@ export const DEFAULT_TCP_OPTIONS: TcpOptions = {
 class Conn implements Connection {
   app: unknown = undefined;
   readonly streams: [Stream, Stream];
-  /** idle list, oldest first */
-  older: Conn | null = null;
-  newer: Conn | null = null;
-  lastSeenNs = 0;
+  /** Slot in the assembler's idle order while open; -1 once closed. */
+  index = -1;
   hash = 0;
   closed = false;
   sawData = false;
@@ -76,8 +74,20 @@ export class TcpAssembler {
   private live = 0;
   /** The last packet's connection: the next packet is often on the same one. */
   private last: Conn | null = null;
-  private oldest: Conn | null = null;
-  private newest: Conn | null = null;
+  /**
+   * Open connections in idle order (least recently seen first), as a list
+   * linked by index in typed arrays, with each one's last capture time:
+   * moving a connection to the newest end writes no other connection's
+   * object (with a thousand connections interleaved, those are cache misses).
+   */
+  private older = new Int32Array(1024);
+  private newer = new Int32Array(1024);
+  private seenNs = new Float64Array(1024);
+  private byIndex: (Conn | null)[] = new Array<Conn | null>(1024).fill(null);
+  private readonly freeIndexes: number[] = [];
+  private nextIndex = 0;
+  private oldest = -1;
+  private newest = -1;
   private nextId = 1;
   private nowNs = -Infinity;
   private readonly opts: TcpOptions;
@@ -116,7 +126,7 @@ export class TcpAssembler {
       this.touch(conn);
     }
     this.last = conn;
-    conn.lastSeenNs = tsNs;
+    this.seenNs[conn.index] = tsNs;
     if (len > 0) conn.sawData = true;
     const stream = conn.streams[dir];
     if (this.packetbeatMode) {
@@ -126,22 +136,22 @@ export class TcpAssembler {
       if ((flags & TCP_RST) !== 0) this.close(conn, 'rst', tsNs);
       else if (conn.streams[0].finished && conn.streams[1].finished) this.close(conn, 'fin', tsNs);
     }
-    if (this.oldest !== null && this.oldest.lastSeenNs < this.nowNs - this.opts.streamTimeoutNs) this.expire(this.nowNs);
+    if (this.oldest >= 0 && this.seenNs[this.oldest]! < this.nowNs - this.opts.streamTimeoutNs) this.expire(this.nowNs);
   }
 
   /** Forgets connections idle since before `nowNs - streamTimeout`. */
   expire(nowNs: number): void {
     const limit = nowNs - this.opts.streamTimeoutNs;
-    while (this.oldest && this.oldest.lastSeenNs < limit) {
+    while (this.oldest >= 0 && this.seenNs[this.oldest]! < limit) {
       this.counters['tcp.streams_expired']++;
-      this.close(this.oldest, 'expired', nowNs);
+      this.close(this.byIndex[this.oldest]!, 'expired', nowNs);
     }
   }
 
   /** End of capture: every connection still open is closed, oldest first. */
   closeAll(): void {
     const t = this.nowNs === -Infinity ? 0 : this.nowNs;
-    while (this.oldest) this.close(this.oldest, 'end_of_capture', t);
+    while (this.oldest >= 0) this.close(this.byIndex[this.oldest]!, 'end_of_capture', t);
   }
 
   private close(conn: Conn, reason: CloseReason, tsNs: number): void {
@@ -236,36 +246,65 @@ export class TcpAssembler {
     );
     conn.hash = this.hashOf(c0, c1, c2, c3, cp, s0, s1, s2, s3, sp);
     this.insert(conn);
-    this.appendNewest(conn);
+    let i = this.freeIndexes.pop();
+    if (i === undefined) {
+      i = this.nextIndex++;
+      if (i === this.older.length) this.growIndexes();
+    }
+    conn.index = i;
+    this.byIndex[i] = conn;
+    this.appendNewest(i);
     this.counters['tcp.connections']++;
     return conn;
   }
 
-  private appendNewest(conn: Conn): void {
-    conn.older = this.newest;
-    conn.newer = null;
-    if (this.newest) this.newest.newer = conn;
-    else this.oldest = conn;
-    this.newest = conn;
+  private growIndexes(): void {
+    const n = this.older.length * 2;
+    const older = new Int32Array(n);
+    const newer = new Int32Array(n);
+    const seenNs = new Float64Array(n);
+    older.set(this.older);
+    newer.set(this.newer);
+    seenNs.set(this.seenNs);
+    this.older = older;
+    this.newer = newer;
+    this.seenNs = seenNs;
+    const byIndex = new Array<Conn | null>(n).fill(null);
+    for (let i = 0; i < this.byIndex.length; i++) byIndex[i] = this.byIndex[i]!;
+    this.byIndex = byIndex;
+  }
+
+  private appendNewest(i: number): void {
+    this.older[i] = this.newest;
+    this.newer[i] = -1;
+    if (this.newest >= 0) this.newer[this.newest] = i;
+    else this.oldest = i;
+    this.newest = i;
   }
 
   private touch(conn: Conn): void {
-    if (this.newest === conn) return;
-    this.detachIdle(conn);
-    this.appendNewest(conn);
+    const i = conn.index;
+    if (this.newest === i) return;
+    this.detachIdle(i);
+    this.appendNewest(i);
   }
 
-  private detachIdle(conn: Conn): void {
-    if (conn.older) conn.older.newer = conn.newer;
-    else this.oldest = conn.newer;
-    if (conn.newer) conn.newer.older = conn.older;
-    else this.newest = conn.older;
-    conn.older = conn.newer = null;
+  private detachIdle(i: number): void {
+    const o = this.older[i]!;
+    const n = this.newer[i]!;
+    if (o >= 0) this.newer[o] = n;
+    else this.oldest = n;
+    if (n >= 0) this.older[n] = o;
+    else this.newest = o;
   }
 
   private unlink(conn: Conn): void {
     conn.closed = true;
-    this.detachIdle(conn);
+    const i = conn.index;
+    this.detachIdle(i);
+    this.byIndex[i] = null;
+    this.freeIndexes.push(i);
+    conn.index = -1;
     this.remove(conn);
     if (this.last === conn) this.last = null;
   }
