@@ -65,7 +65,9 @@ const MAX_SPARE = 1024;
 
 /** Per-connection state, dropped on a gap as packetbeat drops `conn.data`. */
 class RedisConnection {
-  readonly parsers: [RespParser, RespParser];
+  /** The two directions' parsers, as fields: no array to load on the way to one. */
+  readonly requests: RespParser;
+  readonly responses: RespParser;
   /**
    * FIFO of requests awaiting a response, linked through the messages
    * (`first` … `last` by {@link RespMessage.nextWaiting}): no array per
@@ -77,7 +79,8 @@ class RedisConnection {
   queuedBytes = 0;
 
   constructor(arena: Arena, limits: RespLimits) {
-    this.parsers = [new RespParser('request', arena, limits), new RespParser('response', arena, limits)];
+    this.requests = new RespParser('request', arena, limits);
+    this.responses = new RespParser('response', arena, limits);
   }
 
   push(m: RespMessage): void {
@@ -139,7 +142,7 @@ export class RedisAnalyzer implements StreamAnalyzer {
 
   onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void {
     const s = this.state(conn);
-    const parser = s.parsers[dir];
+    const parser = dir === CLIENT_TO_SERVER ? s.requests : s.responses;
     parser.feed(buf, offset, length, tsNs);
     for (;;) {
       const r = parser.next();
@@ -228,8 +231,8 @@ export class RedisAnalyzer implements StreamAnalyzer {
     const s = conn.app as RedisConnection | undefined;
     if (s === undefined) return;
     while (s.queued > 0) this.unmatched(conn, s.shift(), reason);
-    s.parsers[0].dispose();
-    s.parsers[1].dispose();
+    s.requests.dispose();
+    s.responses.dispose();
     conn.app = undefined;
     if (this.spare.length < MAX_SPARE) this.spare.push(s);
   }

@@ -30,7 +30,9 @@ export const DEFAULT_TCP_OPTIONS: TcpOptions = {
 
 class Conn implements Connection {
   app: unknown = undefined;
-  readonly streams: [Stream, Stream];
+  /** The two directions, as fields: no array to load on the way to one. */
+  readonly toServer: Stream;
+  readonly toClient: Stream;
   /** Slot in the assembler's idle order while open; -1 once closed. */
   index = -1;
   hash = 0;
@@ -49,10 +51,8 @@ class Conn implements Connection {
     counters: TcpCounters,
     opts: TcpOptions,
   ) {
-    this.streams = [
-      new Stream(this, CLIENT_TO_SERVER, analyzer, counters, opts),
-      new Stream(this, SERVER_TO_CLIENT, analyzer, counters, opts),
-    ];
+    this.toServer = new Stream(this, CLIENT_TO_SERVER, analyzer, counters, opts);
+    this.toClient = new Stream(this, SERVER_TO_CLIENT, analyzer, counters, opts);
   }
 }
 
@@ -128,13 +128,13 @@ export class TcpAssembler {
     this.last = conn;
     this.seenNs[conn.index] = tsNs;
     if (len > 0) conn.sawData = true;
-    const stream = conn.streams[dir];
+    const stream = dir === CLIENT_TO_SERVER ? conn.toServer : conn.toClient;
     if (this.packetbeatMode) {
       stream.segmentPacketbeat(created, pkt.seq, flags, pkt.buf, pkt.payloadOffset, len, tsNs);
     } else {
       stream.segmentReassemble(pkt.seq, flags, pkt.buf, pkt.payloadOffset, len, tsNs);
       if ((flags & TCP_RST) !== 0) this.close(conn, 'rst', tsNs);
-      else if (conn.streams[0].finished && conn.streams[1].finished) this.close(conn, 'fin', tsNs);
+      else if (conn.toServer.finished && conn.toClient.finished) this.close(conn, 'fin', tsNs);
     }
     if (this.oldest >= 0 && this.seenNs[this.oldest]! < this.nowNs - this.opts.streamTimeoutNs) this.expire(this.nowNs);
   }
@@ -156,8 +156,8 @@ export class TcpAssembler {
 
   private close(conn: Conn, reason: CloseReason, tsNs: number): void {
     if (!this.packetbeatMode) {
-      conn.streams[0].flush(tsNs);
-      conn.streams[1].flush(tsNs);
+      conn.toServer.flush(tsNs);
+      conn.toClient.flush(tsNs);
     }
     this.unlink(conn);
     this.analyzer.onClose(conn, reason, tsNs);
