@@ -125,6 +125,19 @@ describe('output thread', () => {
     expect(next.text).toBe(next.expected);
   });
 
+  it('hands the process\'s other Node options on to its thread: --cpu-prof profiles both', () => {
+    const capture = join(dir, 'profiled.pcap');
+    generateRedisCapture({ transactions: 50, seed: 4 }, capture);
+    const profiles = join(dir, 'profiles');
+    const index = pathToFileURL(resolve('dist/index.js')).href;
+    const script = `const m = await import(${JSON.stringify(index)});
+      m.replay(${JSON.stringify(capture)}, { ports: [6379], output: { kind: 'file', path: ${JSON.stringify(join(dir, 'profiled.ndjson'))} } });`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '--cpu-prof', '--cpu-prof-dir', profiles, '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    // one profile for the process's thread, one for the output thread
+    expect(readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile'))).toHaveLength(2);
+  });
+
   it('starts from a script run with `node --input-type=module --max-semi-space-size=4 -e` (a thread must not inherit either)', () => {
     const capture = join(dir, 'small.pcap');
     generateRedisCapture({ transactions: 300, seed: 9 }, capture);
