@@ -28,7 +28,10 @@ const MAX_SPARE = 4;
 /** One chunk of an {@link Arena}, and how many messages and messages in progress still need its bytes. */
 export class ArenaChunk {
   users = 0;
-  constructor(readonly buf: Buffer) {}
+  constructor(
+    readonly buf: Buffer,
+    readonly arena: Arena,
+  ) {}
 }
 
 /**
@@ -40,7 +43,7 @@ export class ArenaChunk {
  * from reuse, never from being read.
  */
 export class Arena {
-  current = new ArenaChunk(Buffer.allocUnsafe(CHUNK));
+  current = new ArenaChunk(Buffer.allocUnsafe(CHUNK), this);
   /** `current.buf`, the chunk being filled. */
   chunk: Buffer = this.current.buf;
   used = 0;
@@ -51,7 +54,7 @@ export class Arena {
     if (this.chunk.length - this.used >= n) return;
     const old = this.current;
     const next = n <= CHUNK ? this.spare.pop() : undefined;
-    this.current = next ?? new ArenaChunk(Buffer.allocUnsafe(Math.max(CHUNK, n)));
+    this.current = next ?? new ArenaChunk(Buffer.allocUnsafe(Math.max(CHUNK, n)), this);
     this.chunk = this.current.buf;
     this.used = 0;
     if (old.users === 0) this.reuse(old);
@@ -95,15 +98,14 @@ for (const t of [TYPE_SIMPLE, TYPE_ERROR, TYPE_INT, TYPE_NULL, TYPE_BOOL, TYPE_D
 for (const t of [TYPE_BULK, TYPE_BLOB_ERROR, TYPE_VERBATIM]) TYPE_CLASS[t] = 2;
 for (const t of [TYPE_ARRAY, TYPE_MAP, TYPE_SET, TYPE_PUSH, TYPE_ATTRIBUTE]) TYPE_CLASS[t] = 3;
 
-/** A complete RESP message: a view into the arena, rendered on demand. */
+/** A complete RESP message: a view of the buffer it was parsed from or of an arena chunk, rendered on demand. */
 export class RespMessage {
   /** Nothing will read the bytes again: see {@link finish}. */
   done = false;
   /** The next request queued behind this one on its connection (the analyzer's FIFO). */
   nextWaiting: RespMessage | null = null;
-  /** The arena chunk holding the bytes, or null for a view of a capture buffer. */
+  /** The arena chunk holding the bytes, or null for a view of a buffer fed to the parser. */
   home: ArenaChunk | null = null;
-  arena: Arena | null = null;
   private renderedText: string | undefined;
   private parsedArgs: string[] | null | undefined;
 
@@ -160,23 +162,22 @@ export class RespMessage {
   finish(): void {
     if (this.done) return;
     this.done = true;
-    if (this.home !== null) this.arena!.release(this.home);
+    if (this.home !== null) this.home.arena.release(this.home);
   }
 
   /** Copies the bytes into the arena: the buffer they are in is about to be rewritten. */
   moveTo(arena: Arena): void {
     arena.reserve(this.size);
     copyBytes(this.chunk, this.offset, this.size, arena.chunk, arena.used);
-    if (this.home !== null) this.arena!.release(this.home);
-    this.settle(arena, arena.current, arena.used);
+    if (this.home !== null) this.home.arena.release(this.home);
+    this.settle(arena.current, arena.used);
     arena.used += this.size;
   }
 
   /** The bytes are at `offset` of `home`, which counts this message as a user until it is finished. */
-  settle(arena: Arena, home: ArenaChunk, offset: number): void {
+  settle(home: ArenaChunk, offset: number): void {
     home.users++;
     this.home = home;
-    this.arena = arena;
     this.chunk = home.buf;
     this.offset = offset;
   }
@@ -424,7 +425,7 @@ export class RespParser {
       this.chunk, this.start, p - this.start, this.startTs,
       top === TYPE_ERROR || top === TYPE_BLOB_ERROR, top === TYPE_PUSH, this.role,
     );
-    if (this.home !== null) message.settle(this.arena, this.home, this.start);
+    if (this.home !== null) message.settle(this.home, this.start);
     this.inMessage = false;
     this.start = this.pos = p;
     this.result.message = message;
