@@ -53,7 +53,6 @@ export class DecodedPacket {
   payloadLength = 0;
 }
 
-// Direct byte arithmetic: Buffer's read methods check their arguments on every call.
 /**
  * The buffer being decoded, read as numbers: a DataView read compiles to one
  * load. Made again only when the buffer changes (the capture reader's two

@@ -310,8 +310,7 @@ export class CaptureReader {
       }
       const p = this.start;
       const offset = this.offsetAt(p);
-      const b0 = this.buf;
-      const typeBE = ((b0[p]! << 24) | (b0[p + 1]! << 16) | (b0[p + 2]! << 8) | b0[p + 3]!) >>> 0;
+      const typeBE = this.view.getUint32(p);
       if (typeBE === PCAPNG_SHB) {
         if (!this.ensure(12)) return this.cutShort(block, offset, 'section header', 12);
         const bom = this.buf.readUInt32LE(this.start + 8);

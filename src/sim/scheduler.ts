@@ -53,15 +53,7 @@ export class Scheduler {
       this.move(parent, i);
       i = parent;
     }
-    this.times[i] = time;
-    this.orders[i] = order;
-    this.tokens[i] = token;
-    this.procs[i] = process;
-  }
-
-  /** Schedules `process` at now + `delay`. */
-  after(delay: number, process: Process, token = 0): void {
-    this.at(this.now + delay, process, token);
+    this.put(i, time, order, token, process);
   }
 
   get pending(): number {
@@ -118,11 +110,15 @@ export class Scheduler {
     return t < time || (t === time && this.orders[i]! < order);
   }
 
+  private put(i: number, time: number, order: number, token: number, proc: Process): void {
+    this.times[i] = time;
+    this.orders[i] = order;
+    this.tokens[i] = token;
+    this.procs[i] = proc;
+  }
+
   private move(from: number, to: number): void {
-    this.times[to] = this.times[from]!;
-    this.orders[to] = this.orders[from]!;
-    this.tokens[to] = this.tokens[from]!;
-    this.procs[to] = this.procs[from]!;
+    this.put(to, this.times[from]!, this.orders[from]!, this.tokens[from]!, this.procs[from]!);
   }
 
   private removeTop(): void {
@@ -144,10 +140,7 @@ export class Scheduler {
       this.move(c, i);
       i = c;
     }
-    this.times[i] = time;
-    this.orders[i] = order;
-    this.tokens[i] = token;
-    this.procs[i] = proc;
+    this.put(i, time, order, token, proc);
   }
 
   private grow(): void {

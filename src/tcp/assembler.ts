@@ -36,7 +36,6 @@ class Conn implements Connection {
   /** Slot in the assembler's idle order while open; -1 once closed. */
   index = -1;
   hash = 0;
-  closed = false;
   sawData = false;
 
   constructor(
@@ -71,7 +70,6 @@ export class TcpAssembler {
    */
   private slotHash = new Int32Array(1024);
   private slotConn: (Conn | null)[] = new Array<Conn | null>(1024).fill(null);
-  private live = 0;
   /** The last packet's connection: the next packet is often on the same one. */
   private last: Conn | null = null;
   /**
@@ -112,7 +110,7 @@ export class TcpAssembler {
     const len = pkt.payloadLength;
     let conn = this.last !== null && this.matches(this.last, pkt, dir) ? this.last : this.lookup(pkt, dir);
     let created = false;
-    if (conn && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && (conn.sawData || conn.closed)) {
+    if (conn && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && conn.sawData) {
       // a new connection reuses the 4-tuple
       this.close(conn, 'reused', tsNs);
       conn = null;
@@ -192,21 +190,25 @@ export class TcpAssembler {
     }
   }
 
+  /** Adds `conn` (not yet given an index, so not yet counted open) to the table. */
   private insert(conn: Conn): void {
-    if ((this.live + 1) * 2 > this.slotHash.length) {
+    const open = this.nextIndex - this.freeIndexes.length;
+    if ((open + 1) * 2 > this.slotHash.length) {
       // grow and rehash: at most half full keeps probes short
       const old = this.slotConn;
       this.slotHash = new Int32Array(old.length * 2);
       this.slotConn = new Array<Conn | null>(old.length * 2).fill(null);
-      this.live = 0;
-      for (const c of old) if (c !== null) this.insert(c);
+      for (const c of old) if (c !== null) this.place(c);
     }
+    this.place(conn);
+  }
+
+  private place(conn: Conn): void {
     const mask = this.slotHash.length - 1;
     let i = conn.hash & mask;
     while (this.slotConn[i] !== null) i = (i + 1) & mask;
     this.slotHash[i] = conn.hash;
     this.slotConn[i] = conn;
-    this.live++;
   }
 
   private remove(conn: Conn): void {
@@ -217,7 +219,6 @@ export class TcpAssembler {
       i = (i + 1) & mask;
     }
     this.slotConn[i] = null;
-    this.live--;
     // backward shift: pull later entries of the probe run into the hole unless their home lies after it
     for (let j = (i + 1) & mask; this.slotConn[j] !== null; j = (j + 1) & mask) {
       const home = this.slotHash[j]! & mask;
@@ -299,7 +300,6 @@ export class TcpAssembler {
   }
 
   private unlink(conn: Conn): void {
-    conn.closed = true;
     const i = conn.index;
     this.detachIdle(i);
     this.byIndex[i] = null;
