@@ -9,7 +9,7 @@
  * ```
  */
 import { resolveConfig, type ConfigPatch, type ProfileName } from './pipeline/config.js';
-import { Replay, type OutputTarget, type ReplaySummary } from './pipeline/replay.js';
+import { replay as replayOnce, type OutputTarget, type ReplaySummary } from './pipeline/replay.js';
 
 export { analyze, type AnalyzeOptions, type AnalyzeSummary, type Counters } from './analyze.js';
 export { generateRedisCapture, PRESETS, type GenManifest, type GenOptions } from './gen/redis.js';
@@ -38,7 +38,5 @@ export interface ReplayLibraryOptions extends ConfigPatch {
 /** One replay of `capture` through a profile with any settings overridden; throws LedgerImbalance on a bug. */
 export function replay(capture: string, options: ReplayLibraryOptions = {}): ReplaySummary {
   const { profile = 'packetbeat5', output, ledger, ...patch } = options;
-  const r = new Replay(capture, resolveConfig(profile, [patch]), { output, ledger });
-  r.run();
-  return r.finish();
+  return replayOnce(capture, resolveConfig(profile, [patch]), { output, ledger });
 }

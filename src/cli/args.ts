@@ -1,3 +1,4 @@
+import { parseChoice, parseNumber, parseWhole } from '../pipeline/config.js';
 import { expected, UsageError } from './errors.js';
 
 /** Runs a `node:util` parseArgs call, turning its errors into one-line usage errors. */
@@ -10,21 +11,13 @@ export function withUsage<T>(command: string, parseFn: () => T): T {
   }
 }
 
-export function intOption(name: string, raw: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^-?\d+$/.test(raw.trim())) throw expected(`--${name}`, `a whole number from ${min} to ${max}`, raw);
-  const n = Number(raw);
-  if (n < min || n > max) throw expected(`--${name}`, `a whole number from ${min} to ${max}`, raw);
-  return n;
+// The flags' values are checked by the parsers -E overrides and YAML keys use (pipeline/config.ts).
+export function intOption(name: string, raw: string | undefined, min: number, max?: number): number | undefined {
+  return raw === undefined ? undefined : parseWhole(`--${name}`, raw, min, max);
 }
 
-export function numberOption(name: string, raw: string | undefined, min: number, max = Number.MAX_VALUE): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-    throw expected(`--${name}`, `a number from ${min}${max === Number.MAX_VALUE ? ' up' : ` to ${max}`}`, raw);
-  }
-  return n;
+export function numberOption(name: string, raw: string | undefined, min: number, max?: number): number | undefined {
+  return raw === undefined ? undefined : parseNumber(`--${name}`, raw, min, max);
 }
 
 export function portsOption(name: string, raw: string | undefined): number[] | undefined {
@@ -38,9 +31,7 @@ export function portsOption(name: string, raw: string | undefined): number[] | u
 }
 
 export function choiceOption<T extends string>(name: string, raw: string | undefined, choices: readonly T[]): T | undefined {
-  if (raw === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(raw)) throw expected(`--${name}`, `one of ${choices.join(', ')}`, raw);
-  return raw as T;
+  return raw === undefined ? undefined : parseChoice(`--${name}`, raw, choices);
 }
 
 export function onePositional(positionals: string[], what: string, command: string): string {

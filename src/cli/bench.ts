@@ -17,7 +17,7 @@ import { generateRedisCapture, PRESETS } from '../gen/redis.js';
 import { CaptureReader } from '../pcap/reader.js';
 import { PcapWriter } from '../pcap/writer.js';
 import { resolveConfig } from '../pipeline/config.js';
-import { Replay } from '../pipeline/replay.js';
+import { replay } from '../pipeline/replay.js';
 import { scenario, SCENARIO_DIR } from './scenario.js';
 
 interface Row {
@@ -64,9 +64,7 @@ function runJob(job: Job): Timing {
       packets = s.packets;
       count = s.transactions;
     } else {
-      const rp = new Replay(job.file, config, { output: { kind: 'file', path: job.events! } });
-      rp.run();
-      const s = rp.finish();
+      const s = replay(job.file, config, { output: { kind: 'file', path: job.events! } });
       packets = s.packets;
       count = s.fates.published;
     }

@@ -7,11 +7,10 @@ import { createTwoFilesPatch } from 'diff';
 import { analyze } from '../analyze.js';
 import { GEN_DEFAULTS, generateRedisCapture, type GenOptions } from '../gen/redis.js';
 import { ConfigError, PROFILE_DEFAULTS, PROFILES, resolveConfig, type ConfigPatch, type ProfileName } from '../pipeline/config.js';
-import { Replay } from '../pipeline/replay.js';
+import { replay } from '../pipeline/replay.js';
 import { formatEvent } from '../redis/transaction.js';
 import type { TcpMode } from '../tcp/stream.js';
-import { withUsage } from './args.js';
-import { UsageError } from './errors.js';
+import { choiceOption, withUsage } from './args.js';
 import { replayCommand } from './replay.js';
 import { scenario, SCENARIO_DIR } from './scenario.js';
 import { paint } from './style.js';
@@ -236,9 +235,7 @@ export function runCase(c: GoldenCase): CaseOutput {
   let headline: string;
   if ('replay' in c.run) {
     const config = resolveConfig(c.run.replay.profile, [{ ports: cap.ports }, c.run.replay.config]);
-    const r = new Replay(cap.path, config, { output: { kind: 'memory' } });
-    r.run();
-    const { lines: published = [], ...s } = r.finish();
+    const { lines: published = [], ...s } = replay(cap.path, config, { output: { kind: 'memory' } });
     lines = published;
     const f = s.fates;
     headline = `published ${f.published}, dropped ${f.dropped_queue_full}, lost ${f.lost_at_shutdown}`;
@@ -370,7 +367,7 @@ export async function runGolden(argv: string[]): Promise<{ code: number }> {
   let cases = goldenCases();
   if (values.case) {
     const names = cases.map((c) => c.name);
-    for (const n of values.case) if (!names.includes(n)) throw new UsageError(`Expected \`--case\` to be one of ${names.join(', ')}, got \`${n}\``);
+    for (const n of values.case) choiceOption('case', n, names);
     cases = cases.filter((c) => values.case!.includes(c.name));
   }
   const width = Math.max(...cases.map((c) => c.name.length));

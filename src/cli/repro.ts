@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { runLive } from '../live/live.js';
-import { parsePorts, parseWhole, resolveConfig, type PipelineConfig } from '../pipeline/config.js';
-import { Replay, type ReplaySummary } from '../pipeline/replay.js';
+import { parsePorts, parseWhole, resolveConfig } from '../pipeline/config.js';
+import { replay as replayOnce, type ReplaySummary } from '../pipeline/replay.js';
 import { sweep, withQueueSize } from '../pipeline/sweep.js';
 import { withUsage } from './args.js';
 import { replayCommand } from './replay.js';
@@ -32,12 +32,6 @@ export interface ReproResult {
     blockDrain: { replay: string; published: number };
     sweepReplays: number;
   };
-}
-
-function once(capture: string, config: PipelineConfig): ReplaySummary {
-  const r = new Replay(capture, config);
-  r.run();
-  return r.finish();
 }
 
 export async function runRepro(argv: string[]): Promise<{ code: number }> {
@@ -77,12 +71,12 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
   const seeds: Record<string, number> = {};
   for (let seed = 1; seed <= seedCount; seed++) {
     const c = { ...base, jitter: 0.5, seed };
-    const s = once(capture, c);
+    const s = replayOnce(capture, c);
     seeds[String(seed)] = s.fates.published;
     say(`   seed ${seed}: published ${s.fates.published}`);
   }
   say(`   replay any of them: ${paint.dim(replayCommand(capture, { ...base, jitter: 0.5, seed: 1 }).replace(/--seed 1\b/, '--seed N'))}`);
-  const again = once(capture, { ...base, jitter: 0.5, seed: 1 });
+  const again = replayOnce(capture, { ...base, jitter: 0.5, seed: 1 });
   say(`   seed 1 again: published ${again.fates.published} — ${again.fates.published === seeds['1'] ? 'the same, to the event' : paint.red('DIFFERENT: a determinism bug')}`);
   say();
 
@@ -90,7 +84,7 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
   const sim: number[] = [];
   let summary: ReplaySummary | null = null;
   for (let i = 0; i < runs; i++) {
-    summary = once(capture, base);
+    summary = replayOnce(capture, base);
     sim.push(summary.fates.published);
   }
   say(`   ${sim.map((n, i) => `run ${i + 1}: ${n}`).join(',  ')}`);
@@ -114,9 +108,9 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
   const sw = sweep({ capture, base, queueMin: 1, queueMax: 200_000, waitstops: [0], seeds: [0] });
   const minQ = sw.minQueueSizeNoDrops['0'] ?? null;
   const lossless = { ...withQueueSize(base, sw.minWaitstopAtQueueSize), waitstopNs: sw.minWaitstopNoLoss ?? 0 };
-  const losslessRun = once(capture, lossless);
+  const losslessRun = replayOnce(capture, lossless);
   const blockDrain = { ...base, policy: 'block' as const, shutdown: 'drain' as const };
-  const blockRun = once(capture, blockDrain);
+  const blockRun = replayOnce(capture, blockDrain);
   say(`   queue_size ${minQ ?? '> 200000'} is the smallest with no queue-full drops (bisection, ${sw.replays} replays);`);
   say(`   with it, -waitstop ${((sw.minWaitstopNoLoss ?? 0) / 1e9).toFixed(3)} s is the shortest that loses nothing at exit: published ${losslessRun.fates.published} of ${losslessRun.transactions}`);
   say(`   ${paint.dim(replayCommand(capture, lossless))}`);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { CostModel } from '../sim/cost.js';
+import type { CostModel, DrawsPer } from '../sim/cost.js';
 import type { TcpMode } from '../tcp/stream.js';
 
 export type Policy = 'drop' | 'block';
@@ -46,7 +46,7 @@ export interface PipelineConfig {
   /** Log-normal sigma of the cost jitter; 0 = none. */
   jitter: number;
   /** Whether the jitter of a worker's service belongs to the service slot (default) or to the event served. */
-  drawsPer: 'slot' | 'event';
+  drawsPer: DrawsPer;
   costs: Costs;
   /** Events whose method is listed here are dropped by a filter (fate `filtered`). */
   dropMethods: string[];

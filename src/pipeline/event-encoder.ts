@@ -1,4 +1,4 @@
-import type { RespMessage } from '../redis/resp.js';
+import { copyBytes, lineEnd, parseLength, type RespMessage } from '../redis/resp.js';
 import { formatEvent, formatTimestamp, type TimeBase, type Transaction } from '../redis/transaction.js';
 import type { Connection } from '../tcp/connection.js';
 
@@ -108,10 +108,8 @@ const TAIL_ERROR = Buffer.from(',"server":"","status":"Error","type":"redis"}');
 const HEX = '0123456789abcdef';
 
 function put(out: Buffer, p: number, bytes: Buffer): number {
-  const n = bytes.length;
-  if (n > 64) out.set(bytes, p); // TypedArray#set: a native copy
-  else for (let i = 0; i < n; i++) out[p + i] = bytes[i]!;
-  return p + n;
+  copyBytes(bytes, 0, bytes.length, out, p);
+  return p + bytes.length;
 }
 
 function putInt(out: Buffer, p: number, n: number): number {
@@ -172,20 +170,6 @@ function putEscaped(out: Buffer, p: number, b: Buffer, from: number, to: number)
   return p;
 }
 
-function lineEnd(b: Buffer, p: number): number {
-  while (b[p] !== 0x0d) p++;
-  return p;
-}
-
-function length(b: Buffer, from: number, to: number): number {
-  let n = 0;
-  let i = from;
-  const neg = b[i] === 0x2d;
-  if (neg) i++;
-  for (; i < to; i++) n = n * 10 + (b[i]! - 0x30);
-  return neg ? -n : n;
-}
-
 /** Where the last {@link putWords} put the second word, relative to where it started writing (0: none). */
 let resourceStart = 0;
 let resourceEnd = 0;
@@ -197,14 +181,14 @@ function putWords(out: Buffer, p: number, m: RespMessage): number {
   resourceStart = resourceEnd = 0;
   if (b[q] !== 0x2a) return -1;
   let eol = lineEnd(b, q + 1);
-  const count = length(b, q + 1, eol);
+  const count = parseLength(b, q + 1, eol)!;
   if (count <= 0) return -1;
   const from = p;
   q = eol + 2;
   for (let i = 0; i < count; i++) {
     if (b[q] !== 0x24) return -1;
     eol = lineEnd(b, q + 1);
-    const n = length(b, q + 1, eol);
+    const n = parseLength(b, q + 1, eol)!;
     if (n < 0) return -1;
     if (i > 0) out[p++] = 0x20;
     const wordAt = p;
@@ -226,7 +210,7 @@ function putScalar(out: Buffer, p: number, m: RespMessage): number {
   const t = b[at];
   if (t === 0x2b || t === 0x2d || t === 0x3a) return putEscaped(out, p, b, at + 1, lineEnd(b, at + 1));
   const eol = lineEnd(b, at + 1);
-  const n = length(b, at + 1, eol);
+  const n = parseLength(b, at + 1, eol)!;
   if (n < 0) return put(out, p, NIL);
   return putEscaped(out, p, b, eol + 2, eol + 2 + n);
 }

@@ -207,13 +207,12 @@ export class ThreadedEventWriter {
   /** Copies the batch into the ring (waiting for room if the thread is behind) and shows it to the thread. */
   private handOver(): void {
     const ring = this.thread.ring;
-    const length = this.used;
-    let at = ring.claim(length);
-    if (at < 0) {
+    const batch = this.batch.subarray(0, this.used);
+    if (!ring.tryPush(batch)) {
       try {
         this.thread.waitUntil(
-          () => (at = ring.claim(length)) >= 0,
-          () => ring.waitForRoom(length, SLEEP_MS),
+          () => ring.tryPush(batch),
+          () => ring.waitForRoom(batch.length, SLEEP_MS),
           `waiting for room to write ${this.path}`,
         );
       } catch (err) {
@@ -222,9 +221,6 @@ export class ThreadedEventWriter {
         throw err;
       }
     }
-    ring.data.set(this.batch.subarray(0, length), at);
-    ring.publish(length);
-    ring.flush();
     this.used = 0;
   }
 }

@@ -1,5 +1,5 @@
 import type { PipelineConfig } from './config.js';
-import { Replay } from './replay.js';
+import { Replay, replay } from './replay.js';
 
 export interface SweepPoint {
   queueSize: number;
@@ -68,9 +68,7 @@ export function sweep(o: SweepOptions): SweepResult {
     const key = `${queueSize}/${waitstop}/${seed}`;
     let p = cache.get(key);
     if (p === undefined) {
-      const r = new Replay(o.capture, { ...withQueueSize(o.base, queueSize), waitstopNs: waitstop, seed });
-      r.run();
-      const s = r.finish();
+      const s = replay(o.capture, { ...withQueueSize(o.base, queueSize), waitstopNs: waitstop, seed });
       captureError ??= s.error;
       replays++;
       o.onReplay?.(replays);

@@ -498,7 +498,7 @@ function isInteger(b: Buffer, from: number, to: number): boolean {
 }
 
 /** A decimal length in `b[from..to)` (at most 16 digits, so exact), or null. No allocation. */
-function parseLength(b: Buffer, from: number, to: number): number | null {
+export function parseLength(b: Buffer, from: number, to: number): number | null {
   let i = from;
   let neg = false;
   if (i < to && b[i] === 0x2d) {
@@ -525,7 +525,7 @@ interface Rendered {
 }
 
 /** The CR ending the line at `p`. Messages are whole when rendered; the bound only keeps a bug from looping for ever. */
-function lineEnd(b: Buffer, p: number): number {
+export function lineEnd(b: Buffer, p: number): number {
   const end = b.length;
   while (p < end && b[p] !== CR) p++;
   return p;
