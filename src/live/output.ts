@@ -33,9 +33,9 @@ const NEWLINE = new Uint8Array([0x0a]);
 /**
  * The publisher side: takes events out of the ring and writes each as one
  * NDJSON line with one write, as packetbeat's file output does, until told to
- * stop. Returns the lines written (also kept in the control block).
+ * stop. The lines written so far are kept in the control block.
  */
-export function runOutput(ring: Ring, control: Int32Array, opts: OutputOptions): number {
+export function runOutput(ring: Ring, control: Int32Array, opts: OutputOptions): void {
   const fd = openSync(opts.out, 'w');
   const iov: Uint8Array[] = [NEWLINE, NEWLINE];
   let written = 0;
@@ -59,7 +59,6 @@ export function runOutput(ring: Ring, control: Int32Array, opts: OutputOptions):
   } finally {
     closeSync(fd);
   }
-  return written;
 }
 
 /** Busy-waits `us` microseconds of real time: the thread stays on its core, as a CPU-bound encoder would. */

@@ -17,10 +17,9 @@ export interface OutputWorkerData {
 if (parentPort !== null) {
   const port = parentPort;
   const data = workerData as OutputWorkerData;
-  const written = runOutput(Ring.attach(data.ring), new Int32Array(data.control), {
+  runOutput(Ring.attach(data.ring), new Int32Array(data.control), {
     out: data.out,
     costUs: data.costUs,
     onReady: () => port.postMessage({ ready: true }),
   });
-  port.postMessage({ written });
 }

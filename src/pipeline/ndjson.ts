@@ -7,7 +7,6 @@ const FLUSH_AT = 256 * 1024;
  * each time the block fills (and on {@link flush}): whole lines only.
  */
 export class BlockWriter {
-  lines = 0;
   private buf = Buffer.allocUnsafe(FLUSH_AT);
   private used = 0;
 
@@ -39,7 +38,6 @@ export class BlockWriter {
   commitLine(end: number): void {
     this.used = end;
     this.buf[this.used++] = 0x0a;
-    this.lines++;
   }
 
   /** Bytes as they are (a piece of a line written elsewhere): not counted as a line. */

@@ -35,9 +35,9 @@ export function jitterOptions(sigma: number): JitterOptions {
 export type DrawsPer = 'slot' | 'event';
 
 export class StageCost {
-  /** Services costed so far. */
-  services = 0;
   private readonly rng: Random | null;
+  /** The stream name of `event` draws, made once: not a string per service. */
+  private readonly eventStream: string;
   private readonly runFactor: number;
 
   constructor(
@@ -54,17 +54,17 @@ export class StageCost {
   ) {
     const on = jitter.sigma > 0 || jitter.runSigma > 0 || jitter.stallEveryNs < Infinity;
     this.rng = on ? new Random(seed, `cost.${stage}`) : null;
+    this.eventStream = `cost.${stage}.event`;
     this.runFactor = this.rng && jitter.runSigma > 0 ? Math.exp(jitter.runSigma * this.rng.normal() - (jitter.runSigma * jitter.runSigma) / 2) : 1;
   }
 
   /** Cost of the next service slot, an integer number of ns. `eventId` keys the draws when they belong to events. */
   next(packets: number, bytes: number, events: number, batches: number, eventId = 0): number {
-    this.services++;
     const m = this.model;
     const base = m.perPacket * packets + m.perByte * bytes + m.perEvent * events + m.perBatch * batches;
     let rng = this.rng;
     if (rng === null) return Math.round(base);
-    if (this.drawsPer === 'event') rng = new Random(this.seed ^ Math.imul(eventId, 0x9e3779b1), `cost.${this.stage}.event`);
+    if (this.drawsPer === 'event') rng = new Random(this.seed ^ Math.imul(eventId, 0x9e3779b1), this.eventStream);
     const j = this.jitter;
     const noise = Math.exp(j.sigma * rng.normal() - (j.sigma * j.sigma) / 2);
     const stallDraw = rng.float();
