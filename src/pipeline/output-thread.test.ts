@@ -125,32 +125,31 @@ describe('output thread', () => {
     expect(next.text).toBe(next.expected);
   });
 
-  it('hands the process\'s other Node options on to its thread: --cpu-prof profiles both', () => {
-    const capture = join(dir, 'profiled.pcap');
-    generateRedisCapture({ transactions: 50, seed: 4 }, capture);
-    const profiles = join(dir, 'profiles');
+  /** Runs the built library's replay to `out` in `node NODE_OPTIONS --input-type=module -e` (npm test builds first), as a user's script would. */
+  function replayInNode(nodeOptions: string[], transactions: number, out: string) {
+    const capture = join(dir, `${transactions}.pcap`);
+    generateRedisCapture({ transactions, seed: 9 }, capture);
     const index = pathToFileURL(resolve('dist/index.js')).href;
     const script = `const m = await import(${JSON.stringify(index)});
-      m.replay(${JSON.stringify(capture)}, { ports: [6379], output: { kind: 'file', path: ${JSON.stringify(join(dir, 'profiled.ndjson'))} } });`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '--cpu-prof', '--cpu-prof-dir', profiles, '-e', script], { encoding: 'utf8', timeout: 60_000 });
+      const s = m.replay(${JSON.stringify(capture)}, { ports: [6379], output: { kind: 'file', path: ${JSON.stringify(out)} } });
+      console.log(s.fates.published);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', ...nodeOptions, '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    return { stderr: r.stderr, published: Number(r.stdout.trim()) };
+  }
+
+  it('hands the process\'s other Node options on to its thread: --cpu-prof profiles both', () => {
+    const profiles = join(dir, 'profiles');
+    const r = replayInNode(['--cpu-prof', '--cpu-prof-dir', profiles], 50, join(dir, 'profiled.ndjson'));
     expect(r.stderr).toBe('');
     // one profile for the process's thread, one for the output thread
     expect(readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile'))).toHaveLength(2);
   });
 
   it('starts from a script run with `node --input-type=module --max-semi-space-size=4 -e` (a thread must not inherit either)', () => {
-    const capture = join(dir, 'small.pcap');
-    generateRedisCapture({ transactions: 300, seed: 9 }, capture);
     const out = join(dir, 'eval.ndjson');
-    // the built library, as a user's script imports it (npm test builds first)
-    const index = pathToFileURL(resolve('dist/index.js')).href;
-    const script = `const m = await import(${JSON.stringify(index)});
-      const s = m.replay(${JSON.stringify(capture)}, { ports: [6379], output: { kind: 'file', path: ${JSON.stringify(out)} } });
-      console.log(s.fates.published);`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '--max-semi-space-size=4', '--conditions', 'development', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    const r = replayInNode(['--max-semi-space-size=4', '--conditions', 'development'], 300, out);
     expect(r.stderr).toBe('');
-    const published = Number(r.stdout.trim());
-    expect(published).toBeGreaterThan(0);
-    expect(readFileSync(out, 'utf8').split('\n').length - 1).toBe(published);
+    expect(r.published).toBeGreaterThan(0);
+    expect(readFileSync(out, 'utf8').split('\n').length - 1).toBe(r.published);
   });
 });
