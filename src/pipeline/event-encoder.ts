@@ -1,4 +1,4 @@
-import { copyBytes, lineEnd, parseLength, type RespMessage } from '../redis/resp.js';
+import { lineEnd, parseLength, type RespMessage } from '../redis/resp.js';
 import { formatEvent, formatTimestamp, type TimeBase, type Transaction } from '../redis/transaction.js';
 import type { Connection } from '../tcp/connection.js';
 
@@ -107,9 +107,12 @@ const TAIL_OK = Buffer.from(',"server":"","status":"OK","type":"redis"}');
 const TAIL_ERROR = Buffer.from(',"server":"","status":"Error","type":"redis"}');
 const HEX = '0123456789abcdef';
 
+/** A whole constant: unlike copyBytes (a slice of a larger buffer), no view to make for the native copy. */
 function put(out: Buffer, p: number, bytes: Buffer): number {
-  copyBytes(bytes, 0, bytes.length, out, p);
-  return p + bytes.length;
+  const n = bytes.length;
+  if (n > 64) out.set(bytes, p); // TypedArray#set: a native copy
+  else for (let i = 0; i < n; i++) out[p + i] = bytes[i]!;
+  return p + n;
 }
 
 function putInt(out: Buffer, p: number, n: number): number {
