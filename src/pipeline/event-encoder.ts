@@ -107,7 +107,7 @@ const TAIL_OK = Buffer.from(',"server":"","status":"OK","type":"redis"}');
 const TAIL_ERROR = Buffer.from(',"server":"","status":"Error","type":"redis"}');
 const HEX = '0123456789abcdef';
 
-/** A whole constant: unlike copyBytes (a slice of a larger buffer), no view to make for the native copy. */
+/** A whole constant: `set` takes it as it is (no view of a slice to make, unlike ByteCopier's native path). */
 function put(out: Buffer, p: number, bytes: Buffer): number {
   const n = bytes.length;
   if (n > 64) out.set(bytes, p); // TypedArray#set: a native copy

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
+import { ByteCopier } from '../bytes.js';
 import { Ring } from '../live/ring.js';
-import { copyBytes } from '../redis/resp.js';
 import { formatEvent, type TimeBase, type Transaction } from '../redis/transaction.js';
 import type { Connection } from '../tcp/connection.js';
 import { startWorker, workerUrl } from '../worker-url.js';
@@ -93,6 +93,7 @@ export class ThreadedEventWriter {
   private readonly view = new DataView(this.batch.buffer, this.batch.byteOffset, this.batch.length);
   private used = 0;
   private open = true;
+  private readonly copier = new ByteCopier();
 
   constructor(
     readonly path: string,
@@ -128,8 +129,8 @@ export class ThreadedEventWriter {
     v.setUint32(at + 12, resp.size, true);
     v.setFloat64(at + 16, req.tsNs, true);
     v.setFloat64(at + 24, resp.tsNs, true);
-    copyBytes(req.chunk, req.offset, req.size, b, at + EVENT_HEADER);
-    copyBytes(resp.chunk, resp.offset, resp.size, b, at + EVENT_HEADER + req.size);
+    this.copier.copy(req.chunk, req.offset, req.size, b, at + EVENT_HEADER);
+    this.copier.copy(resp.chunk, resp.offset, resp.size, b, at + EVENT_HEADER + req.size);
   }
 
   /** Waits until the thread wrote everything, then renames the file into place (once). */

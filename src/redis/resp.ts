@@ -9,6 +9,8 @@
  * (`nil`, `[a, b]`, errors as text).
  */
 
+import { ByteCopier } from '../bytes.js';
+
 export type RespRole = 'request' | 'response';
 
 export type RespErrorReason = 'bad_type' | 'bad_length' | 'bad_line' | 'too_large' | 'too_deep';
@@ -47,6 +49,7 @@ export class Arena {
   /** `current.buf`, the chunk being filled. */
   chunk: Buffer = this.current.buf;
   used = 0;
+  readonly copier = new ByteCopier();
   private readonly spare: ArenaChunk[] = [];
 
   /** Makes room for `n` contiguous bytes at `used`, starting a new chunk if needed. */
@@ -168,7 +171,7 @@ export class RespMessage {
   /** Copies the bytes into the arena: the buffer they are in is about to be rewritten. */
   moveTo(arena: Arena): void {
     arena.reserve(this.size);
-    copyBytes(this.chunk, this.offset, this.size, arena.chunk, arena.used);
+    arena.copier.copy(this.chunk, this.offset, this.size, arena.chunk, arena.used);
     if (this.home !== null) this.home.arena.release(this.home);
     this.settle(arena.current, arena.used);
     arena.used += this.size;
@@ -243,7 +246,7 @@ export class RespParser {
     // Keep the message in progress contiguous: at the arena's tail, then append.
     const arena = this.arena;
     if (this.chunk !== arena.chunk || this.end !== arena.used || arena.chunk.length - arena.used < len) this.moveToArena(len);
-    copyBytes(src, off, len, arena.chunk, arena.used);
+    arena.copier.copy(src, off, len, arena.chunk, arena.used);
     arena.used += len;
     this.end += len;
   }
@@ -271,7 +274,7 @@ export class RespParser {
     const pending = this.end - this.start;
     arena.reserve(pending + extra);
     const at = arena.used;
-    if (pending > 0) copyBytes(this.chunk, this.start, pending, arena.chunk, at);
+    if (pending > 0) arena.copier.copy(this.chunk, this.start, pending, arena.chunk, at);
     arena.used = at + pending;
     const shift = at - this.start;
     if (this.home !== arena.current) {
@@ -440,15 +443,6 @@ export class RespParser {
     this.reset();
     return { kind: 'error', reason, detail };
   }
-}
-
-/** A native copy (through a view) costs ~85 ns, a byte loop ~2 ns a byte: the loop for what is shorter than ~40 bytes. */
-export function copyBytes(src: Uint8Array, from: number, len: number, dst: Buffer, at: number): void {
-  if (len > 40) {
-    dst.set(new Uint8Array(src.buffer, src.byteOffset + from, len), at);
-    return;
-  }
-  for (let i = 0; i < len; i++) dst[at + i] = src[from + i]!;
 }
 
 /**
