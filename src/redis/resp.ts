@@ -101,14 +101,19 @@ for (const t of [TYPE_SIMPLE, TYPE_ERROR, TYPE_INT, TYPE_NULL, TYPE_BOOL, TYPE_D
 for (const t of [TYPE_BULK, TYPE_BLOB_ERROR, TYPE_VERBATIM]) TYPE_CLASS[t] = 2;
 for (const t of [TYPE_ARRAY, TYPE_MAP, TYPE_SET, TYPE_PUSH, TYPE_ATTRIBUTE]) TYPE_CLASS[t] = 3;
 
+const ERROR = 1;
+const PUSH = 2;
+const REQUEST = 4;
+const DONE = 8;
+
 /** A complete RESP message: a view of the buffer it was parsed from or of an arena chunk, rendered on demand. */
 export class RespMessage {
-  /** Nothing will read the bytes again: see {@link finish}. */
-  done = false;
   /** The next request queued behind this one on its connection (the analyzer's FIFO). */
   nextWaiting: RespMessage | null = null;
   /** The arena chunk holding the bytes, or null for a view of a buffer fed to the parser. */
   home: ArenaChunk | null = null;
+  /** {@link isError}, {@link isPush}, a request, {@link done}: bits in one field (600,000 messages a 300k replay; each field is 8 bytes of each). */
+  private flags: number;
   private renderedText: string | undefined;
   private parsedArgs: string[] | null | undefined;
 
@@ -120,12 +125,31 @@ export class RespMessage {
     readonly size: number,
     /** Capture time (ns) of the segment in which the message began. */
     readonly tsNs: number,
-    /** A top-level error reply (`-ERR …` or a RESP3 blob error). */
-    readonly isError: boolean,
-    /** A RESP3 push (`>`): out-of-band, never the answer to a request. */
-    readonly isPush: boolean,
-    readonly role: RespRole,
-  ) {}
+    isError: boolean,
+    isPush: boolean,
+    role: RespRole,
+  ) {
+    this.flags = (isError ? ERROR : 0) | (isPush ? PUSH : 0) | (role === 'request' ? REQUEST : 0);
+  }
+
+  /** A top-level error reply (`-ERR …` or a RESP3 blob error). */
+  get isError(): boolean {
+    return (this.flags & ERROR) !== 0;
+  }
+
+  /** A RESP3 push (`>`): out-of-band, never the answer to a request. */
+  get isPush(): boolean {
+    return (this.flags & PUSH) !== 0;
+  }
+
+  get role(): RespRole {
+    return (this.flags & REQUEST) !== 0 ? 'request' : 'response';
+  }
+
+  /** Nothing will read the bytes again: see {@link finish}. */
+  get done(): boolean {
+    return (this.flags & DONE) !== 0;
+  }
 
   /** The value as packetbeat shows it; for a request, its words joined by spaces. */
   get text(): string {
@@ -163,8 +187,8 @@ export class RespMessage {
    * reuse their place.
    */
   finish(): void {
-    if (this.done) return;
-    this.done = true;
+    if ((this.flags & DONE) !== 0) return;
+    this.flags |= DONE;
     if (this.home !== null) this.home.arena.release(this.home);
   }
 
