@@ -10,9 +10,9 @@ import { Ctl, EVENT_HEADER, Kind, type OutputThreadData } from './output-records
 /** The ring's bytes: small enough to stay in the cores' shared cache. */
 const RING_BYTES = 1024 * 1024;
 /**
- * Records are gathered here, in this thread's own memory, and handed over a
- * batch at a time: one copy into the ring, one store the other core must
- * see, at most one wake-up (a system call) per batch.
+ * Records are written straight into the ring, into a place claimed for a
+ * batch of them, and handed over a batch at a time: one store the other
+ * core must see, at most one wake-up (a system call) per batch.
  */
 const BATCH_BYTES = 128 * 1024;
 /** Largest record: larger events go encoded, in pieces of this size. */
@@ -88,9 +88,11 @@ export class ThreadedEventWriter {
   private sent = new Uint8Array(1024);
   private baseSec = NaN;
   private baseNsec = NaN;
-  /** The batch being gathered: `batch[0..used)`, records as `output-records.ts` says, each after its u32 length. */
-  private readonly batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
-  private readonly view = new DataView(this.batch.buffer, this.batch.byteOffset, this.batch.length);
+  /** The ring's bytes; the batch being gathered is `batch[start..start+used)`, records as `output-records.ts` says, each after its u32 length. */
+  private readonly batch: Buffer;
+  private readonly view: DataView;
+  /** Where the batch's place in the ring starts; -1 while none is claimed. */
+  private start = -1;
   private used = 0;
   private open = true;
   private readonly copier = new ByteCopier();
@@ -101,6 +103,8 @@ export class ThreadedEventWriter {
   ) {
     this.file = new TempFile(path);
     this.thread = idle.pop() ?? new OutputThread();
+    this.batch = this.thread.ring.data;
+    this.view = this.thread.ring.view;
     this.session = ++this.thread.sessions;
     Atomics.store(this.thread.control, Ctl.failed, 0);
     const at = this.record(8);
@@ -199,29 +203,39 @@ export class ThreadedEventWriter {
   /** Room for a record of `length` bytes in the batch (handing the batch over first if it is full); where to write it. */
   private record(length: number): number {
     if (this.used + 4 + length > BATCH_BYTES) this.handOver();
-    this.view.setUint32(this.used, length, true);
-    const at = this.used + 4;
-    this.used = at + length;
-    return at;
+    if (this.start < 0) this.claim();
+    const at = this.start + this.used;
+    this.view.setUint32(at, length, true);
+    this.used += 4 + length;
+    return at + 4;
   }
 
-  /** Copies the batch into the ring (waiting for room if the thread is behind) and shows it to the thread. */
-  private handOver(): void {
+  /** Claims the ring's room for a batch, waiting for it if the thread is behind. */
+  private claim(): void {
     const ring = this.thread.ring;
-    const batch = this.batch.subarray(0, this.used);
-    if (!ring.tryPush(batch)) {
-      try {
-        this.thread.waitUntil(
-          () => ring.tryPush(batch),
-          () => ring.waitForRoom(batch.length, SLEEP_MS),
-          `waiting for room to write ${this.path}`,
-        );
-      } catch (err) {
-        this.open = false;
-        this.file.discard();
-        throw err;
-      }
+    this.start = ring.claim(BATCH_BYTES);
+    if (this.start >= 0) return;
+    try {
+      this.thread.waitUntil(
+        () => (this.start = ring.claim(BATCH_BYTES)) >= 0,
+        () => ring.waitForRoom(BATCH_BYTES, SLEEP_MS),
+        `waiting for room to write ${this.path}`,
+      );
+    } catch (err) {
+      this.open = false;
+      this.file.discard();
+      throw err;
     }
+  }
+
+  /** Shows the batch to the thread: its length, as much as it holds of the room claimed. */
+  private handOver(): void {
+    if (this.start < 0) return;
+    const ring = this.thread.ring;
+    this.view.setInt32(this.start - 4, this.used, true);
+    ring.publish(this.used);
+    ring.flush();
+    this.start = -1;
     this.used = 0;
   }
 }
