@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureFeed } from './analyze.js';
 import { generateRedisCapture } from './gen/redis.js';
-import { CaptureReader } from './pcap/reader.js';
+import { CaptureReader, POOL_SIZE } from './pcap/reader.js';
 import { PcapWriter } from './pcap/writer.js';
 import { resolveConfig, type ConfigPatch, type ProfileName } from './pipeline/config.js';
 import { Replay } from './pipeline/replay.js';
@@ -31,7 +31,7 @@ const bytes = readFileSync(capture);
 
 /** A reader that never rewrites: the whole file in its one buffer. */
 const whole = () => CaptureReader.fromBytes(bytes, 'faults.pcap', bytes.length + 1);
-/** A reader that rewrites one of its two 4 KiB buffers every few dozen packets. */
+/** A reader that rewrites one of its 4 KiB buffers every few dozen packets. */
 const small = () => CaptureReader.open(capture, 4096);
 
 function replayed(reader: CaptureReader, profile: ProfileName, patch: ConfigPatch) {
@@ -41,35 +41,67 @@ function replayed(reader: CaptureReader, profile: ProfileName, patch: ConfigPatc
   return { lines: s.lines, fates: s.fates, counters: s.counters };
 }
 
-describe('two read buffers, rewritten in turn', () => {
-  it('rewrites them: the small reader reads the file through two 4 KiB buffers, keeping the one read last', () => {
+describe('read buffers, rewritten in turn', () => {
+  it(`rewrites them: the small reader reads the file through its first buffer, then ${POOL_SIZE} shared 4 KiB buffers in turn`, () => {
     const reader = small();
-    let rewrites = 0;
+    const rewritten: Buffer[] = [];
     const buffers = new Set<Buffer>();
     let previous: Buffer | null = null;
-    reader.onRewrite = (buf, keep) => {
-      rewrites++;
-      expect(keep).toBe(previous); // the buffer of the last packet handed out
-      expect(buf).not.toBe(keep);
-      buffers.add(buf);
+    reader.onRewrite = (buf, pool) => {
+      expect(pool).toBe(reader.pool);
+      expect(pool).toHaveLength(POOL_SIZE);
+      expect(pool).toContain(buf);
+      expect(buf).not.toBe(previous); // not the buffer of the last packet handed out
+      rewritten.push(buf);
+      return true;
     };
     for (let p = reader.next(); p; p = reader.next()) {
       buffers.add(p.data);
       previous = p.data;
     }
-    expect(rewrites).toBeGreaterThan(bytes.length / 4096 - 3);
-    expect(buffers.size).toBe(2);
+    expect(rewritten.length).toBeGreaterThan(bytes.length / 4096 - 2 - POOL_SIZE);
+    // the least recently read first: pool[0], pool[1], ... again and again
+    rewritten.forEach((b, i) => expect(b).toBe(reader.pool[i % POOL_SIZE]));
+    expect(buffers.size).toBe(POOL_SIZE + 1);
+    for (const b of reader.pool) expect(b.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it('leaves a buffer its consumer still uses as it is, and reads on in a fresh one', () => {
+    const reader = small();
+    const kept: { buf: Buffer; copy: Buffer }[] = [];
+    let asked = 0;
+    reader.onRewrite = (buf) => {
+      // every third buffer is still in use: it must never be written again
+      if (++asked % 3 !== 0) return true;
+      kept.push({ buf, copy: Buffer.from(buf) });
+      return false;
+    };
+    const packets: Buffer[] = [];
+    for (let p = reader.next(); p; p = reader.next()) packets.push(Buffer.from(p.data.subarray(p.offset, p.offset + p.caplen)));
+    expect(kept.length).toBeGreaterThan(10);
+    for (const k of kept) {
+      expect(k.buf.equals(k.copy)).toBe(true);
+      expect(reader.pool).not.toContain(k.buf);
+    }
+    expect(reader.pool).toHaveLength(POOL_SIZE);
+    const all: Buffer[] = [];
+    const plain = whole();
+    for (let p = plain.next(); p; p = plain.next()) all.push(Buffer.from(p.data.subarray(p.offset, p.offset + p.caplen)));
+    expect(packets).toEqual(all);
   });
 
   it('moves to a larger buffer for a record longer than its own, and reads every byte right', () => {
     const w = PcapWriter.inMemory();
-    const sizes = [100, 3000, 10_000, 60, 4096, 20_000, 7];
+    const sizes = [100, 3000, 10_000, 60, 4096, 20_000, 7, 3000, 2000, 3000, 1000, 3500, 500, 3000, 2500, 3900, 100, 9000, 3000, 64];
     const packets = sizes.map((n, i) => Buffer.alloc(n, i + 1));
     packets.forEach((p, i) => w.write(1000 + i, 0, p));
     w.close();
     const reader = CaptureReader.fromBytes(w.bytes(), 'sizes.pcap', 4096);
     let rewrites = 0;
-    reader.onRewrite = () => rewrites++;
+    reader.onRewrite = () => {
+      rewrites++;
+      return true;
+    };
     const read: Buffer[] = [];
     for (let p = reader.next(); p; p = reader.next()) read.push(Buffer.from(p.data.subarray(p.offset, p.offset + p.caplen)));
     expect(read).toEqual(packets);
@@ -85,6 +117,34 @@ describe('two read buffers, rewritten in turn', () => {
     const expected = replayed(whole(), profile, patch);
     expect(expected.lines!.length).toBeGreaterThan(1000);
     expect(replayed(small(), profile, patch)).toEqual(expected);
+  });
+
+  it.each([
+    ['packetbeat5', {}],
+    ['logstash', {}],
+    ['packetbeat6', {}],
+  ] as [ProfileName, ConfigPatch][])('replay %s %j to a file: the output thread reads bytes in the reader\'s buffers, and writes the same events', (profile, patch) => {
+    const expected = replayed(whole(), profile, patch).lines!;
+    const config = resolveConfig(profile, [{ ports: [6379], ...patch }]);
+    const toFile = (bufferSize: number, retireEvery: number) => {
+      const out = join(dir, `${profile}-${bufferSize}-${retireEvery}.ndjson`);
+      const r = new Replay(CaptureReader.open(capture, bufferSize), config, { output: { kind: 'file', path: out } });
+      // also give up buffers the thread is done with: each time, the thread must be told of the new one
+      const inUse = r.feed.inUse!;
+      let asked = 0;
+      r.feed.inUse = (buf) => inUse(buf) || (retireEvery > 0 && ++asked % retireEvery === 0);
+      r.run();
+      r.finish();
+      byReference += r.eventWriter!.byReference;
+      return readFileSync(out, 'utf8');
+    };
+    const text = `${expected.join('\n')}\n`;
+    let byReference = 0;
+    for (const size of [4096, 65536, 262144]) {
+      expect(toFile(size, 0)).toBe(text);
+      expect(toFile(size, 3)).toBe(text);
+    }
+    expect(byReference).toBeGreaterThan(500);
   });
 
   it('transactions a caller keeps past the end of the capture keep their bytes', () => {

@@ -7,6 +7,12 @@ export const MAX_CAPLEN = 256 * 1024;
 const MAX_BUFFERED_BLOCK = MAX_CAPLEN + 64 * 1024;
 /** Bytes read at a time. */
 export const READ_BUFFER_SIZE = 512 * 1024;
+/**
+ * Buffers read into in turn, with {@link CaptureReader.onRewrite}: a buffer is
+ * rewritten three reads after it was filled, so what an event still needs of
+ * it has mostly been used or copied out by then.
+ */
+export const POOL_SIZE = 4;
 
 function viewOf(b: Buffer): DataView {
   return new DataView(b.buffer, b.byteOffset, b.length);
@@ -69,18 +75,27 @@ export class CaptureReader {
   packets = 0;
   /**
    * Set by a consumer that copies out whatever it keeps: the reader then reads
-   * the whole file through two buffers in turn, and calls this just before it
-   * writes over bytes it handed out in `buf`. Handed-out bytes may still be in
-   * `keep` too, the buffer read last, rewritten at a later call. Unset, each
-   * read goes to a fresh buffer and old ones are left to the garbage
-   * collector, which lets dead buffers pile up (tens of MB) between collections.
+   * the file through the {@link pool}'s buffers in turn, and calls this just
+   * before it writes over bytes it handed out in `buf`. Handed-out bytes in
+   * the pool's other buffers are rewritten at later calls; bytes anywhere else
+   * (the first buffer, one made larger for a long record) never are. If it
+   * answers false, `buf` is left as it is and a fresh buffer takes its place
+   * in the pool. Unset, each read goes to a fresh buffer and old ones are left
+   * to the garbage collector, which lets dead buffers pile up (tens of MB)
+   * between collections.
    */
-  onRewrite: ((buf: Buffer, keep: Buffer) => void) | null = null;
+  onRewrite: ((buf: Buffer, pool: readonly Buffer[]) => boolean) | null = null;
+  /**
+   * With {@link onRewrite}: the buffers read into in turn, made as needed (up
+   * to {@link POOL_SIZE}), on shared memory, so that a thread that is told of
+   * them may read packets' bytes where they lie.
+   */
+  readonly pool: Buffer[] = [];
+  /** Index in {@link pool} of the pool's buffer read into last. */
+  private poolAt = -1;
   private buf: Buffer;
   /** `buf`, read as numbers. */
   private view: DataView;
-  /** With {@link onRewrite}: the buffer read before `buf`, to be read into next. */
-  private spare: Buffer | null = null;
   /** Bytes before `start` or, after a skip, anywhere in `buf` may have been handed out. */
   private skipped = false;
   private start = 0;
@@ -100,7 +115,7 @@ export class CaptureReader {
 
   private constructor(
     private readonly src: ByteSource,
-    bufferSize: number,
+    private readonly bufferSize: number,
   ) {
     this.buf = Buffer.allocUnsafe(bufferSize);
     this.view = viewOf(this.buf);
@@ -169,19 +184,7 @@ export class CaptureReader {
     if (this.end - this.start >= n) return true;
     if (this.eof) return false;
     if (n > this.buf.length) this.moveTail(Buffer.allocUnsafe(Math.max(n, 2 * this.buf.length)));
-    else if (this.start > 0 || this.skipped) {
-      const onRewrite = this.onRewrite;
-      const current = this.buf;
-      let next = this.spare;
-      if (onRewrite === null || next === null || next.length !== current.length) {
-        // a fresh buffer: handed-out bytes are not written again
-        next = Buffer.allocUnsafe(current.length);
-      } else {
-        onRewrite(next, current);
-      }
-      this.moveTail(next);
-      if (onRewrite !== null) this.spare = current;
-    }
+    else if (this.start > 0 || this.skipped) this.moveTail(this.nextBuffer(n));
     while (!this.eof && this.end < n) {
       const got = this.src.read(this.buf, this.end, this.buf.length - this.end, this.filePos);
       if (got === 0) this.eof = true;
@@ -189,6 +192,20 @@ export class CaptureReader {
       this.filePos += got;
     }
     return this.end - this.start >= n;
+  }
+
+  /** The buffer to go on in, for a record of `n` bytes: the pool's next, or a fresh one (handed-out bytes are not written again). */
+  private nextBuffer(n: number): Buffer {
+    const onRewrite = this.onRewrite;
+    if (onRewrite === null || n > this.bufferSize) return Buffer.allocUnsafe(this.buf.length);
+    this.poolAt = (this.poolAt + 1) % POOL_SIZE;
+    if (this.pool.length === POOL_SIZE) {
+      const next = this.pool[this.poolAt]!;
+      if (onRewrite(next, this.pool)) return next;
+    }
+    const fresh = Buffer.from(new SharedArrayBuffer(this.bufferSize));
+    this.pool[this.poolAt] = fresh;
+    return fresh;
   }
 
   private skip(n: number): void {

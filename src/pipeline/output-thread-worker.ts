@@ -5,24 +5,29 @@
  * session. A `Worker` runs it as JavaScript: `../worker-url.ts` says which
  * file that is. The record format is in `output-records.ts`.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Ring } from '../live/ring.js';
 import { RespMessage } from '../redis/resp.js';
 import type { TimeBase } from '../redis/transaction.js';
 import type { Connection } from '../tcp/connection.js';
 import { EventEncoder } from './event-encoder.js';
 import { BlockWriter } from './ndjson.js';
-import { Ctl, EVENT_HEADER, Kind, type OutputThreadData } from './output-records.js';
+import { Ctl, EVENT_HEADER, Kind, type OutputThreadData, type SharedBuffer } from './output-records.js';
 
 /** One session's state: the file, the encoder, the connections and time origin it was told of. */
 class Session {
   readonly encoder = new EventEncoder();
   readonly conns: Connection[] = [];
   readonly base: TimeBase = { sec: 0, nsec: 0 };
+  /** Per slot, the replay's capture buffer that events' bytes may be read in. */
+  readonly shared: Buffer[] = [];
   /** Null once a write failed: the rest of the session is read and dropped. */
   writer: BlockWriter | null;
 
-  constructor(fd: number) {
+  constructor(
+    fd: number,
+    private readonly port: MessagePort,
+  ) {
     this.writer = new BlockWriter(fd);
   }
 
@@ -32,10 +37,20 @@ class Session {
     const writer = this.writer;
     if (kind === Kind.event) {
       if (writer === null) return false;
+      // each message's bytes: here, or (slot + 1 in byte 2 or 3) at an offset in a shared buffer
+      const reqSlot = data[at + 2]!;
+      const respSlot = data[at + 3]!;
       const reqSize = view.getUint32(at + 8, true);
+      const respSize = view.getUint32(at + 12, true);
       const reqAt = at + EVENT_HEADER;
-      const request = new RespMessage(data, reqAt, reqSize, view.getFloat64(at + 16, true), false, false, 'request');
-      const response = new RespMessage(data, reqAt + reqSize, view.getUint32(at + 12, true), view.getFloat64(at + 24, true), data[at + 1] === 1, false, 'response');
+      const respAt = reqAt + (reqSlot === 0 ? reqSize : 4);
+      const request = reqSlot === 0
+        ? new RespMessage(data, reqAt, reqSize, view.getFloat64(at + 16, true), false, false, 'request')
+        : new RespMessage(this.shared[reqSlot - 1]!, view.getUint32(reqAt, true), reqSize, view.getFloat64(at + 16, true), false, false, 'request');
+      const isError = data[at + 1] === 1;
+      const response = respSlot === 0
+        ? new RespMessage(data, respAt, respSize, view.getFloat64(at + 24, true), isError, false, 'response')
+        : new RespMessage(this.shared[respSlot - 1]!, view.getUint32(respAt, true), respSize, view.getFloat64(at + 24, true), isError, false, 'response');
       const tx = { id: 0, conn: this.conns[view.getUint32(at + 4, true)]!, request, response };
       const out = writer.reserve(EventEncoder.bound(tx));
       writer.commitLine(this.encoder.encode(tx, this.base, out, writer.offset));
@@ -45,6 +60,9 @@ class Session {
       const clientIp = data.toString('latin1', at + 16, clientIpEnd);
       const serverIp = data.toString('latin1', clientIpEnd, clientIpEnd + view.getUint16(at + 14, true));
       this.conns[id] = { id, clientIp, clientPort: view.getUint16(at + 8, true), serverIp, serverPort: view.getUint16(at + 10, true), app: undefined };
+    } else if (kind === Kind.share) {
+      const s = receiveMessageOnPort(this.port)!.message as SharedBuffer;
+      this.shared[data[at + 1]!] = Buffer.from(s.buffer, s.byteOffset, s.length);
     } else if (kind === Kind.base) {
       this.base.sec = view.getFloat64(at + 4, true);
       this.base.nsec = view.getFloat64(at + 12, true);
@@ -59,7 +77,7 @@ class Session {
 }
 
 /** Serves sessions until the process ends (the thread is unref'd: it never keeps the process alive). */
-export function serveOutput(ring: Ring, control: Int32Array, message: Uint8Array): never {
+export function serveOutput(ring: Ring, control: Int32Array, message: Uint8Array, port: MessagePort): never {
   const data = ring.data;
   const view = ring.view;
   let session: Session | null = null;
@@ -78,7 +96,7 @@ export function serveOutput(ring: Ring, control: Int32Array, message: Uint8Array
       const at = p + 4;
       const length = view.getUint32(p, true);
       if (data[at] === Kind.begin) {
-        session = new Session(view.getInt32(at + 4, true));
+        session = new Session(view.getInt32(at + 4, true), port);
         continue;
       }
       try {
@@ -107,5 +125,5 @@ export function serveOutput(ring: Ring, control: Int32Array, message: Uint8Array
 
 if (parentPort !== null) {
   const d = workerData as OutputThreadData;
-  serveOutput(Ring.attach(d.ring), new Int32Array(d.control), new Uint8Array(d.message));
+  serveOutput(Ring.attach(d.ring), new Int32Array(d.control), new Uint8Array(d.message), d.port);
 }

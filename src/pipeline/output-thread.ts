@@ -1,11 +1,13 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ByteCopier } from '../bytes.js';
 import { Ring } from '../live/ring.js';
 import { formatEvent, type TimeBase, type Transaction } from '../redis/transaction.js';
+import { POOL_SIZE } from '../pcap/reader.js';
+import type { RespMessage } from '../redis/resp.js';
 import type { Connection } from '../tcp/connection.js';
 import { startWorker, workerUrl } from '../worker-url.js';
 import { TempFile } from './ndjson.js';
-import { Ctl, EVENT_HEADER, Kind, type OutputThreadData } from './output-records.js';
+import { Ctl, EVENT_HEADER, Kind, type OutputThreadData, type SharedBuffer } from './output-records.js';
 
 /** The ring's bytes: small enough to stay in the cores' shared cache. */
 const RING_BYTES = 1024 * 1024;
@@ -15,6 +17,8 @@ const RING_BYTES = 1024 * 1024;
  * core must see, at most one wake-up (a system call) per batch.
  */
 const BATCH_BYTES = 128 * 1024;
+/** Batches waiting in the ring past which the thread is behind: see `byRef`. */
+const BEHIND = 2;
 /** Largest record: larger events go encoded, in pieces of this size. */
 const MAX_RECORD = 32 * 1024;
 /** How long the replay waits for a thread that makes no progress before it gives up, ms. */
@@ -32,16 +36,20 @@ class OutputThread {
   readonly ring = Ring.create(2 ** 30, RING_BYTES);
   readonly control = new Int32Array(new SharedArrayBuffer(Ctl.words * 4));
   readonly message = new Uint8Array(new SharedArrayBuffer(1024));
+  /** Shared buffers go to the thread this way, each announced by a `share` record. */
+  readonly port: MessagePort;
   /** Sessions begun on this thread. */
   sessions = 0;
   private readonly worker: Worker;
 
   constructor() {
-    const data: OutputThreadData = { ring: this.ring.buffer, control: this.control.buffer, message: this.message.buffer };
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const data: OutputThreadData = { ring: this.ring.buffer, control: this.control.buffer, message: this.message.buffer, port: port2 };
     // what the thread allocates (two messages and an event per line) dies at once: a small young generation
     // costs it no time and the process ~15 MB less memory
     const resourceLimits = { maxYoungGenerationSizeMb: 2 };
-    this.worker = startWorker(workerUrl('pipeline/output-thread-worker'), { workerData: data, resourceLimits });
+    this.worker = startWorker(workerUrl('pipeline/output-thread-worker'), { workerData: data, resourceLimits, transferList: [port2] });
     this.worker.unref();
     // a thread that dies is seen as a stall (the replay's thread never turns its event loop meanwhile)
     this.worker.on('error', () => {});
@@ -75,10 +83,12 @@ const idle: OutputThread[] = [];
 
 /**
  * The events of one replay, written to a file by an output thread: this
- * side gathers each published event's request and response bytes into a
- * batch and hands batches over through the ring; the thread encodes and
- * writes them. Same bytes as encoding here, in the same order; the file
- * appears under its name only once whole.
+ * side writes a record of each published event into a batch in the ring,
+ * and hands batches over; the thread encodes and writes them. A record says
+ * where the request's and the response's bytes lie in the capture reader's
+ * shared buffers, or holds a copy of them (bytes anywhere else, or while the
+ * thread is behind). Same bytes as encoding here, in the same order; the
+ * file appears under its name only once whole.
  */
 export class ThreadedEventWriter {
   private readonly file: TempFile;
@@ -96,16 +106,39 @@ export class ThreadedEventWriter {
   private used = 0;
   private open = true;
   private readonly copier = new ByteCopier();
+  /** The ring's count of the batch being gathered (counters wrap: compared by difference). */
+  private batchNo: number;
+  /** Per slot: the buffer of the pool the thread was told of, and the last batch that refers to it. */
+  private readonly told: (Buffer | null)[] = new Array<Buffer | null>(POOL_SIZE).fill(null);
+  private readonly lastBatch = new Int32Array(POOL_SIZE);
+  /**
+   * Whether this batch's events may refer to the pool's bytes. Reading them
+   * there costs the thread more than reading copies in the ring (they are
+   * cold in its cache): when the thread is behind, its time is what counts,
+   * and events are copied.
+   */
+  private byRef = true;
+  /** Messages the thread read where they lie, not copied. */
+  byReference = 0;
+  /** Buffers the capture reader gave up instead of writing over them, as the thread still needed them (see {@link inUse}). */
+  buffersRetired = 0;
 
+  /**
+   * Events' bytes that lie in a buffer of `pool` (the capture reader's, on
+   * shared memory) are read there by the thread, not copied: ask
+   * {@link inUse} before any of them is written over.
+   */
   constructor(
     readonly path: string,
     private readonly base: TimeBase,
+    private readonly pool: readonly Buffer[] = [],
   ) {
     this.file = new TempFile(path);
     this.thread = idle.pop() ?? new OutputThread();
     this.batch = this.thread.ring.data;
     this.view = this.thread.ring.view;
     this.session = ++this.thread.sessions;
+    this.batchNo = (this.thread.ring.pushed + 1) | 0;
     Atomics.store(this.thread.control, Ctl.failed, 0);
     const at = this.record(8);
     this.batch[at] = Kind.begin;
@@ -118,7 +151,10 @@ export class ThreadedEventWriter {
     if (this.base.sec !== this.baseSec || this.base.nsec !== this.baseNsec) this.sendBase();
     const req = tx.request;
     const resp = tx.response;
-    const length = EVENT_HEADER + req.size + resp.size;
+    const reqSlot = this.slotOf(req.chunk);
+    const respSlot = this.slotOf(resp.chunk);
+    const reqPart = reqSlot < 0 ? req.size : 4;
+    const length = EVENT_HEADER + reqPart + (respSlot < 0 ? resp.size : 4);
     if (length > MAX_RECORD) {
       this.sendBytes(Buffer.from(`${formatEvent(tx, this.base)}\n`));
       return;
@@ -128,13 +164,63 @@ export class ThreadedEventWriter {
     const v = this.view;
     b[at] = Kind.event;
     b[at + 1] = resp.isError ? 1 : 0;
+    b[at + 2] = reqSlot + 1;
+    b[at + 3] = respSlot + 1;
     v.setUint32(at + 4, conn.id, true);
     v.setUint32(at + 8, req.size, true);
     v.setUint32(at + 12, resp.size, true);
     v.setFloat64(at + 16, req.tsNs, true);
     v.setFloat64(at + 24, resp.tsNs, true);
-    this.copier.copy(req.chunk, req.offset, req.size, b, at + EVENT_HEADER);
-    this.copier.copy(resp.chunk, resp.offset, resp.size, b, at + EVENT_HEADER + req.size);
+    this.part(req, reqSlot, at + EVENT_HEADER);
+    this.part(resp, respSlot, at + EVENT_HEADER + reqPart);
+  }
+
+  /** A message's part of an event record at `at`: where its bytes are in the slot's buffer, or (slot -1) the bytes. */
+  private part(m: RespMessage, slot: number, at: number): void {
+    if (slot < 0) this.copier.copy(m.chunk, m.offset, m.size, this.batch, at);
+    else {
+      this.view.setUint32(at, m.offset, true);
+      this.lastBatch[slot] = this.batchNo;
+      this.byReference++;
+    }
+  }
+
+  /** The slot of `chunk` if it is a buffer of the pool (telling the thread of it the first time), else -1. */
+  private slotOf(chunk: Buffer): number {
+    const pool = this.pool;
+    if (!this.byRef) return -1;
+    for (let k = 0; k < pool.length; k++) {
+      if (pool[k] !== chunk) continue;
+      if (this.told[k] !== chunk) this.share(k, chunk);
+      return k;
+    }
+    return -1;
+  }
+
+  private share(slot: number, chunk: Buffer): void {
+    const shared: SharedBuffer = { buffer: chunk.buffer as SharedArrayBuffer, byteOffset: chunk.byteOffset, length: chunk.length };
+    this.thread.port.postMessage(shared);
+    this.told[slot] = chunk;
+    this.lastBatch[slot] = (this.batchNo - 1) | 0; // nothing read there yet
+    const at = this.record(4);
+    this.batch[at] = Kind.share;
+    this.batch[at + 1] = slot;
+  }
+
+  /**
+   * Whether the thread may still read events' bytes in `buf`, which the
+   * capture reader is about to write over: it then reads on in a fresh
+   * buffer instead (the thread is told of it with the next event that needs
+   * it), and nothing waits.
+   */
+  inUse(buf: Buffer): boolean {
+    const slot = this.pool.indexOf(buf);
+    if (slot < 0 || this.told[slot] !== buf) return false;
+    const last = this.lastBatch[slot]!;
+    if (last === this.batchNo) this.handOver();
+    if (((this.thread.ring.popped - last) | 0) >= 0) return false;
+    this.buffersRetired++;
+    return true;
   }
 
   /** Waits until the thread wrote everything, then renames the file into place (once). */
@@ -237,5 +323,7 @@ export class ThreadedEventWriter {
     ring.flush();
     this.start = -1;
     this.used = 0;
+    this.batchNo = (this.batchNo + 1) | 0;
+    this.byRef = ring.size <= BEHIND;
   }
 }

@@ -1,6 +1,6 @@
 import { CaptureFeed, type Counters } from '../analyze.js';
 import type { CaptureReader } from '../pcap/reader.js';
-import { formatEvent, type TimeBase, type Transaction } from '../redis/transaction.js';
+import { formatEvent, type Transaction } from '../redis/transaction.js';
 import { jitterOptions, NO_JITTER, StageCost } from '../sim/cost.js';
 import { Random } from '../sim/random.js';
 import { Scheduler, type Process, type StepHook } from '../sim/scheduler.js';
@@ -64,9 +64,12 @@ export interface PipelineCounters {
 interface Sink {
   publish(tx: Transaction): void;
   close(): void;
+  /** With a file: the writer, whose counters tests read. */
+  writer?: ThreadedEventWriter;
 }
 
-function openSink(target: OutputTarget, lines: string[], base: TimeBase): Sink {
+function openSink(target: OutputTarget, lines: string[], feed: CaptureFeed): Sink {
+  const base = feed.base;
   const nothing = () => {};
   switch (target.kind) {
     case 'none':
@@ -74,9 +77,10 @@ function openSink(target: OutputTarget, lines: string[], base: TimeBase): Sink {
     case 'memory':
       return { publish: (tx) => lines.push(formatEvent(tx, base)), close: nothing };
     case 'file': {
-      // encoded and written on another thread: this one only hands over each event's bytes
-      const w = new ThreadedEventWriter(target.path, base);
-      return { publish: (tx) => w.publish(tx), close: () => w.close() };
+      // encoded and written on another thread: this one only hands over where each event's bytes are
+      const w = new ThreadedEventWriter(target.path, base, feed.reader.pool);
+      feed.inUse = (buf) => w.inUse(buf);
+      return { publish: (tx) => w.publish(tx), close: () => w.close(), writer: w };
     }
     case 'stdout': {
       let buf: string[] = [];
@@ -130,7 +134,7 @@ export class Replay {
     this.source = new Source(this, new StageCost('analyzer', c.costs.analyzer, jitter, c.seed));
     this.feed = new CaptureFeed(capture, { onTransaction: (tx) => this.source.emitted(tx) }, { ports: c.ports, tcp: c.tcp });
     this.outputKind = opts.output?.kind ?? 'none';
-    this.sink = openSink(opts.output ?? { kind: 'none' }, this.lines, this.feed.base);
+    this.sink = openSink(opts.output ?? { kind: 'none' }, this.lines, this.feed);
     this.failures = new Random(c.seed, 'output.failures');
     this.queue = new BoundedQueue('queue', c.queueSize, this.scheduler);
     this.pipeline = c.pipelineQueueSize > 0 ? new BoundedQueue('pipeline', c.pipelineQueueSize, this.scheduler) : null;
@@ -246,6 +250,11 @@ export class Replay {
       error: this.feed.error?.message ?? null,
       ...(this.outputKind === 'memory' ? { lines: this.lines } : {}),
     };
+  }
+
+  /** The output thread's writer, when events go to a file. */
+  get eventWriter(): ThreadedEventWriter | null {
+    return this.sink.writer ?? null;
   }
 
   counters(): Counters & PipelineCounters {

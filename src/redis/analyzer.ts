@@ -169,11 +169,11 @@ export class RedisAnalyzer implements StreamAnalyzer {
    * progress is copied out as soon as its segment ends). `buf` is about to be
    * rewritten: every message still kept that is a view of it (waiting for its
    * response, or handed on and not yet {@link RespMessage.finish}ed) is copied
-   * into the arena now. Views of `keep`, rewritten at a later call, stay
-   * noted; every other note is dropped (finished, already copied, or a view
-   * of a buffer no one rewrites).
+   * into the arena now. Views of the `pool`'s other buffers, rewritten at
+   * later calls, stay noted; every other note is dropped (finished, already
+   * copied, or a view of a buffer no one rewrites).
    */
-  release(buf: Buffer, keep: Buffer): void {
+  release(buf: Buffer, pool: readonly Buffer[]): void {
     const pinned = this.pinned;
     const count = this.pinnedCount;
     let kept = 0;
@@ -181,7 +181,7 @@ export class RedisAnalyzer implements StreamAnalyzer {
       const m = pinned[i]!;
       if (m.done || m.home !== null) continue;
       if (m.chunk === buf) m.moveTo(this.arena);
-      else if (m.chunk === keep) pinned[kept++] = m;
+      else if (pool.includes(m.chunk)) pinned[kept++] = m;
     }
     pinned.fill(null, kept, count); // what is no longer noted may be collected
     this.pinnedCount = kept;
