@@ -45,8 +45,8 @@ export class CaptureFeed {
   error: CaptureError | null = null;
   private readonly pkt = new DecodedPacket();
   private finished = false;
-  /** Asked first when the reader is about to write over `buf`: true if something still reads it (an output thread), and the reader should read on in a fresh buffer. */
-  inUse: ((buf: Buffer) => boolean) | null = null;
+  /** Called first when the reader is about to write over `buf` (an output thread that reads events' bytes there waits until it is done with them). */
+  beforeRewrite: ((buf: Buffer) => void) | null = null;
 
   constructor(capture: string | CaptureReader, sink: RedisSink, opts: FeedOptions) {
     this.reader = typeof capture === 'string' ? CaptureReader.open(capture) : capture;
@@ -54,10 +54,8 @@ export class CaptureFeed {
     // The analyzer copies out what it keeps, so the whole capture goes through the reader's few buffers.
     this.redis.trackViews = true;
     this.reader.onRewrite = (buf, pool) => {
-      // a buffer still in use is not rewritten: the views of it the analyzer keeps stay good
-      if (this.inUse?.(buf) === true) return false;
+      this.beforeRewrite?.(buf);
       this.redis.release(buf, pool);
-      return true;
     };
     this.tcp = new TcpAssembler(this.redis, { ...opts.tcpOptions, mode: opts.tcp, ports: opts.ports });
   }

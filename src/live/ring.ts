@@ -173,6 +173,15 @@ export class Ring {
     Atomics.store(this.ctl, PRODUCER_WAITING, 0);
   }
 
+  /** Sleeps until {@link popped} reaches `count` (compared by difference: counters wrap), or `timeoutMs` passes. */
+  waitForPopped(count: number, timeoutMs: number): void {
+    Atomics.store(this.ctl, PRODUCER_WAITING, 1);
+    // the consumer stores its tail before it reads the flag: a release after this load wakes the wait below
+    const tail = Atomics.load(this.ctl, TAIL);
+    if (((tail - count) | 0) < 0) Atomics.wait(this.ctl, TAIL, tail, timeoutMs);
+    Atomics.store(this.ctl, PRODUCER_WAITING, 0);
+  }
+
   /** Wakes a consumer sleeping in {@link waitForData} (to see a stop flag, say). */
   wake(): void {
     Atomics.notify(this.ctl, HEAD);

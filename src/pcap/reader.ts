@@ -78,13 +78,11 @@ export class CaptureReader {
    * the file through the {@link pool}'s buffers in turn, and calls this just
    * before it writes over bytes it handed out in `buf`. Handed-out bytes in
    * the pool's other buffers are rewritten at later calls; bytes anywhere else
-   * (the first buffer, one made larger for a long record) never are. If it
-   * answers false, `buf` is left as it is and a fresh buffer takes its place
-   * in the pool. Unset, each read goes to a fresh buffer and old ones are left
-   * to the garbage collector, which lets dead buffers pile up (tens of MB)
-   * between collections.
+   * (the first buffer, one made larger for a long record) never are. Unset,
+   * each read goes to a fresh buffer and old ones are left to the garbage
+   * collector, which lets dead buffers pile up (tens of MB) between collections.
    */
-  onRewrite: ((buf: Buffer, pool: readonly Buffer[]) => boolean) | null = null;
+  onRewrite: ((buf: Buffer, pool: readonly Buffer[]) => void) | null = null;
   /**
    * With {@link onRewrite}: the buffers read into in turn, made as needed (up
    * to {@link POOL_SIZE}), on shared memory, so that a thread that is told of
@@ -199,13 +197,14 @@ export class CaptureReader {
     const onRewrite = this.onRewrite;
     if (onRewrite === null || n > this.bufferSize) return Buffer.allocUnsafe(this.buf.length);
     this.poolAt = (this.poolAt + 1) % POOL_SIZE;
-    if (this.pool.length === POOL_SIZE) {
-      const next = this.pool[this.poolAt]!;
-      if (onRewrite(next, this.pool)) return next;
+    if (this.pool.length < POOL_SIZE) {
+      const fresh = Buffer.from(new SharedArrayBuffer(this.bufferSize));
+      this.pool.push(fresh);
+      return fresh;
     }
-    const fresh = Buffer.from(new SharedArrayBuffer(this.bufferSize));
-    this.pool[this.poolAt] = fresh;
-    return fresh;
+    const next = this.pool[this.poolAt]!;
+    onRewrite(next, this.pool);
+    return next;
   }
 
   private skip(n: number): void {

@@ -120,13 +120,15 @@ export class ThreadedEventWriter {
   private byRef = true;
   /** Messages the thread read where they lie, not copied. */
   byReference = 0;
-  /** Buffers the capture reader gave up instead of writing over them, as the thread still needed them (see {@link inUse}). */
-  buffersRetired = 0;
+  /** Times the capture reader waited for the thread before it wrote over a buffer (see {@link beforeRewrite}). */
+  rewriteWaits = 0;
+  /** The slot the reader writes over next, once its pool is full (it takes them in turn). */
+  private rewriteNext = 0;
 
   /**
    * Events' bytes that lie in a buffer of `pool` (the capture reader's, on
    * shared memory) are read there by the thread, not copied: ask
-   * {@link inUse} before any of them is written over.
+   * {@link beforeRewrite} before any of them is written over.
    */
   constructor(
     readonly path: string,
@@ -191,6 +193,8 @@ export class ThreadedEventWriter {
     if (!this.byRef) return -1;
     for (let k = 0; k < pool.length; k++) {
       if (pool[k] !== chunk) continue;
+      // no event refers to the buffer written over next: the thread has time to be done with each before its turn
+      if (k === this.rewriteNext && pool.length === POOL_SIZE) return -1;
       if (this.told[k] !== chunk) this.share(k, chunk);
       return k;
     }
@@ -208,19 +212,29 @@ export class ThreadedEventWriter {
   }
 
   /**
-   * Whether the thread may still read events' bytes in `buf`, which the
-   * capture reader is about to write over: it then reads on in a fresh
-   * buffer instead (the thread is told of it with the next event that needs
-   * it), and nothing waits.
+   * The capture reader is about to write over `buf`: if events the thread
+   * has not written yet read bytes there, hand them over and wait until it
+   * has. It seldom has to: the last such event was made before the reader
+   * turned to the buffer before this one, and only while the thread was not
+   * behind.
    */
-  inUse(buf: Buffer): boolean {
+  beforeRewrite(buf: Buffer): void {
     const slot = this.pool.indexOf(buf);
-    if (slot < 0 || this.told[slot] !== buf) return false;
+    if (slot < 0) return;
+    this.rewriteNext = (slot + 1) % POOL_SIZE;
+    if (this.told[slot] !== buf) return;
     const last = this.lastBatch[slot]!;
     if (last === this.batchNo) this.handOver();
-    if (((this.thread.ring.popped - last) | 0) >= 0) return false;
-    this.buffersRetired++;
-    return true;
+    const ring = this.thread.ring;
+    if (((ring.popped - last) | 0) >= 0) return;
+    this.rewriteWaits++;
+    try {
+      this.thread.waitUntil(() => ((ring.popped - last) | 0) >= 0, () => ring.waitForPopped(last, SLEEP_MS), `writing ${this.path}`);
+    } catch (err) {
+      this.open = false;
+      this.file.discard();
+      throw err;
+    }
   }
 
   /** Waits until the thread wrote everything, then renames the file into place (once). */

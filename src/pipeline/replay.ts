@@ -79,7 +79,7 @@ function openSink(target: OutputTarget, lines: string[], feed: CaptureFeed): Sin
     case 'file': {
       // encoded and written on another thread: this one only hands over where each event's bytes are
       const w = new ThreadedEventWriter(target.path, base, feed.reader.pool);
-      feed.inUse = (buf) => w.inUse(buf);
+      feed.beforeRewrite = (buf) => w.beforeRewrite(buf);
       return { publish: (tx) => w.publish(tx), close: () => w.close(), writer: w };
     }
     case 'stdout': {
