@@ -1,5 +1,5 @@
 /**
- * The capture is read through two buffers in turn, rewritten as the file
+ * The capture is read through a few buffers in turn, rewritten as the file
  * goes on (CaptureReader.onRewrite): whatever the analyzer keeps is copied
  * out first, and the arena's chunks are refilled once every message in them is
  * finished. A view kept too long would read other packets' bytes; these runs
