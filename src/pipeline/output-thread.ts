@@ -215,16 +215,17 @@ export class ThreadedEventWriter {
    * The capture reader is about to write over `buf`: if events the thread
    * has not written yet read bytes there, hand them over and wait until it
    * has. It seldom has to: the last such event was made before the reader
-   * turned to the buffer before this one, and only while the thread was not
-   * behind.
+   * turned to the buffer before this one, and handed over then, and only
+   * while the thread was not behind.
    */
   beforeRewrite(buf: Buffer): void {
     const slot = this.pool.indexOf(buf);
     if (slot < 0) return;
     this.rewriteNext = (slot + 1) % POOL_SIZE;
+    // a batch can hold more than a buffer's worth of events: the thread gets them now, not at the next rewrite
+    this.handOver();
     if (this.told[slot] !== buf) return;
     const last = this.lastBatch[slot]!;
-    if (last === this.batchNo) this.handOver();
     const ring = this.thread.ring;
     if (((ring.popped - last) | 0) >= 0) return;
     this.rewriteWaits++;
