@@ -117,15 +117,32 @@ describe('read buffers, rewritten in turn', () => {
     expect(waits).toBeGreaterThan(0);
   });
 
-  it('transactions a caller keeps past the end of the capture keep their bytes', () => {
+  it('transactions a caller keeps past the end of the capture keep their bytes, while later readers read into the same buffers', () => {
     const kept = (reader: CaptureReader) => {
       const txs: Transaction[] = [];
       const feed = new CaptureFeed(reader, { onTransaction: (tx) => txs.push(tx) }, { ports: [6379], tcp: 'reassemble' });
+      // the buffers it read into (at its close, every one is handed to onRewrite)
+      const pool = new Set<Buffer>();
+      const onRewrite = reader.onRewrite!;
+      reader.onRewrite = (buf, all) => {
+        pool.add(buf);
+        onRewrite(buf, all);
+      };
       while (feed.step());
-      return txs.map((tx) => formatEvent(tx, feed.base));
+      expect(reader.pool).toHaveLength(0); // closed: its buffers went to the next reader
+      return { txs, base: feed.base, pool };
     };
-    const expected = kept(whole());
+    const text = (k: ReturnType<typeof kept>) => k.txs.map((tx) => formatEvent(tx, k.base));
+    const expected = text(kept(whole()));
     expect(expected.length).toBeGreaterThan(3000);
-    expect(kept(small())).toEqual(expected);
+    // the later readers read another capture into the buffers the first read into (at most 8 wait for a next reader)
+    const other = join(dir, 'other.pcap');
+    generateRedisCapture({ transactions: 3000, connections: 7, mss: 500, seed: 78 }, other);
+    const otherExpected = text(kept(CaptureReader.fromBytes(readFileSync(other), 'other.pcap', 1 << 24)));
+    const first = kept(small());
+    const later = [kept(CaptureReader.open(other, 4096)), kept(CaptureReader.open(other, 4096))];
+    expect([...later[1]!.pool].some((b) => first.pool.has(b))).toBe(true);
+    expect(text(first)).toEqual(expected);
+    for (const r of later) expect(text(r)).toEqual(otherExpected);
   });
 });

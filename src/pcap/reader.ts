@@ -13,6 +13,13 @@ export const READ_BUFFER_SIZE = 512 * 1024;
  * it has mostly been used or copied out by then.
  */
 export const POOL_SIZE = 4;
+/**
+ * Pool buffers of closed readers, for the next ones: shared memory is freed
+ * only once both threads' collectors let go of it, and 60 replays in a row
+ * (a sweep) piled up ~80 MiB of it.
+ */
+const spares: Buffer[] = [];
+const MAX_SPARES = 2 * POOL_SIZE;
 
 function viewOf(b: Buffer): DataView {
   return new DataView(b.buffer, b.byteOffset, b.length);
@@ -154,7 +161,19 @@ export class CaptureReader {
     return this.format === 'pcap' ? this.linkType : (this.interfaces[0]?.linkType ?? -1);
   }
 
+  /**
+   * Closes the file. With {@link onRewrite}, the pool's buffers go to the
+   * next reader: whoever keeps bytes handed out in them is told to copy
+   * them out now, as before any rewrite.
+   */
   close(): void {
+    const onRewrite = this.onRewrite;
+    if (onRewrite !== null && this.pool.length > 0) {
+      for (const b of this.pool) onRewrite(b, this.pool);
+      for (const b of this.pool) spares.push(b);
+      if (spares.length > MAX_SPARES) spares.splice(0, spares.length - MAX_SPARES); // the oldest go to the collector
+      this.pool.length = 0;
+    }
     this.src.close();
   }
 
@@ -198,7 +217,9 @@ export class CaptureReader {
     if (onRewrite === null || n > this.bufferSize) return Buffer.allocUnsafe(this.buf.length);
     this.poolAt = (this.poolAt + 1) % POOL_SIZE;
     if (this.pool.length < POOL_SIZE) {
-      const fresh = Buffer.from(new SharedArrayBuffer(this.bufferSize));
+      let i = spares.length - 1; // the last closed reader's first
+      while (i >= 0 && spares[i]!.length !== this.bufferSize) i--;
+      const fresh = i >= 0 ? spares.splice(i, 1)[0]! : Buffer.from(new SharedArrayBuffer(this.bufferSize));
       this.pool.push(fresh);
       return fresh;
     }
