@@ -81,8 +81,12 @@ export class BoundedQueue {
   }
 
   unwait(consumer: Process): void {
-    const i = this.waiters.indexOf(consumer);
-    if (i >= 0) this.waiters.splice(i, 1);
+    const w = this.waiters;
+    const i = w.indexOf(consumer);
+    if (i < 0) return;
+    // not splice: it makes an array of what it removes, once per service
+    for (let k = i + 1; k < w.length; k++) w[k - 1] = w[k]!;
+    w.length--;
   }
 
   /** Events still here while consumers wait: wake the next one too. */
