@@ -23,6 +23,23 @@ const reply: fc.Arbitrary<RespValue> = fc.oneof(
   fc.stringMatching(/^[ -~]{0,12}$/).map((s) => ({ t: 'error' as const, s })),
   fc.integer().map((n) => ({ t: 'int' as const, n })),
   fc.array(anyText.map((s) => ({ t: 'bulk' as const, s })), { maxLength: 3 }).map((items) => ({ t: 'array' as const, items })),
+  // what the direct path renders (scalars, nil) and what it leaves to the string path (nested, RESP3, a null array)
+  fc
+    .array(
+      fc.oneof(
+        anyText.map((s) => ({ t: 'bulk' as const, s })),
+        fc.constant({ t: 'bulk' as const, s: null }),
+        fc.integer().map((n) => ({ t: 'int' as const, n })),
+        fc.stringMatching(/^[ -~]{0,12}$/).map((s) => ({ t: 'simple' as const, s })),
+        fc.stringMatching(/^[ -~]{0,12}$/).map((s) => ({ t: 'error' as const, s })),
+        fc.array(anyText.map((s) => ({ t: 'bulk' as const, s })), { maxLength: 2 }).map((items) => ({ t: 'array' as const, items })),
+        fc.constant({ t: 'null' as const }),
+        fc.constant({ t: 'array' as const, items: null }),
+      ),
+      { maxLength: 5 },
+    )
+    .map((items) => ({ t: 'array' as const, items })),
+  fc.constant({ t: 'array' as const, items: null }),
   fc.constant({ t: 'null' as const }),
 );
 
@@ -41,6 +58,31 @@ describe('EventEncoder', () => {
       const end = new EventEncoder().encode(tx, base, out, 0);
       expect(out.toString('utf8', 0, end)).toBe(formatEvent(tx, base));
       JSON.parse(out.toString('utf8', 0, end));
+    },
+  );
+
+  // ASCII words and items, so that the bytes path renders the array (packetbeat's `[a, b, nil]`), not the string path
+  const ascii = fc.stringMatching(/^[ -~\t\n"\\]{0,12}$/);
+  const item: fc.Arbitrary<RespValue> = fc.oneof(
+    ascii.map((s) => ({ t: 'bulk' as const, s })),
+    fc.constant({ t: 'bulk' as const, s: null }),
+    fc.integer().map((n) => ({ t: 'int' as const, n })),
+    fc.stringMatching(/^[ -~]{0,12}$/).map((s) => ({ t: 'simple' as const, s })),
+    fc.stringMatching(/^[ -~]{0,12}$/).map((s) => ({ t: 'error' as const, s })),
+  );
+  const array = fc.oneof(
+    { weight: 8, arbitrary: fc.array(item, { maxLength: 6 }).map((items) => ({ t: 'array' as const, items })) },
+    { weight: 1, arbitrary: fc.constant({ t: 'array' as const, items: null }) },
+    { weight: 1, arbitrary: fc.array(fc.oneof(item, fc.array(item, { maxLength: 2 }).map((items) => ({ t: 'array' as const, items }))), { maxLength: 3 }).map((items) => ({ t: 'array' as const, items })) },
+  );
+  test.prop([fc.array(ascii.filter((w) => w.length > 0), { minLength: 1, maxLength: 3 }), array], { numRuns: 300 })(
+    'writes an array reply as formatEvent does',
+    (args, value) => {
+      const tx: Transaction = { id: 1, conn, request: message('request', encodeCommand(args), 0), response: message('response', encodeValue(value), 1_000_000) };
+      const base = { sec: 1482404843, nsec: 0 };
+      const out = Buffer.alloc(EventEncoder.bound(tx));
+      const end = new EventEncoder().encode(tx, base, out, 0);
+      expect(out.toString('utf8', 0, end)).toBe(formatEvent(tx, base));
     },
   );
 });

@@ -30,10 +30,10 @@ export class EventEncoder {
     p = putInt(out, p, req.size);
     p = put(out, p, BYTES_OUT);
     p = putInt(out, p, resp.size);
-    const [client, server] = this.fragments(tx.conn);
-    p = put(out, p, client);
+    const fragments = this.fragments(tx.conn);
+    p = put(out, p, fragments[0]);
     p = put(out, p, this.method(req.method));
-    p = put(out, p, server);
+    p = put(out, p, fragments[1]);
     p = put(out, p, QUERY);
     const queryAt = p;
     p = putWords(out, p, req);
@@ -42,7 +42,8 @@ export class EventEncoder {
     const resourceFrom = resourceStart === 0 ? p : queryAt + resourceStart;
     const resourceTo = resourceStart === 0 ? p : queryAt + resourceEnd;
     p = put(out, p, resp.isError ? REDIS_ERROR : REDIS_RETURN);
-    const v = resp.chunk[resp.offset] === 0x24 || isLine(resp) ? putScalar(out, p, resp) : -2;
+    const type = resp.chunk[resp.offset];
+    const v = type === 0x24 || isLine(resp) ? putScalar(out, p, resp) : type === 0x2a ? putArray(out, p, resp) : -2;
     if (v === -1) return start + out.write(formatEvent(tx, base), start, 'utf8');
     p = v >= 0 ? v : p + out.write(JSON.stringify(resp.text).slice(1, -1), p, 'utf8');
     p = put(out, p, RESOURCE);
@@ -219,3 +220,44 @@ function putScalar(out: Buffer, p: number, m: RespMessage): number {
 }
 
 const NIL = Buffer.from('nil');
+
+/**
+ * An array reply of scalars (HGETALL, LRANGE, MGET...) as packetbeat renders
+ * it, `[a, b, nil]`, escaped item by item (the separators need none); -2 for
+ * anything else, nested or not ASCII, which takes the string path.
+ */
+function putArray(out: Buffer, p: number, m: RespMessage): number {
+  const b = m.chunk;
+  let q = m.offset;
+  let eol = lineEnd(b, q + 1);
+  const count = parseLength(b, q + 1, eol)!;
+  if (count < 0) return put(out, p, NIL);
+  out[p++] = 0x5b; // [
+  q = eol + 2;
+  for (let i = 0; i < count; i++) {
+    if (i > 0) {
+      out[p++] = 0x2c; // ,
+      out[p++] = 0x20;
+    }
+    const t = b[q];
+    eol = lineEnd(b, q + 1);
+    if (t === 0x24) {
+      const n = parseLength(b, q + 1, eol)!;
+      if (n < 0) {
+        p = put(out, p, NIL);
+        q = eol + 2;
+        continue;
+      }
+      p = putEscaped(out, p, b, eol + 2, eol + 2 + n);
+      q = eol + 4 + n;
+    } else if (t === 0x2b || t === 0x2d || t === 0x3a) {
+      p = putEscaped(out, p, b, q + 1, eol);
+      q = eol + 2;
+    } else {
+      return -2;
+    }
+    if (p < 0) return -2;
+  }
+  out[p++] = 0x5d; // ]
+  return p;
+}
