@@ -32,7 +32,8 @@ export class EventEncoder {
     p = putInt(out, p, resp.size);
     const fragments = this.fragments(tx.conn);
     p = put(out, p, fragments[0]);
-    p = put(out, p, this.method(req.method));
+    const m = putMethod(out, p, req);
+    p = m >= 0 ? m : put(out, p, this.method(req.method));
     p = put(out, p, fragments[1]);
     p = put(out, p, QUERY);
     const queryAt = p;
@@ -172,6 +173,31 @@ function putEscaped(out: Buffer, p: number, b: Buffer, from: number, to: number)
     }
   }
   return p;
+}
+
+/**
+ * The method, `"LPUSH"`: the request's first word upper-cased, straight from
+ * its bytes; -1 unless it is printable ASCII with nothing to escape (then
+ * the string path: {@link RespMessage.method}).
+ */
+function putMethod(out: Buffer, p: number, m: RespMessage): number {
+  const b = m.chunk;
+  let q = m.offset;
+  if (b[q] !== 0x2a) return -1;
+  q = lineEnd(b, q + 1) + 2;
+  if (q >= m.offset + m.size || b[q] !== 0x24) return -1;
+  const eol = lineEnd(b, q + 1);
+  const n = parseLength(b, q + 1, eol);
+  if (n === null || n < 0) return -1;
+  const from = eol + 2;
+  out[p] = 0x22;
+  for (let i = 0; i < n; i++) {
+    const c = b[from + i]!;
+    if (c < 0x21 || c > 0x7e || c === 0x22 || c === 0x5c) return -1;
+    out[p + 1 + i] = c >= 0x61 && c <= 0x7a ? c - 0x20 : c;
+  }
+  out[p + 1 + n] = 0x22;
+  return p + n + 2;
 }
 
 /** Where the last {@link putWords} put the second word, relative to where it started writing (0: none). */
