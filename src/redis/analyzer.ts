@@ -108,18 +108,6 @@ class RedisConnection {
  * resumable parser per direction, a FIFO of requests per connection, and
  * correlation by order (pipelined requests pair with responses in turn).
  */
-/** Messages that are views of one fed buffer: `messages[0..count)`; the array never shrinks (growing it again after each release was ~13 MB of garbage a 300k replay). */
-class Notes {
-  buf: Buffer | null = null;
-  readonly messages: (RespMessage | null)[] = [];
-  count = 0;
-
-  clear(): void {
-    this.messages.fill(null, 0, this.count); // what is no longer noted may be collected
-    this.count = 0;
-  }
-}
-
 export class RedisAnalyzer implements StreamAnalyzer {
   readonly counters: RedisCounters = newRedisCounters();
   private nextTxId = 1;
@@ -128,13 +116,12 @@ export class RedisAnalyzer implements StreamAnalyzer {
   /**
    * Set when whoever feeds the analyzer rewrites its buffers and calls
    * {@link release} first. Messages kept that are views of a fed buffer are
-   * then noted, per buffer, to be copied out in time.
+   * then noted in `pinned`, to be copied out in time.
    */
   trackViews = false;
-  /** Notes per fed buffer (a few: the reader's pool, and buffers it never rewrites until their notes are dropped). */
-  private readonly notes: Notes[] = [];
-  /** The notes of the buffer noted last: the next message is most often a view of it too. */
-  private lastNotes: Notes | null = null;
+  /** Notes are `pinned[0..pinnedCount)`; the array never shrinks (growing it again after each release was ~13 MB of garbage a 300k replay). */
+  private readonly pinned: (RespMessage | null)[] = [];
+  private pinnedCount = 0;
   /**
    * State of dropped connections, reused for new ones: a capture with many
    * short connections then leaves no garbage per connection to pile up in
@@ -187,38 +174,22 @@ export class RedisAnalyzer implements StreamAnalyzer {
    * copied, or a view of a buffer no one rewrites).
    */
   release(buf: Buffer, pool: readonly Buffer[]): void {
-    for (const n of this.notes) {
-      if (n.buf === buf) {
-        // only this buffer's notes: the others' messages are not touched (a thousand cache misses each)
-        for (let i = 0; i < n.count; i++) {
-          const m = n.messages[i]!;
-          if (!m.done && m.home === null) m.moveTo(this.arena);
-        }
-        n.clear();
-      } else if (n.buf === null || !pool.includes(n.buf)) {
-        n.clear();
-      }
+    const pinned = this.pinned;
+    const count = this.pinnedCount;
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      const m = pinned[i]!;
+      if (m.done || m.home !== null) continue;
+      if (m.chunk === buf) m.moveTo(this.arena);
+      else if (pool.includes(m.chunk)) pinned[kept++] = m;
     }
+    pinned.fill(null, kept, count); // what is no longer noted may be collected
+    this.pinnedCount = kept;
   }
 
   /** Notes `m` for {@link release} if it is a view of a fed buffer. */
   private pin(m: RespMessage): void {
-    if (!this.trackViews || m.home !== null) return;
-    let n = this.lastNotes;
-    if (n === null || n.buf !== m.chunk) n = this.notesOf(m.chunk);
-    n.messages[n.count++] = m;
-  }
-
-  private notesOf(buf: Buffer): Notes {
-    // a buffer's own notes, else notes emptied by a release (of any buffer: they are empty), else new ones
-    let n = this.notes.find((x) => x.buf === buf) ?? this.notes.find((x) => x.count === 0);
-    if (n === undefined) {
-      n = new Notes();
-      this.notes.push(n);
-    }
-    n.buf = buf;
-    this.lastNotes = n;
-    return n;
+    if (this.trackViews && m.home === null) this.pinned[this.pinnedCount++] = m;
   }
 
   private request(conn: Connection, s: RedisConnection, m: RespMessage): void {
