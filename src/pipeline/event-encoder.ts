@@ -43,8 +43,7 @@ export class EventEncoder {
     const resourceFrom = resourceStart === 0 ? p : queryAt + resourceStart;
     const resourceTo = resourceStart === 0 ? p : queryAt + resourceEnd;
     p = put(out, p, resp.isError ? REDIS_ERROR : REDIS_RETURN);
-    const type = resp.chunk[resp.offset];
-    const v = type === 0x24 || isLine(resp) ? putScalar(out, p, resp) : type === 0x2a ? putArray(out, p, resp) : -2;
+    const v = resp.chunk[resp.offset] === 0x2a ? putArray(out, p, resp) : putValue(out, p, resp.chunk, resp.offset);
     if (v === -1) return start + out.write(formatEvent(tx, base), start, 'utf8');
     p = v >= 0 ? v : p + out.write(JSON.stringify(resp.text).slice(1, -1), p, 'utf8');
     p = put(out, p, RESOURCE);
@@ -127,11 +126,6 @@ function putInt(out: Buffer, p: number, n: number): number {
     n = Math.floor(n / 10);
   }
   return p + digits;
-}
-
-function isLine(m: RespMessage): boolean {
-  const t = m.chunk[m.offset];
-  return t === 0x2b || t === 0x2d || t === 0x3a;
 }
 
 /**
@@ -231,15 +225,28 @@ function putWords(out: Buffer, p: number, m: RespMessage): number {
   return p;
 }
 
-/** A simple, error, integer or bulk reply's text; -1 when it holds a byte over 0x7f. */
-function putScalar(out: Buffer, p: number, m: RespMessage): number {
-  const b = m.chunk;
-  const at = m.offset;
+/** Where the value {@link putValue} wrote ends in its buffer. */
+let valueEnd = 0;
+
+/**
+ * A simple, error, integer or bulk value at `b[at]` as its text (`nil` for a
+ * null bulk), and where it ends in {@link valueEnd}; -1 when it holds a byte
+ * over 0x7f, -2 for any other type.
+ */
+function putValue(out: Buffer, p: number, b: Buffer, at: number): number {
   const t = b[at];
-  if (t === 0x2b || t === 0x2d || t === 0x3a) return putEscaped(out, p, b, at + 1, lineEnd(b, at + 1));
   const eol = lineEnd(b, at + 1);
+  if (t === 0x2b || t === 0x2d || t === 0x3a) {
+    valueEnd = eol + 2;
+    return putEscaped(out, p, b, at + 1, eol);
+  }
+  if (t !== 0x24) return -2;
   const n = parseLength(b, at + 1, eol)!;
-  if (n < 0) return put(out, p, NIL);
+  if (n < 0) {
+    valueEnd = eol + 2;
+    return put(out, p, NIL);
+  }
+  valueEnd = eol + 4 + n;
   return putEscaped(out, p, b, eol + 2, eol + 2 + n);
 }
 
@@ -253,7 +260,7 @@ const NIL = Buffer.from('nil');
 function putArray(out: Buffer, p: number, m: RespMessage): number {
   const b = m.chunk;
   let q = m.offset;
-  let eol = lineEnd(b, q + 1);
+  const eol = lineEnd(b, q + 1);
   const count = parseLength(b, q + 1, eol)!;
   if (count < 0) return put(out, p, NIL);
   out[p++] = 0x5b; // [
@@ -263,24 +270,9 @@ function putArray(out: Buffer, p: number, m: RespMessage): number {
       out[p++] = 0x2c; // ,
       out[p++] = 0x20;
     }
-    const t = b[q];
-    eol = lineEnd(b, q + 1);
-    if (t === 0x24) {
-      const n = parseLength(b, q + 1, eol)!;
-      if (n < 0) {
-        p = put(out, p, NIL);
-        q = eol + 2;
-        continue;
-      }
-      p = putEscaped(out, p, b, eol + 2, eol + 2 + n);
-      q = eol + 4 + n;
-    } else if (t === 0x2b || t === 0x2d || t === 0x3a) {
-      p = putEscaped(out, p, b, q + 1, eol);
-      q = eol + 2;
-    } else {
-      return -2;
-    }
+    p = putValue(out, p, b, q);
     if (p < 0) return -2;
+    q = valueEnd;
   }
   out[p++] = 0x5d; // ]
   return p;
