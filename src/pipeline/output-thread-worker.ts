@@ -7,7 +7,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Ring } from '../live/ring.js';
-import { RespMessage } from '../redis/resp.js';
+import { RespMessage, type RespRole } from '../redis/resp.js';
 import type { TimeBase } from '../redis/transaction.js';
 import type { Connection } from '../tcp/connection.js';
 import { EventEncoder } from './event-encoder.js';
@@ -31,26 +31,24 @@ class Session {
     this.writer = new BlockWriter(fd);
   }
 
+  /** A message of an event record, its part at `at`: its bytes (slot 0), or their offset in the shared buffer of slot - 1. */
+  private message(data: Buffer, view: DataView, slot: number, at: number, size: number, tsNs: number, isError: boolean, role: RespRole): RespMessage {
+    return slot === 0
+      ? new RespMessage(data, at, size, tsNs, isError, false, role)
+      : new RespMessage(this.shared[slot - 1]!, view.getUint32(at, true), size, tsNs, isError, false, role);
+  }
+
   /** Serves the record at `data[at..at+length)`; true at the session's end. */
   serve(data: Buffer, view: DataView, at: number, length: number): boolean {
     const kind = data[at];
     const writer = this.writer;
     if (kind === Kind.event) {
       if (writer === null) return false;
-      // each message's bytes: here, or (slot + 1 in byte 2 or 3) at an offset in a shared buffer
-      const reqSlot = data[at + 2]!;
-      const respSlot = data[at + 3]!;
       const reqSize = view.getUint32(at + 8, true);
-      const respSize = view.getUint32(at + 12, true);
       const reqAt = at + EVENT_HEADER;
-      const respAt = reqAt + (reqSlot === 0 ? reqSize : 4);
-      const request = reqSlot === 0
-        ? new RespMessage(data, reqAt, reqSize, view.getFloat64(at + 16, true), false, false, 'request')
-        : new RespMessage(this.shared[reqSlot - 1]!, view.getUint32(reqAt, true), reqSize, view.getFloat64(at + 16, true), false, false, 'request');
-      const isError = data[at + 1] === 1;
-      const response = respSlot === 0
-        ? new RespMessage(data, respAt, respSize, view.getFloat64(at + 24, true), isError, false, 'response')
-        : new RespMessage(this.shared[respSlot - 1]!, view.getUint32(respAt, true), respSize, view.getFloat64(at + 24, true), isError, false, 'response');
+      const request = this.message(data, view, data[at + 2]!, reqAt, reqSize, view.getFloat64(at + 16, true), false, 'request');
+      const respAt = reqAt + (data[at + 2] === 0 ? reqSize : 4);
+      const response = this.message(data, view, data[at + 3]!, respAt, view.getUint32(at + 12, true), view.getFloat64(at + 24, true), data[at + 1] === 1, 'response');
       const tx = { id: 0, conn: this.conns[view.getUint32(at + 4, true)]!, request, response };
       const out = writer.reserve(EventEncoder.bound(tx));
       writer.commitLine(this.encoder.encode(tx, this.base, out, writer.offset));

@@ -229,13 +229,7 @@ export class ThreadedEventWriter {
     const ring = this.thread.ring;
     if (((ring.popped - last) | 0) >= 0) return;
     this.rewriteWaits++;
-    try {
-      this.thread.waitUntil(() => ((ring.popped - last) | 0) >= 0, () => ring.waitForPopped(last, SLEEP_MS), `writing ${this.path}`);
-    } catch (err) {
-      this.open = false;
-      this.file.discard();
-      throw err;
-    }
+    this.wait(() => ((ring.popped - last) | 0) >= 0, () => ring.waitForPopped(last, SLEEP_MS), `writing ${this.path}`);
   }
 
   /** Waits until the thread wrote everything, then renames the file into place (once). */
@@ -245,13 +239,8 @@ export class ThreadedEventWriter {
     this.batch[this.record(4)] = Kind.end;
     this.handOver();
     const t = this.thread;
-    try {
-      const done = () => Atomics.load(t.control, Ctl.sessionsDone) >= this.session;
-      t.waitUntil(done, () => Atomics.wait(t.control, Ctl.sessionsDone, this.session - 1, SLEEP_MS), `writing ${this.path}`);
-    } catch (err) {
-      this.file.discard();
-      throw err;
-    }
+    const done = () => Atomics.load(t.control, Ctl.sessionsDone) >= this.session;
+    this.wait(done, () => Atomics.wait(t.control, Ctl.sessionsDone, this.session - 1, SLEEP_MS), `writing ${this.path}`);
     idle.push(t);
     if (Atomics.load(t.control, Ctl.failed) !== 0) {
       this.file.discard();
@@ -316,12 +305,17 @@ export class ThreadedEventWriter {
     const ring = this.thread.ring;
     this.start = ring.claim(BATCH_BYTES);
     if (this.start >= 0) return;
+    this.wait(
+      () => (this.start = ring.claim(BATCH_BYTES)) >= 0,
+      () => ring.waitForRoom(BATCH_BYTES, SLEEP_MS),
+      `waiting for room to write ${this.path}`,
+    );
+  }
+
+  /** {@link OutputThread.waitUntil}; when it gives up, the file is discarded and the writer closed. */
+  private wait(done: () => boolean, sleep: () => void, what: string): void {
     try {
-      this.thread.waitUntil(
-        () => (this.start = ring.claim(BATCH_BYTES)) >= 0,
-        () => ring.waitForRoom(BATCH_BYTES, SLEEP_MS),
-        `waiting for room to write ${this.path}`,
-      );
+      this.thread.waitUntil(done, sleep, what);
     } catch (err) {
       this.open = false;
       this.file.discard();
