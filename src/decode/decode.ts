@@ -1,3 +1,4 @@
+import { viewOf } from '../bytes.js';
 import { LinkType } from '../pcap/linktype.js';
 
 /**
@@ -55,7 +56,7 @@ export class DecodedPacket {
 
 /**
  * The buffer being decoded, read as numbers: a DataView read compiles to one
- * load. Made again only when the buffer changes (the capture reader's two
+ * load. Made again only when the buffer changes (the capture reader's few
  * buffers: once per read), never per packet.
  */
 let viewed: Buffer | null = null;
@@ -73,7 +74,7 @@ function u32(b: Buffer, p: number): number {
 
 function see(b: Buffer): void {
   viewed = b;
-  view = new DataView(b.buffer, b.byteOffset, b.length);
+  view = viewOf(b);
 }
 
 const ETH_IPV4 = 0x0800;

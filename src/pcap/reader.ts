@@ -1,3 +1,4 @@
+import { viewOf } from '../bytes.js';
 import { CaptureError, type CaptureWarning } from './errors.js';
 import { bufferSource, fileSource, type ByteSource } from './source.js';
 
@@ -20,10 +21,6 @@ export const POOL_SIZE = 4;
  */
 const spares: Buffer[] = [];
 const MAX_SPARES = 2 * POOL_SIZE;
-
-function viewOf(b: Buffer): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.length);
-}
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
 const PCAP_MAGIC_NS = 0xa1b23c4d;
