@@ -166,19 +166,20 @@ export class Ring {
    * thread stops everything else it does meanwhile.
    */
   waitForRoom(length: number, timeoutMs: number): void {
-    Atomics.store(this.ctl, PRODUCER_WAITING, 1);
-    // the consumer stores its tail before it reads the flag: a release after this load wakes the wait below
-    const tail = Atomics.load(this.ctl, TAIL);
-    if (this.fits(recordBytes(length)) < 0) Atomics.wait(this.ctl, TAIL, tail, timeoutMs);
-    Atomics.store(this.ctl, PRODUCER_WAITING, 0);
+    this.sleepOnTail(() => this.fits(recordBytes(length)) < 0, timeoutMs);
   }
 
   /** Sleeps until {@link popped} reaches `count` (compared by difference: counters wrap), or `timeoutMs` passes. */
   waitForPopped(count: number, timeoutMs: number): void {
+    this.sleepOnTail((tail) => ((tail - count) | 0) < 0, timeoutMs);
+  }
+
+  /** Sleeps on the consumer's tail while `waiting(tail)`, at most `timeoutMs`; a release wakes it. */
+  private sleepOnTail(waiting: (tail: number) => boolean, timeoutMs: number): void {
     Atomics.store(this.ctl, PRODUCER_WAITING, 1);
     // the consumer stores its tail before it reads the flag: a release after this load wakes the wait below
     const tail = Atomics.load(this.ctl, TAIL);
-    if (((tail - count) | 0) < 0) Atomics.wait(this.ctl, TAIL, tail, timeoutMs);
+    if (waiting(tail)) Atomics.wait(this.ctl, TAIL, tail, timeoutMs);
     Atomics.store(this.ctl, PRODUCER_WAITING, 0);
   }
 
