@@ -24,7 +24,6 @@ export class EventEncoder {
     const req = tx.request;
     const resp = tx.response;
     const start = p;
-    p = put(out, p, OPEN_TS);
     p = this.timestamp(out, p, base, req.tsNs);
     p = put(out, p, BYTES_IN);
     p = putInt(out, p, req.size);
@@ -35,7 +34,6 @@ export class EventEncoder {
     const m = putMethod(out, p, req);
     p = m >= 0 ? m : put(out, p, this.method(req.method));
     p = put(out, p, fragments[1]);
-    p = put(out, p, QUERY);
     const queryAt = p;
     p = putWords(out, p, req);
     if (p < 0) return start + out.write(formatEvent(tx, base), start, 'utf8');
@@ -55,15 +53,16 @@ export class EventEncoder {
   }
 
   private second = NaN;
-  private readonly secondPrefix = Buffer.alloc(20);
+  /** The line's start, up to the timestamp's second: kept while the second lasts. */
+  private readonly secondPrefix = Buffer.from(`${OPEN_TS}${'0'.repeat(20)}`);
 
-  /** formatTimestamp's text, written byte by byte: the prefix up to the second is kept while the second lasts. */
+  /** The line's start and formatTimestamp's text, the milliseconds written byte by byte. */
   private timestamp(out: Buffer, p: number, base: TimeBase, relNs: number): number {
     const ms = base.sec * 1000 + Math.floor((base.nsec + relNs) / 1e6);
     const second = Math.floor(ms / 1000);
     if (second !== this.second) {
       this.second = second;
-      this.secondPrefix.write(formatTimestamp(base, relNs).slice(0, 20), 0, 'latin1');
+      this.secondPrefix.write(formatTimestamp(base, relNs).slice(0, 20), OPEN_TS.length, 'latin1');
     }
     p = put(out, p, this.secondPrefix);
     const frac = ms - second * 1000;
@@ -79,7 +78,7 @@ export class EventEncoder {
     if (f === undefined) {
       f = [
         Buffer.from(`,"client_ip":"${c.clientIp}","client_port":${c.clientPort},"client_proc":"","client_server":"","ip":"${c.serverIp}","method":`),
-        Buffer.from(`,"port":${c.serverPort},"proc":"",`),
+        Buffer.from(`,"port":${c.serverPort},"proc":"","query":"`),
       ];
       this.connFragments[c.id] = f;
     }
@@ -96,10 +95,9 @@ export class EventEncoder {
   }
 }
 
-const OPEN_TS = Buffer.from('{"@timestamp":"');
+const OPEN_TS = '{"@timestamp":"';
 const BYTES_IN = Buffer.from('","bytes_in":');
 const BYTES_OUT = Buffer.from(',"bytes_out":');
-const QUERY = Buffer.from('"query":"');
 const REDIS_RETURN = Buffer.from('","redis":{"return_value":"');
 const REDIS_ERROR = Buffer.from('","redis":{"error":"');
 const RESOURCE = Buffer.from('"},"resource":"');
