@@ -420,9 +420,9 @@ export class Worker implements Process {
     this.input.unwait(this);
     this.state = SERVING;
     let bytes = 0;
-    // an event's sizes sit in objects made long ago (cold in cache): read them only when bytes cost something
+    // an event's sizes and id sit in objects made long ago (cold in cache): read them only when the cost needs them
     if (this.cost.model.perByte !== 0) for (let i = 0; i < this.size; i++) bytes += this.batch[i]!.request.size + this.batch[i]!.response.size;
-    const cost = this.cost.next(0, bytes, this.size, 1, this.batch[0]!.id);
+    const cost = this.cost.next(0, bytes, this.size, 1, this.cost.drawsPer === 'event' ? this.batch[0]!.id : 0);
     this.serviceNs += cost;
     this.r.scheduler.at(now + cost, this, DONE);
   }

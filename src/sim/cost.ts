@@ -50,7 +50,7 @@ export class StageCost {
      * `event`: a service's noise belongs to the event it serves (drawn from
      * the event's id), the setting of Whitt's counterexamples.
      */
-    private readonly drawsPer: DrawsPer = 'slot',
+    readonly drawsPer: DrawsPer = 'slot',
   ) {
     const on = jitter.sigma > 0 || jitter.runSigma > 0 || jitter.stallEveryNs < Infinity;
     this.rng = on ? new Random(seed, `cost.${stage}`) : null;
