@@ -1,4 +1,5 @@
 import { formatAddress, TCP_FIN, TCP_RST, TCP_SYN, TCP_ACK, type DecodedPacket } from '../decode/decode.js';
+import { seqAdd, seqDiff } from './seq.js';
 import {
   CLIENT_TO_SERVER,
   SERVER_TO_CLIENT,
@@ -37,6 +38,13 @@ class Conn implements Connection {
   index = -1;
   hash = 0;
   sawData = false;
+  /**
+   * `packetbeat` mode: the last sequence seen each way (0: none), here and
+   * not in the streams, which that mode never touches: the connection's
+   * object is already in cache when its segment arrives.
+   */
+  lastSeqToServer = 0;
+  lastSeqToClient = 0;
 
   constructor(
     readonly id: number,
@@ -126,15 +134,50 @@ export class TcpAssembler {
     this.last = conn;
     this.seenNs[conn.index] = tsNs;
     if (len > 0) conn.sawData = true;
-    const stream = dir === CLIENT_TO_SERVER ? conn.toServer : conn.toClient;
     if (this.packetbeatMode) {
-      stream.segmentPacketbeat(created, pkt.seq, flags, pkt.buf, pkt.payloadOffset, len, tsNs);
+      this.segmentPacketbeat(conn, dir, created, pkt.seq, flags, pkt.buf, pkt.payloadOffset, len, tsNs);
     } else {
-      stream.segmentReassemble(pkt.seq, flags, pkt.buf, pkt.payloadOffset, len, tsNs);
+      (dir === CLIENT_TO_SERVER ? conn.toServer : conn.toClient).segmentReassemble(pkt.seq, flags, pkt.buf, pkt.payloadOffset, len, tsNs);
       if ((flags & TCP_RST) !== 0) this.close(conn, 'rst', tsNs);
       else if (conn.toServer.finished && conn.toClient.finished) this.close(conn, 'fin', tsNs);
     }
     if (this.oldest >= 0 && this.seenNs[this.oldest]! < this.nowNs - this.opts.streamTimeoutNs) this.expire(this.nowNs);
+  }
+
+  /**
+   * packetbeat 5.x `TCP.Process` (`protos/tcp/tcp.go`) for one direction,
+   * exactly: no reordering; a segment ending at or below the last sequence
+   * is a retransmission; one starting above it is a gap (the analyzer drops
+   * its state); an overlap is trimmed. A last sequence of 0 counts as "not
+   * seen", as in packetbeat. `created`: this packet created the connection.
+   */
+  private segmentPacketbeat(conn: Conn, dir: Direction, created: boolean, seq: number, flags: number, buf: Buffer, off: number, len: number, tsNs: number): void {
+    const fin = (flags & TCP_FIN) !== 0;
+    if (len === 0 && !fin) return;
+    const end = seqAdd(seq, len);
+    const last = dir === CLIENT_TO_SERVER ? conn.lastSeqToServer : conn.lastSeqToClient;
+    if (len > 0 && last !== 0) {
+      if (seqDiff(end, last) <= 0) {
+        this.counters['tcp.retransmitted_bytes'] += len;
+        return;
+      }
+      const d = seqDiff(last, seq);
+      if (d < 0) {
+        if (!created) {
+          this.counters['tcp.dropped_because_of_gaps']++;
+          this.counters['tcp.gap_bytes'] += -d;
+          this.analyzer.onGap(conn, dir, -d, tsNs);
+        }
+      } else if (d > 0) {
+        this.counters['tcp.overlap_bytes'] += d;
+        off += d;
+        len -= d;
+      }
+    }
+    if (dir === CLIENT_TO_SERVER) conn.lastSeqToServer = end;
+    else conn.lastSeqToClient = end;
+    if (len > 0) this.analyzer.onData(conn, dir, buf, off, len, tsNs);
+    if (fin) this.analyzer.onFin(conn, dir, tsNs);
   }
 
   /** Forgets connections idle since before `nowNs - streamTimeout`. */

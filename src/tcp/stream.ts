@@ -44,19 +44,14 @@ export interface StreamLimits {
 }
 
 /**
- * One direction of a connection: sequence tracking in either mode.
- *
- * - `packetbeat`: packetbeat 5.x `protos/tcp/tcp.go` `Process` exactly: no
- *   reordering; a segment ending at or below the last sequence is a
- *   retransmission; one starting above it is a gap (the analyzer drops its
- *   state); an overlap is trimmed. A last sequence of 0 counts as "not seen",
- *   as in packetbeat.
- * - `reassemble`: segments ahead of the expected sequence are held (bounded)
- *   and delivered in order; a hole becomes a gap only when it can no longer
- *   be filled (limits reached, connection closed or expired).
+ * One direction of a connection in `reassemble` mode: segments ahead of the
+ * expected sequence are held (bounded) and delivered in order; a hole
+ * becomes a gap only when it can no longer be filled (limits reached,
+ * connection closed or expired). The `packetbeat` mode keeps only a number
+ * per direction, on the connection (`TcpAssembler`).
  */
 export class Stream {
-  /** packetbeat: last sequence seen (0 = none). reassemble: next expected sequence. */
+  /** The next expected sequence. */
   private seq = 0;
   private hasSeq = false;
   finished = false;
@@ -70,35 +65,6 @@ export class Stream {
     private readonly counters: TcpCounters,
     private readonly limits: StreamLimits,
   ) {}
-
-  /** packetbeat 5.x `TCP.Process` for one direction. `created`: this packet created the connection. */
-  segmentPacketbeat(created: boolean, seq: number, flags: number, buf: Buffer, off: number, len: number, tsNs: number): void {
-    const fin = (flags & TCP_FIN) !== 0;
-    if (len === 0 && !fin) return;
-    const end = seqAdd(seq, len);
-    const last = this.seq;
-    if (len > 0 && last !== 0) {
-      if (seqDiff(end, last) <= 0) {
-        this.counters['tcp.retransmitted_bytes'] += len;
-        return;
-      }
-      const d = seqDiff(last, seq);
-      if (d < 0) {
-        if (!created) {
-          this.counters['tcp.dropped_because_of_gaps']++;
-          this.counters['tcp.gap_bytes'] += -d;
-          this.analyzer.onGap(this.conn, this.dir, -d, tsNs);
-        }
-      } else if (d > 0) {
-        this.counters['tcp.overlap_bytes'] += d;
-        off += d;
-        len -= d;
-      }
-    }
-    this.seq = end;
-    if (len > 0) this.analyzer.onData(this.conn, this.dir, buf, off, len, tsNs);
-    if (fin) this.analyzer.onFin(this.conn, this.dir, tsNs);
-  }
 
   /** Reassembling mode: deliver in order, hold what is early. */
   segmentReassemble(seq: number, flags: number, buf: Buffer, off: number, len: number, tsNs: number): void {
