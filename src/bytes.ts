@@ -26,8 +26,8 @@ export class ByteCopier {
       dst.set(new Uint8Array(src.buffer, src.byteOffset + from, len), at);
       return;
     }
-    const s = this.viewOf(src);
-    const d = this.viewOf(dst);
+    const s = this.view(src);
+    const d = this.view(dst);
     let i = 0;
     for (; i + 8 <= len; i += 8) {
       d.setUint32(at + i, s.getUint32(from + i, true), true);
@@ -36,7 +36,8 @@ export class ByteCopier {
     for (; i < len; i++) dst[at + i] = src[from + i]!;
   }
 
-  private viewOf(b: Uint8Array): DataView {
+  /** A DataView of `b`, kept with the last few made (also for reading: see the event encoder). */
+  view(b: Uint8Array): DataView {
     for (let i = 0; i < KEPT; i++) if (this.buffers[i] === b) return this.views[i]!;
     const v = viewOf(b);
     this.buffers[this.turn] = b;

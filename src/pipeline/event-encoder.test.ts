@@ -61,6 +61,40 @@ describe('EventEncoder', () => {
     },
   );
 
+  // long enough for the 8-byte check: bytes copied as they are, and at most one to escape or not ASCII
+  // (a character, or a byte that is not UTF-8 on its own), anywhere
+  const longBytes = fc
+    .tuple(
+      fc.string({ unit: fc.constantFrom('a', 'Z', '~', ' ', '!', '#', '[', ']', '\u007f'), minLength: 40, maxLength: 300, size: 'max' }),
+      fc.option(
+        fc.oneof(
+          fc.constantFrom('"', '\\', '\n', '\t', '\u0000', '\u0001', '\u001f', '\u00e9', '\u{1f600}').map((c) => Buffer.from(c)),
+          fc.constantFrom(0x80, 0xc3, 0xff).map((b) => Buffer.from([b])),
+        ),
+      ),
+      fc.nat(),
+      fc.boolean(),
+    )
+    .map(([text, odd, at, nearEnd]) => {
+      const plain = Buffer.from(text);
+      // near the end half the time: the last bytes, under 8, are checked one at a time
+      const k = nearEnd ? plain.length - (at % 8) : at % (plain.length + 1);
+      return odd === null ? plain : Buffer.concat([plain.subarray(0, k), odd, plain.subarray(k)]);
+    });
+  test.prop([fc.array(longBytes, { minLength: 1, maxLength: 3 }), longBytes], { numRuns: 500 })(
+    'escapes a long word or value wherever its byte to escape is',
+    (words, value) => {
+      const bulk = (b: Buffer) => Buffer.concat([Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n')]);
+      const request = Buffer.concat([Buffer.from(`*${words.length}\r\n`), ...words.map(bulk)]);
+      const tx: Transaction = { id: 1, conn, request: message('request', request, 0), response: message('response', bulk(value), 1_000_000) };
+      const base = { sec: 1482404843, nsec: 0 };
+      const out = Buffer.alloc(EventEncoder.bound(tx));
+      const end = new EventEncoder().encode(tx, base, out, 0);
+      // bytes, not text: decoding would turn a byte copied as it is into the U+FFFD the string path writes
+      expect(out.subarray(0, end).toString('hex')).toBe(Buffer.from(formatEvent(tx, base)).toString('hex'));
+    },
+  );
+
   // ASCII words and items, so that the bytes path renders the array (packetbeat's `[a, b, nil]`), not the string path
   const ascii = fc.stringMatching(/^[ -~\t\n"\\]{0,12}$/);
   const item: fc.Arbitrary<RespValue> = fc.oneof(
