@@ -31,17 +31,16 @@ export const DEFAULT_TCP_OPTIONS: TcpOptions = {
 
 class Conn implements Connection {
   app: unknown = undefined;
-  /** The two directions, as fields: no array to load on the way to one. */
-  readonly toServer: Stream;
-  readonly toClient: Stream;
+  /** `reassemble` mode: the two directions, as fields (no array to load on the way to one); null in `packetbeat` mode. */
+  readonly toServer: Stream | null = null;
+  readonly toClient: Stream | null = null;
   /** Slot in the assembler's idle order while open; -1 once closed. */
   index = -1;
   hash = 0;
   sawData = false;
   /**
-   * `packetbeat` mode: the last sequence seen each way (0: none), here and
-   * not in the streams, which that mode never touches: the connection's
-   * object is already in cache when its segment arrives.
+   * `packetbeat` mode: the last sequence seen each way (0: none), on the
+   * connection, whose object is already in cache when its segment arrives.
    */
   lastSeqToServer = 0;
   lastSeqToClient = 0;
@@ -58,6 +57,7 @@ class Conn implements Connection {
     counters: TcpCounters,
     opts: TcpOptions,
   ) {
+    if (opts.mode === 'packetbeat') return;
     this.toServer = new Stream(this, CLIENT_TO_SERVER, analyzer, counters, opts);
     this.toClient = new Stream(this, SERVER_TO_CLIENT, analyzer, counters, opts);
   }
@@ -137,9 +137,9 @@ export class TcpAssembler {
     if (this.packetbeatMode) {
       this.segmentPacketbeat(conn, dir, created, pkt.seq, flags, pkt.buf, pkt.payloadOffset, len, tsNs);
     } else {
-      (dir === CLIENT_TO_SERVER ? conn.toServer : conn.toClient).segmentReassemble(pkt.seq, flags, pkt.buf, pkt.payloadOffset, len, tsNs);
+      (dir === CLIENT_TO_SERVER ? conn.toServer! : conn.toClient!).segmentReassemble(pkt.seq, flags, pkt.buf, pkt.payloadOffset, len, tsNs);
       if ((flags & TCP_RST) !== 0) this.close(conn, 'rst', tsNs);
-      else if (conn.toServer.finished && conn.toClient.finished) this.close(conn, 'fin', tsNs);
+      else if (conn.toServer!.finished && conn.toClient!.finished) this.close(conn, 'fin', tsNs);
     }
     if (this.oldest >= 0 && this.seenNs[this.oldest]! < this.nowNs - this.opts.streamTimeoutNs) this.expire(this.nowNs);
   }
@@ -197,8 +197,8 @@ export class TcpAssembler {
 
   private close(conn: Conn, reason: CloseReason, tsNs: number): void {
     if (!this.packetbeatMode) {
-      conn.toServer.flush(tsNs);
-      conn.toClient.flush(tsNs);
+      conn.toServer!.flush(tsNs);
+      conn.toClient!.flush(tsNs);
     }
     this.unlink(conn);
     this.analyzer.onClose(conn, reason, tsNs);
