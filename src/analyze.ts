@@ -1,5 +1,6 @@
-import { DECODED, DecodedPacket, decodePacket, SkipReasons, skipReason } from './decode/decode.js';
+import { DECODED, DecodedPacket, decodePacket, newDecodeCounters, skipReason, type DecodeCounters } from './decode/decode.js';
 import { CaptureError } from './pcap/errors.js';
+import type { CaptureWarning } from './pcap/errors.js';
 import { CaptureReader } from './pcap/reader.js';
 import { NdjsonWriter } from './pipeline/ndjson.js';
 import { RedisAnalyzer, type RedisCounters, type RedisOptions, type RedisSink } from './redis/analyzer.js';
@@ -7,13 +8,7 @@ import { formatEvent, transactionMethod, type TimeBase, type Transaction } from 
 import { TcpAssembler, type TcpOptions } from './tcp/assembler.js';
 import type { TcpCounters, TcpMode } from './tcp/stream.js';
 
-export type DecodeCounters = Record<`decode.${(typeof SkipReasons)[number]}`, number>;
-
-function newDecodeCounters(): DecodeCounters {
-  const c = {} as DecodeCounters;
-  for (const r of SkipReasons) c[`decode.${r}`] = 0;
-  return c;
-}
+export type { DecodeCounters };
 
 export interface FeedOptions {
   ports: readonly number[];
@@ -22,11 +17,37 @@ export interface FeedOptions {
   redis?: Partial<RedisOptions>;
 }
 
+/** What a replay reads packets and transactions from: a {@link CaptureFeed}, or the same work split with a TCP thread. */
+export interface Feed {
+  /** Time of the first packet; event times are relative to it. */
+  readonly base: TimeBase;
+  readonly packets: number;
+  /** Captured bytes so far. */
+  readonly bytes: number;
+  /** Capture time of the last packet read, ns since the first. */
+  readonly lastTsNs: number;
+  /** Captured length of the last packet read. */
+  readonly lastCaplen: number;
+  /** The fault that ended reading early, if any. */
+  readonly error: CaptureError | null;
+  readonly file: string;
+  readonly warnings: readonly CaptureWarning[];
+  /** The capture reader's buffers on shared memory, where an output thread may read events' bytes (see {@link beforeRewrite}). */
+  readonly pool: readonly Buffer[];
+  /** Called first when a buffer of {@link pool} is about to be written over. */
+  beforeRewrite: ((buf: Buffer) => void) | null;
+  /** Reads and analyzes one packet. False at the end of the capture (or at a fault: see {@link error}). */
+  step(): boolean;
+  counters(): Counters;
+  /** Stops before the end (Ctrl-C): lets go of the file and whatever helps read it. */
+  stop(): void;
+}
+
 /**
  * Capture → decode → TCP → Redis, one packet per {@link step}. The source of
  * every run: `analyze` drains it at once, `replay` paces it on the simulated clock.
  */
-export class CaptureFeed {
+export class CaptureFeed implements Feed {
   readonly reader: CaptureReader;
   readonly tcp: TcpAssembler;
   readonly redis: RedisAnalyzer;
@@ -95,6 +116,24 @@ export class CaptureFeed {
     this.finished = true;
     this.tcp.closeAll();
     this.reader.close();
+  }
+
+  stop(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.reader.close();
+  }
+
+  get file(): string {
+    return this.reader.file;
+  }
+
+  get warnings(): readonly CaptureWarning[] {
+    return this.reader.warnings;
+  }
+
+  get pool(): readonly Buffer[] {
+    return this.reader.pool;
   }
 
   counters(): Counters {

@@ -224,6 +224,15 @@ function decodeTCP(buf: Buffer, p: number, end: number, out: DecodedPacket): num
   return DECODED;
 }
 
+export type DecodeCounters = Record<`decode.${(typeof SkipReasons)[number]}`, number>;
+
+/** A counter per reason a packet is skipped, all zero. */
+export function newDecodeCounters(): DecodeCounters {
+  const c = {} as DecodeCounters;
+  for (const r of SkipReasons) c[`decode.${r}`] = 0;
+  return c;
+}
+
 export function skipReason(code: number): SkipReason {
   return SkipReasons[code - 1]!;
 }

@@ -87,6 +87,8 @@ export class CaptureReader {
    * collector, which lets dead buffers pile up (tens of MB) between collections.
    */
   onRewrite: ((buf: Buffer, pool: readonly Buffer[]) => void) | null = null;
+  /** With {@link onRewrite}: called as the reader goes on in the pool's buffer at `slot` (after `onRewrite`, if it writes over it). */
+  onBuffer: ((slot: number, buf: Buffer) => void) | null = null;
   /**
    * With {@link onRewrite}: the buffers read into in turn, made as needed (up
    * to {@link POOL_SIZE}), on shared memory, so that a thread that is told of
@@ -218,10 +220,12 @@ export class CaptureReader {
       while (i >= 0 && spares[i]!.length !== this.bufferSize) i--;
       const fresh = i >= 0 ? spares.splice(i, 1)[0]! : Buffer.from(new SharedArrayBuffer(this.bufferSize));
       this.pool.push(fresh);
+      this.onBuffer?.(this.poolAt, fresh);
       return fresh;
     }
     const next = this.pool[this.poolAt]!;
     onRewrite(next, this.pool);
+    this.onBuffer?.(this.poolAt, next);
     return next;
   }
 
