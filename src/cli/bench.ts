@@ -30,6 +30,8 @@ interface Row {
   tsharkSec: number | null;
   /** Replay's best time and events published (the first two captures). */
   replay: { sec: number; published: number } | null;
+  /** The same without output, as a sweep runs it (the 300k capture): with a TCP thread, by default at this size. */
+  replayNoOutput: { sec: number; published: number } | null;
 }
 
 /** Timed runs: at least {@link RUNS}, and as many more as fit in {@link TIMED_MS}; the best counts (this VM's speed moves ±15–35% from run to run). */
@@ -42,7 +44,7 @@ interface Job {
   what: 'analyze' | 'replay';
   file: string;
   ports: number[];
-  /** Where replay writes its events. */
+  /** Where replay writes its events; none when unset. */
   events?: string;
 }
 
@@ -66,7 +68,7 @@ function runJob(job: Job): Timing {
       packets = s.packets;
       count = s.transactions;
     } else {
-      const s = replay(job.file, config, { output: { kind: 'file', path: job.events! } });
+      const s = replay(job.file, config, { output: job.events === undefined ? { kind: 'none' } : { kind: 'file', path: job.events } });
       packets = s.packets;
       count = s.fates.published;
     }
@@ -156,6 +158,11 @@ function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+function replayLine(r: Row, { sec, published }: { sec: number; published: number }): string {
+  const vs = r.tsharkSec === null ? 'tshark not installed' : `${(r.tsharkSec / sec).toFixed(0)}× faster than tshark`;
+  return `  ${r.name.padEnd(18)} ${fmt(r.packets).padStart(9)} packets → ${fmt(published)} events  ${(sec * 1000).toFixed(0).padStart(5)} ms  ${fmt(r.packets / sec).padStart(10)} packets/s  (${vs})`;
+}
+
 function main(): void {
   const withTshark = hasTshark();
   mkdirSync(SCENARIO_DIR, { recursive: true });
@@ -172,10 +179,10 @@ function main(): void {
   }
   const rows: Row[] = [];
   const events = join(SCENARIO_DIR, 'bench-events.ndjson');
-  for (const [name, file, ports, replays] of [
-    ['issue-3404', issue.capture, issue.ports, true],
-    ['300k transactions', big, [7101], true],
-    ['300k pipelined ×4', piped, [6379], false],
+  for (const [name, file, ports, replays, noOutput] of [
+    ['issue-3404', issue.capture, issue.ports, true, false],
+    ['300k transactions', big, [7101], true, true],
+    ['300k pipelined ×4', piped, [6379], false, false],
   ] as const) {
     // one capture's timings next to each other: this machine's speed moves from minute to minute
     // (tshark took 12.95-17.78 s on the 300k capture in seven runs), and a ratio of timings taken
@@ -184,7 +191,9 @@ function main(): void {
     const tsharkSec = withTshark ? tsharkSeconds(file) : null;
     const r = replays ? timed({ what: 'replay', file, ports: [...ports], events }) : null;
     const replay = r === null ? null : { sec: r.sec, published: r.count };
-    rows.push({ name, file, ports, packets: t.packets, bytes: statSync(file).size, analyzeSec: t.sec, tsharkSec, replay });
+    const n = noOutput ? timed({ what: 'replay', file, ports: [...ports] }) : null;
+    const replayNoOutput = n === null ? null : { sec: n.sec, published: n.count };
+    rows.push({ name, file, ports, packets: t.packets, bytes: statSync(file).size, analyzeSec: t.sec, tsharkSec, replay, replayNoOutput });
   }
   rmSync(events, { force: true });
   console.log(`analyze (capture → decode → TCP → Redis), best of ≥${RUNS} runs over ${TIMED_MS / 1000} s after ${WARM_UP_MS / 1000} s of warm-up, each capture in a fresh process:`);
@@ -194,12 +203,9 @@ function main(): void {
     console.log(`  ${r.name.padEnd(18)} ${fmt(r.packets).padStart(9)} packets ${(r.bytes / 1e6).toFixed(1).padStart(6)} MB  ${(r.analyzeSec * 1000).toFixed(0).padStart(5)} ms  ${fmt(pps).padStart(10)} packets/s  (${vs})`);
   }
   console.log(`replay (packetbeat5 profile, NDJSON events to a file), best of ≥${RUNS} runs over ${TIMED_MS / 1000} s after ${WARM_UP_MS / 1000} s of warm-up, each capture in a fresh process:`);
-  for (const r of rows) {
-    if (r.replay === null) continue;
-    const { sec, published } = r.replay;
-    const vs = r.tsharkSec === null ? 'tshark not installed' : `${(r.tsharkSec / sec).toFixed(0)}× faster than tshark`;
-    console.log(`  ${r.name.padEnd(18)} ${fmt(r.packets).padStart(9)} packets → ${fmt(published)} events  ${(sec * 1000).toFixed(0).padStart(5)} ms  ${fmt(r.packets / sec).padStart(10)} packets/s  (${vs})`);
-  }
+  for (const r of rows) if (r.replay !== null) console.log(replayLine(r, r.replay));
+  console.log('replay without output (as a sweep runs it; a TCP thread reads, decodes and follows TCP):');
+  for (const r of rows) if (r.replayNoOutput !== null) console.log(replayLine(r, r.replayNoOutput));
 
   const gb = join(SCENARIO_DIR, 'bench-1gb.pcap');
   // (repetitions of the 300k capture)
