@@ -134,13 +134,14 @@ class JobRun implements StreamAnalyzer {
       return;
     }
     // bytes the reader will not rewrite (its first buffer, one made for a long record) or TCP's own: copied, in pieces
-    for (let from = 0; from < length || from === 0; from += MAX_INLINE) {
+    let from = 0;
+    do {
       const n = Math.min(MAX_INLINE, length - from);
       const at = this.record(DATA_HEADER + n);
       this.dataHeader(at, dir, 0, h, 0, n, tsNs);
       buf.copy(this.data, at + DATA_HEADER, offset + from, offset + from + n);
-      if (length === 0) break;
-    }
+      from += n;
+    } while (from < length);
   }
 
   onGap(conn: Connection, dir: Direction, lostBytes: number, tsNs: number): void {

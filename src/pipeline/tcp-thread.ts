@@ -86,7 +86,6 @@ export class ThreadedFeed implements Feed {
   packets = 0;
   bytes = 0;
   lastTsNs = 0;
-  maxTsNs = 0;
   lastCaplen = 0;
   error: CaptureError | null = null;
   warnings: readonly CaptureWarning[] = [];
@@ -155,7 +154,6 @@ export class ThreadedFeed implements Feed {
     this.bytes += caplen;
     this.lastCaplen = caplen;
     this.lastTsNs = tsNs;
-    if (tsNs > this.maxTsNs) this.maxTsNs = tsNs;
     // what TCP made of it: everything up to the next packet or the capture's end
     for (;;) {
       if (this.at >= this.end) this.next();
