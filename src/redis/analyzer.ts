@@ -103,12 +103,6 @@ class RedisConnection {
   }
 }
 
-/** Messages noted as views of one buffer: `noted[0..count)`; the array never shrinks (growing it again after each release was ~13 MB of garbage a 300k replay). */
-class Pins {
-  readonly noted: (RespMessage | null)[] = [];
-  count = 0;
-}
-
 /**
  * packetbeat's Redis analyzer (protos/redis/redis.go), fed by TCP: a
  * resumable parser per direction, a FIFO of requests per connection, and
@@ -122,18 +116,12 @@ export class RedisAnalyzer implements StreamAnalyzer {
   /**
    * Set when whoever feeds the analyzer rewrites its buffers and calls
    * {@link release} first. Messages kept that are views of a fed buffer are
-   * then noted, by buffer, to be copied out in time.
+   * then noted in `pinned`, to be copied out in time.
    */
   trackViews = false;
-  /**
-   * Per fed buffer, the messages noted as views of it. A release reads only
-   * the notes of its buffer (once each: a single list read every note at
-   * every release, ~4 times each and cold in cache, ~30 ms of a 300k replay).
-   */
-  private readonly pins = new Map<Buffer, Pins>();
-  /** The buffer noted last, and its notes: most notes are of the buffer fed now. */
-  private lastPinned: Buffer | null = null;
-  private lastPins: Pins | null = null;
+  /** Notes are `pinned[0..pinnedCount)`; the array never shrinks (growing it again after each release was ~13 MB of garbage a 300k replay). */
+  private readonly pinned: (RespMessage | null)[] = [];
+  private pinnedCount = 0;
   /**
    * State of dropped connections, reused for new ones: a capture with many
    * short connections then leaves no garbage per connection to pile up in
@@ -186,38 +174,22 @@ export class RedisAnalyzer implements StreamAnalyzer {
    * copied, or a view of a buffer no one rewrites).
    */
   release(buf: Buffer, pool: readonly Buffer[]): void {
-    const p = this.pins.get(buf);
-    if (p !== undefined) {
-      const noted = p.noted;
-      for (let i = 0; i < p.count; i++) {
-        const m = noted[i]!;
-        // a message copied out already is at home in the arena
-        if (!m.done && m.home === null) m.moveTo(this.arena);
-      }
-      noted.fill(null, 0, p.count); // what is no longer noted may be collected
-      p.count = 0;
+    const pinned = this.pinned;
+    const count = this.pinnedCount;
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      const m = pinned[i]!;
+      if (m.done || m.home !== null) continue;
+      if (m.chunk === buf) m.moveTo(this.arena);
+      else if (pool.includes(m.chunk)) pinned[kept++] = m;
     }
-    for (const b of this.pins.keys()) {
-      if (b === buf || pool.includes(b)) continue;
-      this.pins.delete(b);
-      if (b === this.lastPinned) {
-        this.lastPinned = null;
-        this.lastPins = null;
-      }
-    }
+    pinned.fill(null, kept, count); // what is no longer noted may be collected
+    this.pinnedCount = kept;
   }
 
   /** Notes `m` for {@link release} if it is a view of a fed buffer. */
   private pin(m: RespMessage): void {
-    if (!this.trackViews || m.home !== null) return;
-    let p = this.lastPins;
-    if (m.chunk !== this.lastPinned || p === null) {
-      p = this.pins.get(m.chunk) ?? new Pins();
-      this.pins.set(m.chunk, p);
-      this.lastPinned = m.chunk;
-      this.lastPins = p;
-    }
-    p.noted[p.count++] = m;
+    if (this.trackViews && m.home === null) this.pinned[this.pinnedCount++] = m;
   }
 
   private request(conn: Connection, s: RedisConnection, m: RespMessage): void {
