@@ -7,8 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
  *
  * - `begin`: i32 at 4, the file descriptor to write (a session starts);
  * - `base`: f64 at 4 and 12, the capture's time origin (seconds, nanoseconds);
- * - `conn`: u32 id at 4, u16 client port at 8, server port at 10, the
- *   lengths of the client and server address texts at 12 and 14, the texts from 16;
+ * - `conn`: the connection as `conn-record.ts` writes it, from byte 8;
  * - `share`: byte 1 is a slot; the buffer to read in that slot is the next
  *   message on the thread's port (a `SharedBuffer`);
  * - `event`: byte 1 is 1 for an error reply; bytes 2 and 3 say where the

@@ -10,6 +10,7 @@ import { Ring } from '../live/ring.js';
 import { RespMessage, type RespRole } from '../redis/resp.js';
 import type { TimeBase } from '../redis/transaction.js';
 import type { Connection } from '../tcp/connection.js';
+import { getConn } from './conn-record.js';
 import { EventEncoder } from './event-encoder.js';
 import { BlockWriter } from './ndjson.js';
 import { Ctl, EVENT_HEADER, Kind, type OutputThreadData, type SharedBuffer } from './output-records.js';
@@ -53,11 +54,8 @@ class Session {
       const out = writer.reserve(EventEncoder.bound(tx));
       writer.commitLine(this.encoder.encode(tx, this.base, out, writer.offset));
     } else if (kind === Kind.conn) {
-      const id = view.getUint32(at + 4, true);
-      const clientIpEnd = at + 16 + view.getUint16(at + 12, true);
-      const clientIp = data.toString('latin1', at + 16, clientIpEnd);
-      const serverIp = data.toString('latin1', clientIpEnd, clientIpEnd + view.getUint16(at + 14, true));
-      this.conns[id] = { id, clientIp, clientPort: view.getUint16(at + 8, true), serverIp, serverPort: view.getUint16(at + 10, true), app: undefined };
+      const conn = getConn(data, view, at);
+      this.conns[conn.id] = conn;
     } else if (kind === Kind.share) {
       const s = receiveMessageOnPort(this.port)!.message as SharedBuffer;
       this.shared[data[at + 1]!] = Buffer.from(s.buffer, s.byteOffset, s.length);

@@ -6,6 +6,7 @@ import { POOL_SIZE } from '../pcap/reader.js';
 import type { RespMessage } from '../redis/resp.js';
 import type { Connection } from '../tcp/connection.js';
 import { startWorker, workerUrl } from '../worker-url.js';
+import { connRecordBytes, putConn } from './conn-record.js';
 import { TempFile } from './ndjson.js';
 import { Ctl, EVENT_HEADER, Kind, type OutputThreadData, type SharedBuffer } from './output-records.js';
 
@@ -258,18 +259,9 @@ export class ThreadedEventWriter {
       this.sent = bigger;
     }
     this.sent[conn.id] = 1;
-    const client = Buffer.from(conn.clientIp, 'latin1');
-    const server = Buffer.from(conn.serverIp, 'latin1');
-    const at = this.record(16 + client.length + server.length);
-    const v = this.view;
+    const at = this.record(connRecordBytes(conn));
     this.batch[at] = Kind.conn;
-    v.setUint32(at + 4, conn.id, true);
-    v.setUint16(at + 8, conn.clientPort, true);
-    v.setUint16(at + 10, conn.serverPort, true);
-    v.setUint16(at + 12, client.length, true);
-    v.setUint16(at + 14, server.length, true);
-    this.batch.set(client, at + 16);
-    this.batch.set(server, at + 16 + client.length);
+    putConn(this.batch, this.view, at, conn);
   }
 
   private sendBase(): void {

@@ -13,15 +13,14 @@ import type { TcpMode } from '../tcp/stream.js';
  * - `buffer` (4): the reader goes on in its pool's buffer at slot byte 1;
  *   byte 2 is 1 when that buffer is new, and is then the next message on
  *   the port (a `SharedBuffer`);
- * - `conn` (20 + texts, padded): u32 handle at 4, u16 client port at 8,
- *   server port at 10, lengths of the client and server address texts at 12
- *   and 14, u32 connection id at 16, the texts from 20. A handle names an
- *   open connection; a `close` frees it for a later one;
+ * - `conn` (20 + texts, padded): u32 handle at 4, then the connection as
+ *   `conn-record.ts` writes it, from byte 8. A handle names an open
+ *   connection; a `close` frees it for a later one;
  * - `data` (24, or 24 + bytes padded): byte 1 direction, byte 2 where the
  *   bytes are (0: here, from 24; else 1 + the slot of a pool buffer), u32
  *   handle at 4, u32 offset in that buffer at 8, u32 length at 12, f64 time at 16;
  * - `gap` (24): byte 1 direction, u32 handle at 4, f64 lost bytes at 8, f64 time at 16;
- * - `fin` (16): byte 1 direction, u32 handle at 4, f64 time at 16;
+ * - `fin` (16): byte 1 direction, u32 handle at 4, f64 time at 8;
  * - `close` (16): byte 1 the reason (an index in {@link CLOSE_REASONS}), u32 handle at 4, f64 time at 8;
  * - `eof` (4): the capture ended (or a fault ended it); what follows is
  *   the end closing every connection, then `end`;

@@ -13,6 +13,7 @@ import { CaptureError } from '../pcap/errors.js';
 import { CaptureReader } from '../pcap/reader.js';
 import { TcpAssembler } from '../tcp/assembler.js';
 import type { CloseReason, Connection, Direction, StreamAnalyzer } from '../tcp/connection.js';
+import { connRecordBytes, putConn } from './conn-record.js';
 import type { SharedBuffer } from './output-records.js';
 import { CLOSE_REASONS, DATA_HEADER, Rec, TcpCtl, type Job, type JobEnd, type TcpThreadData } from './tcp-records.js';
 
@@ -119,68 +120,52 @@ class JobRun implements StreamAnalyzer {
   // ---- StreamAnalyzer: what TCP says, as records ----
 
   onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void {
-    const h = this.handle(conn);
-    const pool = this.reader!.pool;
-    let slot = -1;
-    for (let k = 0; k < pool.length; k++) {
-      if (pool[k] === buf) {
-        slot = k;
-        break;
-      }
-    }
+    const slot = this.reader!.pool.indexOf(buf);
     if (slot >= 0) {
-      const at = this.record(DATA_HEADER);
-      this.dataHeader(at, dir, slot + 1, h, offset, length, tsNs);
+      this.dataHeader(this.connRecord(Rec.data, dir, conn, DATA_HEADER), slot + 1, offset, length, tsNs);
       return;
     }
     // bytes the reader will not rewrite (its first buffer, one made for a long record) or TCP's own: copied, in pieces
     let from = 0;
     do {
       const n = Math.min(MAX_INLINE, length - from);
-      const at = this.record(DATA_HEADER + n);
-      this.dataHeader(at, dir, 0, h, 0, n, tsNs);
+      const at = this.connRecord(Rec.data, dir, conn, DATA_HEADER + n);
+      this.dataHeader(at, 0, 0, n, tsNs);
       buf.copy(this.data, at + DATA_HEADER, offset + from, offset + from + n);
       from += n;
     } while (from < length);
   }
 
   onGap(conn: Connection, dir: Direction, lostBytes: number, tsNs: number): void {
-    const h = this.handle(conn);
-    const at = this.record(24);
-    this.data[at] = Rec.gap;
-    this.data[at + 1] = dir;
-    this.view.setUint32(at + 4, h, true);
+    const at = this.connRecord(Rec.gap, dir, conn, 24);
     this.view.setFloat64(at + 8, lostBytes, true);
     this.view.setFloat64(at + 16, tsNs, true);
   }
 
   onFin(conn: Connection, dir: Direction, tsNs: number): void {
-    const h = this.handle(conn);
-    const at = this.record(16);
-    this.data[at] = Rec.fin;
-    this.data[at + 1] = dir;
-    this.view.setUint32(at + 4, h, true);
-    this.view.setFloat64(at + 8, tsNs, true);
+    this.view.setFloat64(this.connRecord(Rec.fin, dir, conn, 16) + 8, tsNs, true);
   }
 
   onClose(conn: Connection, reason: CloseReason, tsNs: number): void {
-    const h = this.handle(conn);
-    const at = this.record(16);
-    this.data[at] = Rec.close;
-    this.data[at + 1] = CLOSE_REASONS.indexOf(reason);
-    this.view.setUint32(at + 4, h, true);
-    this.view.setFloat64(at + 8, tsNs, true);
+    this.view.setFloat64(this.connRecord(Rec.close, CLOSE_REASONS.indexOf(reason), conn, 16) + 8, tsNs, true);
+    this.freeHandles.push(conn.app as number);
     conn.app = undefined;
-    this.freeHandles.push(h);
   }
 
-  private dataHeader(at: number, dir: Direction, where: number, h: number, offset: number, length: number, tsNs: number): void {
-    const d = this.data;
+  /** Room for a record of `length` bytes about `conn` (announced first if new), its kind, byte 1 and handle written; where it starts. */
+  private connRecord(kind: number, byte1: number, conn: Connection, length: number): number {
+    const h = this.handle(conn);
+    const at = this.record(length);
+    this.data[at] = kind;
+    this.data[at + 1] = byte1;
+    this.view.setUint32(at + 4, h, true);
+    return at;
+  }
+
+  /** The rest of a `data` record's header at `at`. */
+  private dataHeader(at: number, where: number, offset: number, length: number, tsNs: number): void {
     const v = this.view;
-    d[at] = Rec.data;
-    d[at + 1] = dir;
-    d[at + 2] = where;
-    v.setUint32(at + 4, h, true);
+    this.data[at + 2] = where;
     v.setUint32(at + 8, offset, true);
     v.setUint32(at + 12, length, true);
     v.setFloat64(at + 16, tsNs, true);
@@ -192,19 +177,10 @@ class JobRun implements StreamAnalyzer {
     if (known !== undefined) return known as number;
     const h = this.freeHandles.pop() ?? this.nextHandle++;
     conn.app = h;
-    const client = Buffer.from(conn.clientIp, 'latin1');
-    const server = Buffer.from(conn.serverIp, 'latin1');
-    const at = this.record(20 + client.length + server.length);
-    const v = this.view;
+    const at = this.record(connRecordBytes(conn));
     this.data[at] = Rec.conn;
-    v.setUint32(at + 4, h, true);
-    v.setUint16(at + 8, conn.clientPort, true);
-    v.setUint16(at + 10, conn.serverPort, true);
-    v.setUint16(at + 12, client.length, true);
-    v.setUint16(at + 14, server.length, true);
-    v.setUint32(at + 16, conn.id, true);
-    this.data.set(client, at + 20);
-    this.data.set(server, at + 20 + client.length);
+    this.view.setUint32(at + 4, h, true);
+    putConn(this.data, this.view, at, conn);
     return h;
   }
 

@@ -8,6 +8,7 @@ import { RedisAnalyzer, type RedisSink } from '../redis/analyzer.js';
 import type { TimeBase } from '../redis/transaction.js';
 import type { Connection, Direction } from '../tcp/connection.js';
 import { startWorker, workerUrl } from '../worker-url.js';
+import { connRecordLength, getConn } from './conn-record.js';
 import type { SharedBuffer } from './output-records.js';
 import { ALL_RELEASED, CLOSE_REASONS, DATA_HEADER, Rec, TcpCtl, type Job, type JobEnd, type TcpThreadData } from './tcp-records.js';
 
@@ -195,17 +196,8 @@ export class ThreadedFeed implements Feed {
         this.redis.onData(conn, d[at + 1] as Direction, this.pool[where - 1]!, v.getUint32(at + 8, true), length, tsNs);
       }
     } else if (kind === Rec.conn) {
-      const clientLength = v.getUint16(at + 12, true);
-      const serverLength = v.getUint16(at + 14, true);
-      this.conns[v.getUint32(at + 4, true)] = {
-        id: v.getUint32(at + 16, true),
-        clientIp: d.toString('latin1', at + 20, at + 20 + clientLength),
-        clientPort: v.getUint16(at + 8, true),
-        serverIp: d.toString('latin1', at + 20 + clientLength, at + 20 + clientLength + serverLength),
-        serverPort: v.getUint16(at + 10, true),
-        app: undefined,
-      };
-      this.at = at + ((20 + clientLength + serverLength + 3) & ~3);
+      this.conns[v.getUint32(at + 4, true)] = getConn(d, v, at);
+      this.at = at + ((connRecordLength(v, at) + 3) & ~3);
     } else if (kind === Rec.buffer) {
       this.at = at + 4;
       this.buffer(d[at + 1]!, d[at + 2] === 1);
