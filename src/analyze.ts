@@ -4,7 +4,8 @@ import type { CaptureWarning } from './pcap/errors.js';
 import { CaptureReader } from './pcap/reader.js';
 import { NdjsonWriter } from './pipeline/ndjson.js';
 import { RedisAnalyzer, type RedisCounters, type RedisOptions, type RedisSink } from './redis/analyzer.js';
-import { formatEvent, transactionMethod, type TimeBase, type Transaction } from './redis/transaction.js';
+import { EventEncoder } from './redis/event.js';
+import { transactionMethod, type TimeBase, type Transaction } from './redis/transaction.js';
 import { TcpAssembler, type TcpOptions } from './tcp/assembler.js';
 import type { TcpCounters, TcpMode } from './tcp/stream.js';
 
@@ -17,37 +18,11 @@ export interface FeedOptions {
   redis?: Partial<RedisOptions>;
 }
 
-/** What a replay reads packets and transactions from: a {@link CaptureFeed}, or the same work split with a TCP thread. */
-export interface Feed {
-  /** Time of the first packet; event times are relative to it. */
-  readonly base: TimeBase;
-  readonly packets: number;
-  /** Captured bytes so far. */
-  readonly bytes: number;
-  /** Capture time of the last packet read, ns since the first. */
-  readonly lastTsNs: number;
-  /** Captured length of the last packet read. */
-  readonly lastCaplen: number;
-  /** The fault that ended reading early, if any. */
-  readonly error: CaptureError | null;
-  readonly file: string;
-  readonly warnings: readonly CaptureWarning[];
-  /** The capture reader's buffers on shared memory, where an output thread may read events' bytes (see {@link beforeRewrite}). */
-  readonly pool: readonly Buffer[];
-  /** Called first when a buffer of {@link pool} is about to be written over. */
-  beforeRewrite: ((buf: Buffer) => void) | null;
-  /** Reads and analyzes one packet. False at the end of the capture (or at a fault: see {@link error}). */
-  step(): boolean;
-  counters(): Counters;
-  /** Stops before the end (Ctrl-C): lets go of the file and whatever helps read it. */
-  stop(): void;
-}
-
 /**
  * Capture → decode → TCP → Redis, one packet per {@link step}. The source of
  * every run: `analyze` drains it at once, `replay` paces it on the simulated clock.
  */
-export class CaptureFeed implements Feed {
+export class CaptureFeed {
   readonly reader: CaptureReader;
   readonly tcp: TcpAssembler;
   readonly redis: RedisAnalyzer;
@@ -66,18 +41,10 @@ export class CaptureFeed implements Feed {
   error: CaptureError | null = null;
   private readonly pkt = new DecodedPacket();
   private finished = false;
-  /** Called first when the reader is about to write over `buf` (an output thread that reads events' bytes there waits until it is done with them). */
-  beforeRewrite: ((buf: Buffer) => void) | null = null;
 
   constructor(capture: string | CaptureReader, sink: RedisSink, opts: FeedOptions) {
     this.reader = typeof capture === 'string' ? CaptureReader.open(capture) : capture;
     this.redis = new RedisAnalyzer(sink, opts.redis);
-    // The analyzer copies out what it keeps, so the whole capture goes through the reader's few buffers.
-    this.redis.trackViews = true;
-    this.reader.onRewrite = (buf, pool) => {
-      this.beforeRewrite?.(buf);
-      this.redis.release(buf, pool);
-    };
     this.tcp = new TcpAssembler(this.redis, { ...opts.tcpOptions, mode: opts.tcp, ports: opts.ports });
   }
 
@@ -132,10 +99,6 @@ export class CaptureFeed implements Feed {
     return this.reader.warnings;
   }
 
-  get pool(): readonly Buffer[] {
-    return this.reader.pool;
-  }
-
   counters(): Counters {
     return { ...this.decode, ...this.tcp.counters, ...this.redis.counters };
   }
@@ -175,17 +138,14 @@ export interface AnalyzeSummary {
 export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSummary {
   const byMethod = new Map<string, number>();
   const events = opts.events ? new NdjsonWriter(opts.events) : null;
+  const encoder = new EventEncoder();
   let feed: CaptureFeed | null = null;
   const sink: RedisSink = {
     onTransaction(tx) {
       const m = transactionMethod(tx);
       byMethod.set(m, (byMethod.get(m) ?? 0) + 1);
-      if (events) events.write(formatEvent(tx, feed!.base));
-      if (opts.onTransaction !== undefined) opts.onTransaction(tx, feed!.base);
-      else {
-        tx.request.finish();
-        tx.response.finish();
-      }
+      if (events) encoder.write(tx, feed!.base, events);
+      opts.onTransaction?.(tx, feed!.base);
     },
   };
   try {

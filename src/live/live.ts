@@ -2,15 +2,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import { CaptureFeed } from '../analyze.js';
 import { ConfigError, parseNumber, parseWhole } from '../pipeline/config.js';
 import { LedgerImbalance } from '../pipeline/ledger.js';
-import { formatEvent } from '../redis/transaction.js';
+import { formatEvent } from '../redis/event.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { Control, StopMode } from './output.js';
 import { Ring } from './ring.js';
 import type { OutputWorkerData } from './worker.js';
-import { startWorker, workerUrl } from '../worker-url.js';
 
 export interface LiveOptions {
   /** Redis server ports. */
@@ -50,6 +50,12 @@ export interface LiveResult {
 export const LIVE_OUTPUT_COST_US = 8;
 
 /**
+ * The output thread's script: always the built JavaScript. Tests import the
+ * TypeScript sources, which a thread of Node 20 cannot run; `npm test` builds first.
+ */
+export const OUTPUT_THREAD_SCRIPT = new URL(import.meta.url.endsWith('.ts') ? '../../dist/live/worker.js' : './worker.js', import.meta.url);
+
+/**
  * Replays a capture as packetbeat 5.x `-t` does, on real threads and the real
  * clock: the analyzer runs at top speed on this thread and hands each event to
  * a non-blocking push into a bounded channel (dropped when full); an output
@@ -65,7 +71,6 @@ export async function runLive(capture: string, opts: LiveOptions): Promise<LiveR
   if (opts.ports.length === 0) throw new ConfigError('ports', 'at least one port', '[]');
   for (const p of opts.ports) parseWhole('ports', p, 1, 65535);
 
-  const url = workerUrl('live/worker');
   const ring = Ring.create(queueSize);
   const control = new Int32Array(new SharedArrayBuffer(Control.words * 4));
   let transactions = 0;
@@ -85,7 +90,7 @@ export async function runLive(capture: string, opts: LiveOptions): Promise<LiveR
   const tmp = opts.out === undefined ? mkdtempSync(join(tmpdir(), 'lockstep-live-out-')) : null;
   const out = opts.out ?? join(tmp!, 'events.ndjson');
   const data: OutputWorkerData = { ring: ring.buffer, control: control.buffer, out, costUs };
-  const worker = startWorker(url, { workerData: data });
+  const worker = new Worker(OUTPUT_THREAD_SCRIPT, { workerData: data });
   let running = true;
   const exited = new Promise<void>((resolve, reject) => {
     worker.once('error', reject);

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Control, StopMode } from './output.js';
 import { Ring } from './ring.js';
 import type { OutputWorkerData } from './worker.js';
-import { workerUrl } from '../worker-url.js';
+import { OUTPUT_THREAD_SCRIPT } from './live.js';
 
 const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
 
@@ -110,7 +110,7 @@ describe('Ring between two threads (the live output worker)', () => {
   async function startOutput(ring: Ring, out: string, costUs: number) {
     const control = new Int32Array(new SharedArrayBuffer(Control.words * 4));
     const data: OutputWorkerData = { ring: ring.buffer, control: control.buffer, out, costUs };
-    const worker = new Worker(workerUrl('live/worker'), { workerData: data });
+    const worker = new Worker(OUTPUT_THREAD_SCRIPT, { workerData: data });
     const exited = new Promise<number>((resolve, reject) => {
       worker.once('error', reject);
       worker.once('exit', resolve);

@@ -1,7 +1,4 @@
-/**
- * Live mode's output thread. A `Worker` runs it as JavaScript: `../worker-url.ts`
- * says which file that is.
- */
+/** Live mode's output thread (`OUTPUT_THREAD_SCRIPT` in `live.ts` names its built file). */
 import { parentPort, workerData } from 'node:worker_threads';
 import { runOutput } from './output.js';
 import { Ring } from './ring.js';

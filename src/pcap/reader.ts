@@ -8,19 +8,6 @@ export const MAX_CAPLEN = 256 * 1024;
 const MAX_BUFFERED_BLOCK = MAX_CAPLEN + 64 * 1024;
 /** Bytes read at a time. */
 export const READ_BUFFER_SIZE = 512 * 1024;
-/**
- * Buffers read into in turn, with {@link CaptureReader.onRewrite}: a buffer is
- * rewritten three reads after it was filled, so what an event still needs of
- * it has mostly been used or copied out by then.
- */
-export const POOL_SIZE = 4;
-/**
- * Pool buffers of closed readers, for the next ones: shared memory is freed
- * only once both threads' collectors let go of it, and 60 replays in a row
- * (a sweep) piled up ~80 MiB of it.
- */
-const spares: Buffer[] = [];
-const MAX_SPARES = 2 * POOL_SIZE;
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
 const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -35,10 +22,9 @@ const BLOCK_SPB = 3;
 const BLOCK_EPB = 6;
 
 /**
- * One packet, as the reader hands it out. The reader reuses this object (read
- * its fields before the next call to {@link CaptureReader.next}). Unless
- * {@link CaptureReader.onRewrite} is set, it never rewrites a buffer it handed
- * out: `data[offset .. offset+caplen)` may be kept.
+ * One packet, as the reader hands it out. The reader reuses this object and
+ * its read buffer: `data[offset .. offset+caplen)` is valid until the next
+ * call to {@link CaptureReader.next}, and whoever keeps bytes copies them.
  */
 export interface PacketRecord {
   /** 1-based packet number, as tshark's frame.number. */
@@ -77,31 +63,9 @@ export class CaptureReader {
   format: CaptureFormat = 'pcap';
   /** Number of packets handed out so far. */
   packets = 0;
-  /**
-   * Set by a consumer that copies out whatever it keeps: the reader then reads
-   * the file through the {@link pool}'s buffers in turn, and calls this just
-   * before it writes over bytes it handed out in `buf`. Handed-out bytes in
-   * the pool's other buffers are rewritten at later calls; bytes anywhere else
-   * (the first buffer, one made larger for a long record) never are. Unset,
-   * each read goes to a fresh buffer and old ones are left to the garbage
-   * collector, which lets dead buffers pile up (tens of MB) between collections.
-   */
-  onRewrite: ((buf: Buffer, pool: readonly Buffer[]) => void) | null = null;
-  /** With {@link onRewrite}: called as the reader goes on in the pool's buffer at `slot` (after `onRewrite`, if it writes over it). */
-  onBuffer: ((slot: number, buf: Buffer) => void) | null = null;
-  /**
-   * With {@link onRewrite}: the buffers read into in turn, made as needed (up
-   * to {@link POOL_SIZE}), on shared memory, so that a thread that is told of
-   * them may read packets' bytes where they lie.
-   */
-  readonly pool: Buffer[] = [];
-  /** Index in {@link pool} of the pool's buffer read into last. */
-  private poolAt = -1;
   private buf: Buffer;
   /** `buf`, read as numbers. */
   private view: DataView;
-  /** Bytes before `start` or, after a skip, anywhere in `buf` may have been handed out. */
-  private skipped = false;
   private start = 0;
   private end = 0;
   /** File offset of buf[end]. */
@@ -119,7 +83,7 @@ export class CaptureReader {
 
   private constructor(
     private readonly src: ByteSource,
-    private readonly bufferSize: number,
+    bufferSize: number,
   ) {
     this.buf = Buffer.allocUnsafe(bufferSize);
     this.view = viewOf(this.buf);
@@ -160,19 +124,8 @@ export class CaptureReader {
     return this.format === 'pcap' ? this.linkType : (this.interfaces[0]?.linkType ?? -1);
   }
 
-  /**
-   * Closes the file. With {@link onRewrite}, the pool's buffers go to the
-   * next reader: whoever keeps bytes handed out in them is told to copy
-   * them out now, as before any rewrite.
-   */
+  /** Closes the file. */
   close(): void {
-    const onRewrite = this.onRewrite;
-    if (onRewrite !== null && this.pool.length > 0) {
-      for (const b of this.pool) onRewrite(b, this.pool);
-      for (const b of this.pool) spares.push(b);
-      if (spares.length > MAX_SPARES) spares.splice(0, spares.length - MAX_SPARES); // the oldest go to the collector
-      this.pool.length = 0;
-    }
     this.src.close();
   }
 
@@ -200,7 +153,7 @@ export class CaptureReader {
     if (this.end - this.start >= n) return true;
     if (this.eof) return false;
     if (n > this.buf.length) this.moveTail(Buffer.allocUnsafe(Math.max(n, 2 * this.buf.length)));
-    else if (this.start > 0 || this.skipped) this.moveTail(this.nextBuffer(n));
+    else if (this.start > 0) this.moveTail(this.buf);
     while (!this.eof && this.end < n) {
       const got = this.src.read(this.buf, this.end, this.buf.length - this.end, this.filePos);
       if (got === 0) this.eof = true;
@@ -208,25 +161,6 @@ export class CaptureReader {
       this.filePos += got;
     }
     return this.end - this.start >= n;
-  }
-
-  /** The buffer to go on in, for a record of `n` bytes: the pool's next, or a fresh one (handed-out bytes are not written again). */
-  private nextBuffer(n: number): Buffer {
-    const onRewrite = this.onRewrite;
-    if (onRewrite === null || n > this.bufferSize) return Buffer.allocUnsafe(this.buf.length);
-    this.poolAt = (this.poolAt + 1) % POOL_SIZE;
-    if (this.pool.length < POOL_SIZE) {
-      let i = spares.length - 1; // the last closed reader's first
-      while (i >= 0 && spares[i]!.length !== this.bufferSize) i--;
-      const fresh = i >= 0 ? spares.splice(i, 1)[0]! : Buffer.from(new SharedArrayBuffer(this.bufferSize));
-      this.pool.push(fresh);
-      this.onBuffer?.(this.poolAt, fresh);
-      return fresh;
-    }
-    const next = this.pool[this.poolAt]!;
-    onRewrite(next, this.pool);
-    this.onBuffer?.(this.poolAt, next);
-    return next;
   }
 
   private skip(n: number): void {
@@ -237,18 +171,17 @@ export class CaptureReader {
     }
     this.filePos += n - avail;
     this.start = this.end = 0;
-    this.skipped = true;
   }
 
-  /** Continues in `fresh` with the unread bytes. */
+  /** Continues in `fresh` (a larger buffer, or the same one) with the unread bytes at its start. */
   private moveTail(fresh: Buffer): void {
-    this.buf.copy(fresh, 0, this.start, this.end);
+    if (fresh === this.buf) this.buf.copyWithin(0, this.start, this.end);
+    else this.buf.copy(fresh, 0, this.start, this.end);
     this.buf = fresh;
     this.view = viewOf(fresh);
     this.rec.data = fresh;
     this.end -= this.start;
     this.start = 0;
-    this.skipped = false;
   }
 
   // A DataView read compiles to one load (Buffer's read methods check their arguments on every call).

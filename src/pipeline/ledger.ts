@@ -46,9 +46,6 @@ export class Ledger {
     const bit = 1 << (tx.id & 31);
     if ((this.given[tx.id >>> 5]! & bit) !== 0) throw new LedgerImbalance(`transaction ${tx.id} was given a second fate (${fate} at ${timeNs} ns)`);
     this.given[tx.id >>> 5]! |= bit;
-    // a transaction with its fate is finished: its bytes need not outlive the capture buffer
-    tx.request.finish();
-    tx.response.finish();
     this.fates[fate]++;
     if (fate === 'lost_at_shutdown') this.lostAtShutdownBy[where as LostWhere]++;
     this.out?.write(`{"id":${tx.id},"fate":"${fate}","time_ns":${timeNs},"where":"${where}","depth":${depth}}`);

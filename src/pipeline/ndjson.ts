@@ -2,20 +2,31 @@ import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 
 const FLUSH_AT = 256 * 1024;
 
+/** Writing an output file failed (a full disk, a closed descriptor): names the file and the system's code. */
+export class OutputError extends Error {
+  override readonly name = 'OutputError';
+  constructor(
+    readonly path: string,
+    readonly code: string,
+  ) {
+    super(`${path}: ${code}`);
+  }
+}
+
 /**
- * Lines encoded straight into a 256 KiB block, written to a file descriptor
- * each time the block fills (and on {@link flush}): whole lines only.
+ * Lines encoded straight into a 256 KiB block, handed to `out` each time the
+ * block fills (and on {@link flush}): whole lines only.
  */
 export class BlockWriter {
   private buf = Buffer.allocUnsafe(FLUSH_AT);
   private used = 0;
 
-  constructor(readonly fd: number) {}
+  /** `out` takes `bytes` (valid only during the call: the block is reused). */
+  constructor(private readonly out: (bytes: Buffer) => void) {}
 
   write(line: string): void {
     // a UTF-16 code unit takes at most 3 bytes in UTF-8
-    const worst = line.length * 3 + 1;
-    const buf = this.reserve(worst);
+    const buf = this.reserve(line.length * 3);
     this.commitLine(this.used + buf.write(line, this.used, 'utf8'));
   }
 
@@ -40,16 +51,9 @@ export class BlockWriter {
     this.buf[this.used++] = 0x0a;
   }
 
-  /** Bytes as they are (a piece of a line written elsewhere): not counted as a line. */
-  writeBytes(bytes: Uint8Array): void {
-    this.flush();
-    let off = 0;
-    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
-  }
-
   flush(): void {
-    let off = 0;
-    while (off < this.used) off += writeSync(this.fd, this.buf, off, this.used - off);
+    if (this.used === 0) return;
+    this.out(this.buf.subarray(0, this.used));
     this.used = 0;
   }
 }
@@ -81,18 +85,34 @@ export class TempFile {
   discard(): void {
     if (!this.open) return;
     this.open = false;
-    closeSync(this.fd);
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed: the file is removed all the same
+    }
     unlinkSync(this.tmp);
   }
 }
 
-/** NDJSON file output: a {@link BlockWriter} on a {@link TempFile} (also after an interruption: whole lines only). */
+/**
+ * NDJSON file output: a {@link BlockWriter} on a {@link TempFile} (also after
+ * an interruption: whole lines only). A failed write discards the file and
+ * throws {@link OutputError}.
+ */
 export class NdjsonWriter extends BlockWriter {
   private readonly file: TempFile;
 
   constructor(readonly path: string) {
     const file = new TempFile(path);
-    super(file.fd);
+    super((bytes) => {
+      try {
+        let off = 0;
+        while (off < bytes.length) off += writeSync(file.fd, bytes, off, bytes.length - off);
+      } catch (e) {
+        file.discard();
+        throw new OutputError(path, (e as NodeJS.ErrnoException).code ?? (e as Error).message);
+      }
+    });
     this.file = file;
   }
 
@@ -105,4 +125,9 @@ export class NdjsonWriter extends BlockWriter {
   discard(): void {
     this.file.discard();
   }
+}
+
+/** NDJSON on standard output, a block at a time. */
+export function stdoutWriter(): BlockWriter {
+  return new BlockWriter((bytes) => process.stdout.write(Buffer.from(bytes)));
 }

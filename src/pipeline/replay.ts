@@ -1,15 +1,14 @@
-import { CaptureFeed, type Counters, type Feed } from '../analyze.js';
+import { CaptureFeed, type Counters } from '../analyze.js';
 import type { CaptureReader } from '../pcap/reader.js';
-import { formatEvent, type Transaction } from '../redis/transaction.js';
+import { EventEncoder } from '../redis/event.js';
+import type { TimeBase, Transaction } from '../redis/transaction.js';
 import { jitterOptions, NO_JITTER, StageCost } from '../sim/cost.js';
 import { Random } from '../sim/random.js';
 import { Scheduler, type Process, type StepHook } from '../sim/scheduler.js';
 import type { PipelineConfig } from './config.js';
 import { Ledger, type FateCounts, type LostCounts } from './ledger.js';
-import { NdjsonWriter } from './ndjson.js';
-import { ThreadedEventWriter } from './output-thread.js';
+import { NdjsonWriter, stdoutWriter } from './ndjson.js';
 import { BoundedQueue, RESUME, WAKE } from './queue.js';
-import { ThreadedFeed, wantsTcpThread } from './tcp-thread.js';
 
 const DONE = -1;
 
@@ -22,13 +21,6 @@ export interface ReplayOptions {
   ledger?: string;
   /** Called before every scheduler step (determinism checks, traces). */
   hook?: StepHook;
-  /**
-   * Read, decode and follow TCP on a thread of their own ({@link ThreadedFeed}):
-   * the same results, sooner on a machine with a core to spare. By default,
-   * for captures of 16 MiB or more whose events do not go to a file (see
-   * `TCP_THREAD_MIN_BYTES`).
-   */
-  tcpThread?: boolean;
 }
 
 /** Logstash's node-stats shape for the pipeline, exact because measured in simulated time. */
@@ -68,41 +60,27 @@ export interface PipelineCounters {
   'output.lines_written': number;
 }
 
-/** Where published events go. */
+/** Where published events go, each encoded once by {@link EventEncoder}. */
 interface Sink {
   publish(tx: Transaction): void;
   close(): void;
-  /** With a file: the writer, whose counters tests read. */
-  writer?: ThreadedEventWriter;
 }
 
-function openSink(target: OutputTarget, lines: string[], feed: Feed): Sink {
-  const base = feed.base;
+function openSink(target: OutputTarget, lines: string[], base: TimeBase): Sink {
+  const encoder = new EventEncoder();
   const nothing = () => {};
   switch (target.kind) {
     case 'none':
       return { publish: nothing, close: nothing };
     case 'memory':
-      return { publish: (tx) => lines.push(formatEvent(tx, base)), close: nothing };
+      return { publish: (tx) => lines.push(encoder.format(tx, base)), close: nothing };
     case 'file': {
-      // encoded and written on another thread: this one only hands over where each event's bytes are
-      const w = new ThreadedEventWriter(target.path, base, feed.pool);
-      feed.beforeRewrite = (buf) => w.beforeRewrite(buf);
-      return { publish: (tx) => w.publish(tx), close: () => w.close(), writer: w };
+      const w = new NdjsonWriter(target.path);
+      return { publish: (tx) => encoder.write(tx, base, w), close: () => w.close() };
     }
     case 'stdout': {
-      let buf: string[] = [];
-      const flush = () => {
-        if (buf.length > 0) process.stdout.write(`${buf.join('\n')}\n`);
-        buf = [];
-      };
-      return {
-        publish(tx) {
-          buf.push(formatEvent(tx, base));
-          if (buf.length >= 4096) flush();
-        },
-        close: flush,
-      };
+      const w = stdoutWriter();
+      return { publish: (tx) => encoder.write(tx, base, w), close: () => w.flush() };
     }
   }
 }
@@ -115,7 +93,7 @@ function openSink(target: OutputTarget, lines: string[], feed: Feed): Sink {
  */
 export class Replay {
   readonly scheduler = new Scheduler();
-  readonly feed: Feed;
+  readonly feed: CaptureFeed;
   readonly ledger: Ledger;
   readonly queue: BoundedQueue;
   readonly pipeline: BoundedQueue | null;
@@ -141,14 +119,10 @@ export class Replay {
     const jitter = c.jitter > 0 ? jitterOptions(c.jitter) : NO_JITTER;
     this.source = new Source(this, new StageCost('analyzer', c.costs.analyzer, jitter, c.seed));
     const sink = { onTransaction: (tx: Transaction) => this.source.emitted(tx) };
-    const feedOptions = { ports: c.ports, tcp: c.tcp };
-    this.feed =
-      typeof capture === 'string' && wantsTcpThread(capture, opts.tcpThread, opts.output?.kind ?? 'none')
-        ? new ThreadedFeed(capture, sink, feedOptions)
-        : new CaptureFeed(capture, sink, feedOptions);
+    this.feed = new CaptureFeed(capture, sink, { ports: c.ports, tcp: c.tcp });
     this.outputKind = opts.output?.kind ?? 'none';
     try {
-      this.sink = openSink(opts.output ?? { kind: 'none' }, this.lines, this.feed);
+      this.sink = openSink(opts.output ?? { kind: 'none' }, this.lines, this.feed.base);
     } catch (e) {
       this.feed.stop();
       throw e;
@@ -269,11 +243,6 @@ export class Replay {
       error: this.feed.error?.message ?? null,
       ...(this.outputKind === 'memory' ? { lines: this.lines } : {}),
     };
-  }
-
-  /** The output thread's writer, when events go to a file. */
-  get eventWriter(): ThreadedEventWriter | null {
-    return this.sink.writer ?? null;
   }
 
   counters(): Counters & PipelineCounters {

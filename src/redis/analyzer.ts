@@ -114,15 +114,6 @@ export class RedisAnalyzer implements StreamAnalyzer {
   private readonly opts: RedisOptions;
   private readonly arena = new Arena();
   /**
-   * Set when whoever feeds the analyzer rewrites its buffers and calls
-   * {@link release} first. Messages kept that are views of a fed buffer are
-   * then noted in `pinned`, to be copied out in time.
-   */
-  trackViews = false;
-  /** Notes are `pinned[0..pinnedCount)`; the array never shrinks (growing it again after each release was ~13 MB of garbage a 300k replay). */
-  private readonly pinned: (RespMessage | null)[] = [];
-  private pinnedCount = 0;
-  /**
    * State of dropped connections, reused for new ones: a capture with many
    * short connections then leaves no garbage per connection to pile up in
    * the old generation (~1 KiB each) until a full collection.
@@ -148,10 +139,7 @@ export class RedisAnalyzer implements StreamAnalyzer {
     parser.feed(buf, offset, length, tsNs);
     for (;;) {
       const r = parser.next();
-      if (r.kind === 'needMore') {
-        parser.release(buf);
-        return;
-      }
+      if (r.kind === 'needMore') return;
       if (r.kind === 'error') {
         // packetbeat drops the parser and the rest of the segment; the next one starts afresh
         this.counters['redis.parse_errors']++;
@@ -164,37 +152,8 @@ export class RedisAnalyzer implements StreamAnalyzer {
     }
   }
 
-  /**
-   * Messages are views of the buffer they were parsed from (a message in
-   * progress is copied out as soon as its segment ends). `buf` is about to be
-   * rewritten: every message still kept that is a view of it (waiting for its
-   * response, or handed on and not yet {@link RespMessage.finish}ed) is copied
-   * into the arena now. Views of the `pool`'s other buffers, rewritten at
-   * later calls, stay noted; every other note is dropped (finished, already
-   * copied, or a view of a buffer no one rewrites).
-   */
-  release(buf: Buffer, pool: readonly Buffer[]): void {
-    const pinned = this.pinned;
-    const count = this.pinnedCount;
-    let kept = 0;
-    for (let i = 0; i < count; i++) {
-      const m = pinned[i]!;
-      if (m.done || m.home !== null) continue;
-      if (m.chunk === buf) m.moveTo(this.arena);
-      else if (pool.includes(m.chunk)) pinned[kept++] = m;
-    }
-    pinned.fill(null, kept, count); // what is no longer noted may be collected
-    this.pinnedCount = kept;
-  }
-
-  /** Notes `m` for {@link release} if it is a view of a fed buffer. */
-  private pin(m: RespMessage): void {
-    if (this.trackViews && m.home === null) this.pinned[this.pinnedCount++] = m;
-  }
-
   private request(conn: Connection, s: RedisConnection, m: RespMessage): void {
     this.counters['redis.requests']++;
-    this.pin(m);
     s.push(m);
     while (s.queued > this.opts.queueMaxMessages || (s.queuedBytes > this.opts.queueMaxBytes && s.queued > 1)) {
       this.unmatched(conn, s.shift(), 'queue_limit');
@@ -204,31 +163,23 @@ export class RedisAnalyzer implements StreamAnalyzer {
   private response(conn: Connection, s: RedisConnection, m: RespMessage): void {
     if (m.isPush) {
       this.counters['redis.push_messages']++;
-      m.finish();
       return;
     }
     this.counters['redis.responses']++;
     if (s.queued === 0) {
       this.counters['redis.unmatched_responses']++;
-      if (this.sink.onUnmatchedResponse !== undefined) {
-        this.pin(m);
-        this.sink.onUnmatchedResponse(conn, m);
-      } else {
-        m.finish();
-      }
+      this.sink.onUnmatchedResponse?.(conn, m);
       return;
     }
     const request = s.shift();
     this.counters['redis.transactions']++;
-    this.pin(m);
     this.sink.onTransaction({ id: this.nextTxId++, conn, request, response: m });
   }
 
   private unmatched(conn: Connection, m: RespMessage, reason: UnmatchedReason): void {
     this.counters['redis.unmatched_requests']++;
     this.counters[`redis.unmatched_requests.${reason}`]++;
-    if (this.sink.onUnmatchedRequest !== undefined) this.sink.onUnmatchedRequest(conn, m, reason);
-    else m.finish();
+    this.sink.onUnmatchedRequest?.(conn, m, reason);
   }
 
   private dropState(conn: Connection, reason: UnmatchedReason): void {

@@ -1,12 +1,13 @@
 /**
  * A streaming RESP2 + RESP3 parser that resumes where it stopped.
  *
- * Segments are appended to an {@link Arena}, a shared append-only byte slab,
- * so a message's bytes are contiguous however the stream was split; the
- * parser only walks structure (numbers, no strings) and a finished message is
- * a view (chunk, offset, size) into the arena. Its text is decoded lazily, the
- * first time an event needs it, as packetbeat's `redis_parse.go` renders it
- * (`nil`, `[a, b]`, errors as text).
+ * Segments are copied into an {@link Arena}, an append-only byte slab shared
+ * by the parsers of one analyzer, so a message's bytes are contiguous however
+ * the stream was split and outlive the capture reader's buffer; the parser
+ * only walks structure (numbers, no strings) and a finished message is a view
+ * (chunk, offset, size) into the arena. Its text is decoded lazily, the first
+ * time an event needs it, as packetbeat's `redis_parse.go` renders it (`nil`,
+ * `[a, b]`, errors as text).
  */
 
 import { ByteCopier } from '../bytes.js';
@@ -24,52 +25,26 @@ export interface RespLimits {
 export const DEFAULT_RESP_LIMITS: RespLimits = { maxMessageBytes: 10 * 1024 * 1024, maxDepth: 32 };
 
 const CHUNK = 256 * 1024;
-/** Emptied chunks kept for reuse; more are left to the garbage collector. */
-const MAX_SPARE = 4;
-
-/** One chunk of an {@link Arena}, and how many messages and messages in progress still need its bytes. */
-export class ArenaChunk {
-  users = 0;
-  constructor(
-    readonly buf: Buffer,
-    readonly arena: Arena,
-  ) {}
-}
 
 /**
- * Append-only byte slab shared by the parsers of one analyzer. Each message in
- * it, and each parser's message in progress, counts as a user of its chunk
- * until it is done ({@link RespMessage.finish}). A chunk no one uses any more
- * is filled again from the start: otherwise dead chunks pile up (tens of MB)
- * between garbage collections. A message never finished keeps its chunk
- * from reuse, never from being read.
+ * Append-only byte slab: bytes go at the end of the current chunk, and a
+ * full chunk is left to whatever messages still view it (the garbage
+ * collector frees it with the last of them).
  */
 export class Arena {
-  current = new ArenaChunk(Buffer.allocUnsafe(CHUNK), this);
-  /** `current.buf`, the chunk being filled. */
-  chunk: Buffer = this.current.buf;
+  chunk: Buffer = Buffer.allocUnsafe(CHUNK);
   used = 0;
   readonly copier = new ByteCopier();
-  private readonly spare: ArenaChunk[] = [];
 
-  /** Makes room for `n` contiguous bytes at `used`, starting a new chunk if needed. */
+  /**
+   * Makes room for `n` contiguous bytes at `used`, starting a new chunk if
+   * needed: twice `n` for a large message, which then grows into it instead
+   * of being copied again at each segment.
+   */
   reserve(n: number): void {
     if (this.chunk.length - this.used >= n) return;
-    const old = this.current;
-    const next = n <= CHUNK ? this.spare.pop() : undefined;
-    this.current = next ?? new ArenaChunk(Buffer.allocUnsafe(Math.max(CHUNK, n)), this);
-    this.chunk = this.current.buf;
+    this.chunk = Buffer.allocUnsafe(n <= CHUNK / 2 ? CHUNK : 2 * n);
     this.used = 0;
-    if (old.users === 0) this.reuse(old);
-  }
-
-  /** `c` has one user fewer. */
-  release(c: ArenaChunk): void {
-    if (--c.users === 0 && c !== this.current) this.reuse(c);
-  }
-
-  private reuse(c: ArenaChunk): void {
-    if (c.buf.length === CHUNK && this.spare.length < MAX_SPARE) this.spare.push(c);
   }
 }
 
@@ -104,23 +79,20 @@ for (const t of [TYPE_ARRAY, TYPE_MAP, TYPE_SET, TYPE_PUSH, TYPE_ATTRIBUTE]) TYP
 const ERROR = 1;
 const PUSH = 2;
 const REQUEST = 4;
-const DONE = 8;
 
-/** A complete RESP message: a view of the buffer it was parsed from or of an arena chunk, rendered on demand. */
+/** A complete RESP message: a view of an arena chunk, rendered on demand. */
 export class RespMessage {
   /** The next request queued behind this one on its connection (the analyzer's FIFO). */
   nextWaiting: RespMessage | null = null;
-  /** The arena chunk holding the bytes, or null for a view of a buffer fed to the parser. */
-  home: ArenaChunk | null = null;
-  /** {@link isError}, {@link isPush}, a request, {@link done}: bits in one field (600,000 messages a 300k replay; each field is 8 bytes of each). */
-  private flags: number;
+  /** {@link isError}, {@link isPush}, a request: bits in one field (600,000 messages a 300k replay; each field is 8 bytes of each). */
+  private readonly flags: number;
   private renderedText: string | undefined;
   private parsedArgs: string[] | null | undefined;
 
   constructor(
-    /** Buffer holding the message's bytes at `[offset, offset+size)`: a capture buffer or an arena chunk. */
-    public chunk: Buffer,
-    public offset: number,
+    /** The arena chunk holding the message's bytes at `[offset, offset+size)`. */
+    readonly chunk: Buffer,
+    readonly offset: number,
     /** Wire size in bytes (packetbeat's bytes_in / bytes_out). */
     readonly size: number,
     /** Capture time (ns) of the segment in which the message began. */
@@ -144,11 +116,6 @@ export class RespMessage {
 
   get role(): RespRole {
     return (this.flags & REQUEST) !== 0 ? 'request' : 'response';
-  }
-
-  /** Nothing will read the bytes again: see {@link finish}. */
-  get done(): boolean {
-    return (this.flags & DONE) !== 0;
   }
 
   /** The value as packetbeat shows it; for a request, its words joined by spaces. */
@@ -179,35 +146,6 @@ export class RespMessage {
   get method(): string {
     return requestMethod(this);
   }
-
-  /**
-   * Called by whoever consumes the message once nothing will read its bytes
-   * again (a transaction given its fate): the analyzer then need not copy
-   * them out of a capture buffer about to be rewritten, and the arena may
-   * reuse their place.
-   */
-  finish(): void {
-    if ((this.flags & DONE) !== 0) return;
-    this.flags |= DONE;
-    if (this.home !== null) this.home.arena.release(this.home);
-  }
-
-  /** Copies the bytes into the arena: the buffer they are in is about to be rewritten. */
-  moveTo(arena: Arena): void {
-    arena.reserve(this.size);
-    arena.copier.copy(this.chunk, this.offset, this.size, arena.chunk, arena.used);
-    if (this.home !== null) this.home.arena.release(this.home);
-    this.settle(arena.current, arena.used);
-    arena.used += this.size;
-  }
-
-  /** The bytes are at `offset` of `home`, which counts this message as a user until it is finished. */
-  settle(home: ArenaChunk, offset: number): void {
-    home.users++;
-    this.home = home;
-    this.chunk = home.buf;
-    this.offset = offset;
-  }
 }
 
 export type RespResult =
@@ -222,10 +160,8 @@ const STATE_LINE = 1;
 const STATE_BULK = 2;
 
 export class RespParser {
-  /** Unconsumed bytes (the message in progress) are `chunk[start..end)`; scanning has reached `pos`. */
+  /** Unconsumed bytes (the message in progress) are `chunk[start..end)`, an arena chunk; scanning has reached `pos`. */
   private chunk: Buffer;
-  /** The arena chunk that is `chunk`, holding a use of it, or null when `chunk` is a caller's buffer. */
-  private home: ArenaChunk | null = null;
   private start = 0;
   private end = 0;
   private pos = 0;
@@ -255,41 +191,26 @@ export class RespParser {
     this.frameType = new Uint8Array(limits.maxDepth + 1);
   }
 
-  /** Appends a segment's payload `src[off..off+len)` captured at `tsNs`. Call {@link next} until it answers needMore. */
+  /**
+   * Copies a segment's payload `src[off..off+len)` captured at `tsNs` after the
+   * unconsumed bytes; `src` may be rewritten once this returns. Call
+   * {@link next} until it answers needMore.
+   */
   feed(src: Buffer, off: number, len: number, tsNs: number): void {
     this.feedTs = tsNs;
-    if (this.start === this.end) {
-      // Nothing pending: parse the segment where it lies. Messages stay views of it
-      // until the analyzer copies out the ones still kept (RedisAnalyzer.release).
-      if (this.home !== null) this.leaveHome();
-      this.chunk = src;
-      this.start = this.pos = off;
-      this.end = off + len;
-      return;
-    }
-    // Keep the message in progress contiguous: at the arena's tail, then append.
     const arena = this.arena;
+    // the message in progress and the new bytes, contiguous at the arena's tail
     if (this.chunk !== arena.chunk || this.end !== arena.used || arena.chunk.length - arena.used < len) this.moveToArena(len);
     arena.copier.copy(src, off, len, arena.chunk, arena.used);
     arena.used += len;
     this.end += len;
   }
 
-  /** Copies a message in progress out of `buf` (a buffer about to be rewritten) into the arena. */
-  release(buf: Buffer): void {
-    if (this.chunk === buf && this.start < this.end) this.moveToArena(0);
-  }
-
-  /** Gives up the parser's use of its arena chunk: the parser is dropped. */
+  /** Forgets everything fed: the parser is dropped (its connection's state goes). */
   dispose(): void {
     this.reset();
-    if (this.home !== null) this.leaveHome();
     this.chunk = EMPTY;
-  }
-
-  private leaveHome(): void {
-    this.arena.release(this.home!);
-    this.home = null;
+    this.start = this.pos = this.end = 0;
   }
 
   /** Moves the unconsumed bytes to the arena's tail, with room for `extra` more after them. */
@@ -301,11 +222,6 @@ export class RespParser {
     if (pending > 0) arena.copier.copy(this.chunk, this.start, pending, arena.chunk, at);
     arena.used = at + pending;
     const shift = at - this.start;
-    if (this.home !== arena.current) {
-      if (this.home !== null) this.leaveHome();
-      this.home = arena.current;
-      this.home.users++;
-    }
     this.chunk = arena.chunk;
     this.start = at;
     this.end = at + pending;
@@ -452,7 +368,6 @@ export class RespParser {
       this.chunk, this.start, p - this.start, this.startTs,
       top === TYPE_ERROR || top === TYPE_BLOB_ERROR, top === TYPE_PUSH, this.role,
     );
-    if (this.home !== null) message.settle(this.home, this.start);
     this.inMessage = false;
     this.start = this.pos = p;
     this.result.message = message;

@@ -11,11 +11,7 @@ export type CloseReason = 'fin' | 'rst' | 'expired' | 'end_of_capture' | 'reused
  * direction, holes that will never be filled, and the end of the connection.
  */
 export interface StreamAnalyzer {
-  /**
-   * In-order payload. `buf` may be a capture buffer the reader rewrites later:
-   * whatever is kept must be copied out before then (for the Redis analyzer,
-   * the capture feed calls {@link RedisAnalyzer.release}).
-   */
+  /** In-order payload. `buf` is valid only during the call: whatever is kept is copied. */
   onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void;
   /** `lostBytes` of this direction will never arrive. */
   onGap(conn: Connection, dir: Direction, lostBytes: number, tsNs: number): void;

@@ -1,18 +1,29 @@
 import { ByteCopier } from '../bytes.js';
-import { lineEnd, parseLength, type RespMessage } from '../redis/resp.js';
-import { formatEvent, formatTimestamp, type TimeBase, type Transaction } from '../redis/transaction.js';
 import type { Connection } from '../tcp/connection.js';
+import { lineEnd, parseLength, type RespMessage } from './resp.js';
+import type { TimeBase, Transaction } from './transaction.js';
+
+/** Where lines are written in place (the pipeline's `BlockWriter`). */
+export interface LineBuffer {
+  /** A buffer with room for `bound` bytes from {@link offset}. */
+  reserve(bound: number): Buffer;
+  readonly offset: number;
+  /** The line written ends at `end`. */
+  commitLine(end: number): void;
+}
 
 /**
- * Writes a transaction's NDJSON event straight from the captured bytes into
- * an output buffer: the same bytes as {@link formatEvent}, without decoding
- * the values to strings and encoding them back. ASCII is copied with JSON
- * escaping; a message holding other bytes, or a reply that is not a plain
- * scalar, takes the string path for that part (properties check both agree).
+ * Writes a transaction's NDJSON event, packetbeat 5.x's shape (the fields of
+ * `protos/redis` `newTransaction` after the publisher's `normalizeTransAddr`,
+ * keys sorted as Go's encoding/json writes a map), straight from the captured
+ * bytes into an output buffer. ASCII is copied with JSON escaping, without
+ * decoding the values to strings and encoding them back; a part holding other
+ * bytes, or a reply that is not a plain scalar, is rendered as a string
+ * ({@link RespMessage.text}) and escaped by `JSON.stringify`.
  */
 export class EventEncoder {
-  /** Per connection id (ids are dense, from 1): the fixed text around the method. */
-  private readonly connFragments: ([Buffer, Buffer] | undefined)[] = [];
+  /** Per connection id (ids are dense, from 1): the connection and the fixed text around the method. */
+  private readonly connFragments: ([Connection, Buffer, Buffer] | undefined)[] = [];
   private readonly methods = new Map<string, Buffer>();
 
   /** Bytes the event may take at most (every byte escaped as \u00XX, plus the fixed text). */
@@ -24,46 +35,68 @@ export class EventEncoder {
   encode(tx: Transaction, base: TimeBase, out: Buffer, p: number): number {
     const req = tx.request;
     const resp = tx.response;
-    const start = p;
     p = this.timestamp(out, p, base, req.tsNs);
     p = put(out, p, BYTES_IN);
     p = putInt(out, p, req.size);
     p = put(out, p, BYTES_OUT);
     p = putInt(out, p, resp.size);
     const fragments = this.fragments(tx.conn);
-    p = put(out, p, fragments[0]);
+    p = put(out, p, fragments[1]);
     const m = putMethod(out, p, req);
     p = m >= 0 ? m : put(out, p, this.method(req.method));
-    p = put(out, p, fragments[1]);
+    p = put(out, p, fragments[2]);
     const queryAt = p;
-    p = putWords(out, p, req);
-    if (p < 0) return start + out.write(formatEvent(tx, base), start, 'utf8');
+    const words = putWords(out, p, req);
+    let resource: string | null = null;
+    if (words >= 0) p = words;
+    else {
+      p = putString(out, p, req.text);
+      resource = req.args?.[1] ?? '';
+    }
     // the resource is the query's second word, already escaped in `out`
     const resourceFrom = resourceStart === 0 ? p : queryAt + resourceStart;
     const resourceTo = resourceStart === 0 ? p : queryAt + resourceEnd;
     p = put(out, p, resp.isError ? REDIS_ERROR : REDIS_RETURN);
     const v = resp.chunk[resp.offset] === 0x2a ? putArray(out, p, resp) : putValue(out, p, resp.chunk, resp.offset);
-    if (v === -1) return start + out.write(formatEvent(tx, base), start, 'utf8');
-    p = v >= 0 ? v : p + out.write(JSON.stringify(resp.text).slice(1, -1), p, 'utf8');
+    p = v >= 0 ? v : putString(out, p, resp.text);
     p = put(out, p, RESOURCE);
-    for (let i = resourceFrom; i < resourceTo; i++) out[p++] = out[i]!;
+    if (resource !== null) p = putString(out, p, resource);
+    else for (let i = resourceFrom; i < resourceTo; i++) out[p++] = out[i]!;
     p = put(out, p, RESPONSETIME);
     p = putInt(out, p, Math.trunc((resp.tsNs - req.tsNs) / 1e6));
     p = put(out, p, resp.isError ? TAIL_ERROR : TAIL_OK);
     return p;
   }
 
+  /** Appends the event as one line to `w`. */
+  write(tx: Transaction, base: TimeBase, w: LineBuffer): void {
+    const buf = w.reserve(EventEncoder.bound(tx));
+    w.commitLine(this.encode(tx, base, buf, w.offset));
+  }
+
+  private scratch = Buffer.allocUnsafe(64 * 1024);
+
+  /** The event as a string (`output: memory`, tests). */
+  format(tx: Transaction, base: TimeBase): string {
+    const n = EventEncoder.bound(tx);
+    if (n > this.scratch.length) this.scratch = Buffer.allocUnsafe(n);
+    return this.scratch.toString('utf8', 0, this.encode(tx, base, this.scratch, 0));
+  }
+
   private second = NaN;
   /** The line's start, up to the timestamp's second: kept while the second lasts. */
   private readonly secondPrefix = Buffer.from(`${OPEN_TS}${'0'.repeat(20)}`);
 
-  /** The line's start and formatTimestamp's text, the milliseconds written byte by byte. */
+  /**
+   * The line's start and the request's time as libbeat's `common.Time`
+   * writes it (2006-01-02T15:04:05.000Z, UTC), the milliseconds byte by byte.
+   */
   private timestamp(out: Buffer, p: number, base: TimeBase, relNs: number): number {
     const ms = base.sec * 1000 + Math.floor((base.nsec + relNs) / 1e6);
     const second = Math.floor(ms / 1000);
     if (second !== this.second) {
       this.second = second;
-      this.secondPrefix.write(formatTimestamp(base, relNs).slice(0, 20), OPEN_TS.length, 'latin1');
+      this.secondPrefix.write(new Date(second * 1000).toISOString().slice(0, 20), OPEN_TS.length, 'latin1');
     }
     p = put(out, p, this.secondPrefix);
     const frac = ms - second * 1000;
@@ -74,10 +107,12 @@ export class EventEncoder {
     return p + 4;
   }
 
-  private fragments(c: Connection): [Buffer, Buffer] {
+  private fragments(c: Connection): [Connection, Buffer, Buffer] {
     let f = this.connFragments[c.id];
-    if (f === undefined) {
+    // another capture's connection may have had this id
+    if (f === undefined || f[0] !== c) {
       f = [
+        c,
         Buffer.from(`,"client_ip":"${c.clientIp}","client_port":${c.clientPort},"client_proc":"","client_server":"","ip":"${c.serverIp}","method":`),
         Buffer.from(`,"port":${c.serverPort},"proc":"","query":"`),
       ];
@@ -127,6 +162,11 @@ function putInt(out: Buffer, p: number, n: number): number {
   return p + digits;
 }
 
+/** A string's JSON escapes, without its quotes. */
+function putString(out: Buffer, p: number, s: string): number {
+  return p + out.write(JSON.stringify(s).slice(1, -1), p, 'utf8');
+}
+
 /** The encoder's views and copies (one thread encodes at a time in a module: each thread has its own). */
 const copier = new ByteCopier();
 
@@ -139,7 +179,7 @@ const CHECK_ABOVE = 64;
  * is set, and under 0x20, `"` or `\` when subtracting 0x20 (or 1 from it
  * XOR the character) borrows into a top bit the byte did not have. About
  * twice the speed of a latin1 string and a regular expression for values of
- * 300–4,000 bytes, which made a sixth of the output thread's time.
+ * 300–4,000 bytes, which made a sixth of the encoder's time.
  */
 function plain(b: Buffer, from: number, to: number): boolean {
   const v = copier.view(b);
@@ -308,4 +348,11 @@ function putArray(out: Buffer, p: number, m: RespMessage): number {
   }
   out[p++] = 0x5d; // ]
   return p;
+}
+
+const shared = new EventEncoder();
+
+/** One event as a string, without its newline: what {@link EventEncoder} writes. */
+export function formatEvent(tx: Transaction, base: TimeBase): string {
+  return shared.format(tx, base);
 }
