@@ -1,16 +1,15 @@
 /**
- * The scheduler and the bounded queue against a reference model a reader can
+ * The scheduler and the bounded store against a reference model a reader can
  * check by eye: the agenda is a plain array, and the next entry is the least
- * by (time, late, order of scheduling), whether it is stepped from the heap or
+ * by (time, priority, order of scheduling), whether it is stepped from the heap or
  * inline (`stepInline`); the queue is a plain array FIFO with
  * a capacity, its waiting consumers and blocked producers plain arrays too.
  * fast-check runs random sequences of commands on both and compares after each.
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { BoundedQueue, RESUME, WAKE } from '../src/pipeline/queue.js';
-import type { Transaction } from '../src/redis/transaction.js';
-import { Scheduler, type Process } from '../src/sim/scheduler.js';
+import { Scheduler, type Process, type Wakeup } from '../src/sim/scheduler.js';
+import { Store } from '../src/sim/store.js';
 import { budget } from './budget.js';
 
 const PROCESSES = ['source', 'worker.1', 'worker.2', 'output'] as const;
@@ -21,7 +20,8 @@ interface Entry {
   late: boolean;
   order: number;
   name: Name;
-  token: number;
+  wakeup: Wakeup;
+  arg: number;
 }
 
 /** Something a process schedules while it runs (a stage scheduling its next step). */
@@ -52,8 +52,8 @@ class Model {
 
   constructor(readonly capacity: number) {}
 
-  schedule(time: number, name: Name, token: number, late: boolean): void {
-    this.agenda.push({ time: Math.max(time, this.now), late, order: this.nextOrder++, name, token });
+  schedule(time: number, name: Name, wakeup: Wakeup, arg: number, late: boolean): void {
+    this.agenda.push({ time: Math.max(time, this.now), late, order: this.nextOrder++, name, wakeup, arg });
   }
 
   /** The entry that runs next: earliest time, then not-late before late, then first scheduled. */
@@ -78,7 +78,7 @@ class Model {
     this.agenda.splice(this.agenda.indexOf(e), 1);
     this.now = e.time;
     this.steps++;
-    this.hooked.push(entryText(e.name, e.time, e.token));
+    this.hooked.push(entryText(e.name, e.time, e.wakeup, e.arg));
     return e;
   }
 }
@@ -86,25 +86,25 @@ class Model {
 /** The real scheduler and queue, with processes that log each run and may schedule a follow-up. */
 class Real {
   readonly scheduler = new Scheduler();
-  readonly queue: BoundedQueue;
+  readonly queue: Store<{ id: number }>;
   readonly log: string[] = [];
   readonly hooked: string[] = [];
   followUp: FollowUp | null = null;
   readonly processes = new Map<Name, Process>();
-  private readonly txs = new Map<number, Transaction>();
+  private readonly txs = new Map<number, { id: number }>();
 
   constructor(capacity: number) {
-    this.queue = new BoundedQueue('queue', capacity, this.scheduler);
-    this.scheduler.hook = (_step, time, process, token) => this.hooked.push(entryText(process.stage, time, token));
+    this.queue = new Store<{ id: number }>('queue', capacity, this.scheduler);
+    this.scheduler.hook = (_step, time, process, wakeup, arg) => this.hooked.push(entryText(process.stage, time, wakeup, arg));
     for (const name of PROCESSES) {
       const p: Process = {
         stage: name,
-        run: (now, token) => {
-          this.log.push(entryText(name, now, token));
+        run: (now, wakeup, arg) => {
+          this.log.push(entryText(name, now, wakeup, arg));
           const f = this.followUp;
           if (f !== null) {
             this.followUp = null;
-            this.scheduler.at(now + f.delay, this.process(f.name), f.token, f.late);
+            this.scheduler.at(now + f.delay, this.process(f.name), 'timeout', f.token, f.late ? 'late' : 'normal');
           }
         },
       };
@@ -116,19 +116,19 @@ class Real {
     return this.processes.get(name)!;
   }
 
-  /** A stand-in transaction: the queue only moves them, so only identity matters. */
-  tx(id: number): Transaction {
+  /** A stand-in event: the store only moves them, so only identity matters. */
+  tx(id: number): { id: number } {
     let tx = this.txs.get(id);
     if (tx === undefined) {
-      tx = { id } as unknown as Transaction;
+      tx = { id };
       this.txs.set(id, tx);
     }
     return tx;
   }
 }
 
-function entryText(name: string, time: number, token: number): string {
-  return `${name}@${time}#${token}`;
+function entryText(name: string, time: number, wakeup: Wakeup, arg: number): string {
+  return `${name}@${time}:${wakeup}#${arg}`;
 }
 
 /** After every command the two must agree on everything observable. */
@@ -153,8 +153,8 @@ class Schedule implements Cmd {
   check = () => true;
   run(m: Model, r: Real): void {
     // a negative delay asks for a time in the past: the scheduler runs it now instead
-    r.scheduler.at(r.scheduler.now + this.delay, r.process(this.name), this.token, this.late);
-    m.schedule(m.now + this.delay, this.name, this.token, this.late);
+    r.scheduler.at(r.scheduler.now + this.delay, r.process(this.name), 'timeout', this.token, this.late ? 'late' : 'normal');
+    m.schedule(m.now + this.delay, this.name, 'timeout', this.token, this.late);
     agree(m, r);
   }
   toString = () => `at(now${this.delay >= 0 ? '+' : ''}${this.delay}, ${this.name}, ${this.token}${this.late ? ', late' : ''})`;
@@ -169,8 +169,8 @@ class ScheduleMany implements Cmd {
       const delay = (i * 7919) % (this.spread + 1);
       const late = i % 5 === 0;
       const who = PROCESSES[i % PROCESSES.length]!;
-      r.scheduler.at(r.scheduler.now + delay, r.process(who), i, late);
-      m.schedule(m.now + delay, who, i, late);
+      r.scheduler.at(r.scheduler.now + delay, r.process(who), 'timeout', i, late ? 'late' : 'normal');
+      m.schedule(m.now + delay, who, 'timeout', i, late);
     }
     agree(m, r);
   }
@@ -188,9 +188,9 @@ class Step implements Cmd {
     const e = m.pop();
     expect(ran, 'step() ran something').toBe(e !== undefined);
     if (e !== undefined) {
-      expect(r.log.slice(before), 'what ran').toEqual([entryText(e.name, e.time, e.token)]);
+      expect(r.log.slice(before), 'what ran').toEqual([entryText(e.name, e.time, e.wakeup, e.arg)]);
       const f = this.followUp;
-      if (f !== null) m.schedule(e.time + f.delay, f.name, f.token, f.late);
+      if (f !== null) m.schedule(e.time + f.delay, f.name, 'timeout', f.token, f.late);
     } else {
       expect(r.log.length).toBe(before);
     }
@@ -212,18 +212,18 @@ class StepInline implements Cmd {
   run(m: Model, r: Real): void {
     const before = r.log.length;
     const time = r.scheduler.now + this.delay;
-    const taken = r.scheduler.stepInline(time, r.process(this.name), this.token);
+    const taken = r.scheduler.stepInline(time, r.process(this.name), 'next', this.token);
     const target = Math.max(m.now + this.delay, m.now);
     const dueFirst = m.agenda.some((e) => e.time <= target);
     expect(taken, `stepInline(${target}) with ${dueFirst ? 'something due by then' : 'nothing due by then'}, ${m.steps} steps of ${m.stepLimit}`).toBe(
       !dueFirst && m.steps < m.stepLimit,
     );
     expect(r.log.length, 'an inline step runs nothing itself: the caller goes on').toBe(before);
-    m.schedule(target, this.name, this.token, false);
+    m.schedule(target, this.name, 'next', this.token, false);
     if (taken) {
       expect(m.pop()?.name, 'the model runs the same entry next').toBe(this.name);
     } else {
-      r.scheduler.at(time, r.process(this.name), this.token);
+      r.scheduler.at(time, r.process(this.name), 'next', this.token);
     }
     agree(m, r);
   }
@@ -251,7 +251,7 @@ class RunUntil implements Cmd {
     const expected: string[] = [];
     while (expected.length < this.maxSteps && (m.next()?.time ?? Infinity) <= until) {
       const e = m.pop()!;
-      expected.push(entryText(e.name, e.time, e.token));
+      expected.push(entryText(e.name, e.time, e.wakeup, e.arg));
     }
     expect(n, 'steps run').toBe(expected.length);
     expect(r.log.slice(before), 'what ran, in order').toEqual(expected);
@@ -272,7 +272,7 @@ class Put implements Cmd {
       m.accepted++;
       m.maxDepth = Math.max(m.maxDepth, m.items.length);
       const waiter = m.waiters.shift();
-      if (waiter !== undefined) m.schedule(m.now, waiter, WAKE, false);
+      if (waiter !== undefined) m.schedule(m.now, waiter, 'item', 0, false);
     }
     agree(m, r);
   }
@@ -287,7 +287,7 @@ class Take implements Cmd {
     const b = m.blocked.shift();
     if (b !== undefined) {
       m.pushBlockedNs += m.now - b.since;
-      m.schedule(m.now, b.name, RESUME, false);
+      m.schedule(m.now, b.name, 'room', 0, false);
     }
     agree(m, r);
   }
@@ -332,7 +332,7 @@ class WakeAnother implements Cmd {
   check = () => true;
   run(m: Model, r: Real): void {
     r.queue.wakeAnother(r.scheduler.now);
-    if (m.items.length > 0 && m.waiters.length > 0) m.schedule(m.now, m.waiters.shift()!, WAKE, false);
+    if (m.items.length > 0 && m.waiters.length > 0) m.schedule(m.now, m.waiters.shift()!, 'item', 0, false);
     agree(m, r);
   }
   toString = () => 'wakeAnother()';
@@ -370,7 +370,7 @@ const commands = fc.commands(
   { maxCommands: 80 },
 );
 
-describe('scheduler and queue against a reference model', () => {
+describe('scheduler and store against a reference model', () => {
   test.prop([fc.integer({ min: 1, max: 6 }), commands], budget(200))(
     'any sequence of schedule, step, stepInline, runUntil, put, take, wait, block, wakeAnother and drain: same order, same contents, same counters',
     (capacity, cmds) => {

@@ -18,7 +18,7 @@ import {
 } from '../pipeline/config.js';
 import { FATES, LedgerImbalance, LOST_WHERE } from '../pipeline/ledger.js';
 import { Replay, type OutputTarget, type ReplaySummary } from '../pipeline/replay.js';
-import type { Process } from '../sim/scheduler.js';
+import type { Process, Wakeup } from '../sim/scheduler.js';
 import { totalNonZero } from './analyze.js';
 import { svgChart, terminalChart } from './chart.js';
 import { onePositional, withUsage } from './args.js';
@@ -255,12 +255,15 @@ function stepHasher(hashes: number[]) {
     h = Math.imul(h ^ ((x / 65536) & 0xffff), 0x01000193);
     h = Math.imul(h ^ Math.floor(x / 4294967296), 0x01000193);
   };
-  return (r: Replay) => (_step: number, time: number, p: Process, token: number) => {
+  return (r: Replay) => (_step: number, time: number, p: Process, wakeup: Wakeup, arg: number) => {
     let s = stages.get(p.stage);
     if (s === undefined) stages.set(p.stage, (s = stages.size + 1));
+    let w = stages.get(wakeup);
+    if (w === undefined) stages.set(wakeup, (w = stages.size + 1));
     mix(time);
     mix(s);
-    mix(token + 8);
+    mix(w);
+    mix(arg);
     mix(r.queue.depth);
     mix(r.ledger.transactions);
     hashes.push(h >>> 0);
@@ -269,7 +272,7 @@ function stepHasher(hashes: number[]) {
 
 export interface DeterminismReport {
   steps: number;
-  divergence: { step: number; timeNs: number; stage: string; token: number; transactions: number } | null;
+  divergence: { step: number; timeNs: number; stage: string; wakeup: string; transactions: number } | null;
 }
 
 /** Runs the replay twice in this process, hashing the state at every step; reports the first step that differs. */
@@ -283,17 +286,17 @@ export function checkDeterminism(capture: string, config: PipelineConfig): Deter
   const b = new Replay(capture, config);
   let divergence: DeterminismReport['divergence'] = null;
   const hashB = stepHasher(second)(b);
-  b.scheduler.hook = (step, time, p, token) => {
-    hashB(step, time, p, token);
+  b.scheduler.hook = (step, time, p, wakeup, arg) => {
+    hashB(step, time, p, wakeup, arg);
     if (divergence === null && second[step - 1] !== first[step - 1]) {
-      divergence = { step, timeNs: time, stage: p.stage, token, transactions: b.ledger.transactions };
+      divergence = { step, timeNs: time, stage: p.stage, wakeup, transactions: b.ledger.transactions };
     }
   };
   b.run();
   b.finish();
   if (divergence === null && first.length !== second.length) {
     const step = Math.min(first.length, second.length) + 1;
-    divergence = { step, timeNs: b.scheduler.now, stage: '(end)', token: 0, transactions: b.ledger.transactions };
+    divergence = { step, timeNs: b.scheduler.now, stage: '(end)', wakeup: '(none)', transactions: b.ledger.transactions };
   }
   return { steps: first.length, divergence };
 }
@@ -348,7 +351,7 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
     else if (report.divergence === null) process.stdout.write(`deterministic: two runs took the same ${report.steps} steps, hash for hash\n`);
     else {
       const d = report.divergence;
-      process.stdout.write(`NOT deterministic: first divergence at step ${d.step}, t=${d.timeNs} ns, stage ${d.stage} (token ${d.token}, ${d.transactions} transactions so far)\n`);
+      process.stdout.write(`NOT deterministic: first divergence at step ${d.step}, t=${d.timeNs} ns, stage ${d.stage} (woken by ${d.wakeup}, ${d.transactions} transactions so far)\n`);
     }
     return { code: report.divergence === null ? 0 : 1 };
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { PROFILE_LIST } from '../profiles/index.js';
 import type { CostModel, DrawsPer } from '../sim/cost.js';
 import type { TcpMode } from '../tcp/stream.js';
 
@@ -54,85 +55,10 @@ export interface PipelineConfig {
   outputFailureRate: number;
 }
 
-const US = 1_000;
-const MS = 1_000_000;
-
-/**
- * Default costs, calibrated so that packetbeat5 on the issue-3404 capture
- * lands inside the report's band (see README, "Calibration"): the analyzer
- * takes about 1.2 s of simulated time for 72,257 packets, as packetbeat's
- * `Uptime: 1.21 s`, and the publisher goroutine (normalising, processors,
- * the hand-off) gets through about 10,000 events a second, so the backlog
- * builds in its `queue_size` channel — where packetbeat drops, and what it
- * loses when it exits.
- */
-export const DEFAULT_COSTS: Costs = {
-  analyzer: { perPacket: 14 * US, perByte: 20, perEvent: 8 * US, perBatch: 0 },
-  worker: { perPacket: 0, perByte: 0, perEvent: 94 * US, perBatch: 0 },
-  output: { perPacket: 0, perByte: 0, perEvent: 6 * US, perBatch: 0 },
-};
-
-const LOGSTASH_COSTS: Costs = {
-  analyzer: DEFAULT_COSTS.analyzer,
-  worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 200 * US },
-  output: DEFAULT_COSTS.output,
-};
-
-const BASE: Omit<PipelineConfig, 'profile'> = {
-  ports: [6379],
-  tcp: 'packetbeat',
-  pacing: 'topspeed',
-  speed: 1,
-  queueSize: 1000,
-  policy: 'drop',
-  workers: 1,
-  batchSize: 1,
-  batchDelayNs: 0,
-  pipelineQueueSize: 1000,
-  drainPipeline: true,
-  waitstopNs: 0,
-  shutdown: 'abort',
-  seed: 0,
-  jitter: 0,
-  drawsPer: 'slot',
-  costs: DEFAULT_COSTS,
-  dropMethods: [],
-  outputFailureRate: 0,
-};
-
-/** Each profile is a topology, not only defaults. */
-export const PROFILE_DEFAULTS: Record<ProfileName, PipelineConfig> = {
-  // packetbeat 5.x: PublishTransaction drops when the queue_size channel is full; the publisher
-  // goroutine counts published_events as it hands events to a blocking pipeline queue (queue_size)
-  // read by the output worker; after -waitstop the process exits without draining its channel.
-  packetbeat5: { ...BASE, profile: 'packetbeat5' },
-  // packetbeat 6+: reading a file blocks instead of dropping (PR #4599); the memory queue
-  // (queue.mem.events 4096) is read in batches by the output; shutdown_timeout (default 0) then exit.
-  packetbeat6: {
-    ...BASE,
-    profile: 'packetbeat6',
-    queueSize: 4096,
-    policy: 'block',
-    batchSize: 2048,
-    pipelineQueueSize: 0,
-    costs: { ...DEFAULT_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 100 * US } },
-  },
-  // Logstash memory queue: an ArrayBlockingQueue of batch.size × workers; producers block on put
-  // (queue_push_duration_in_millis); workers read batches (drain, then poll batch.delay); always drains.
-  logstash: {
-    ...BASE,
-    profile: 'logstash',
-    tcp: 'reassemble',
-    queueSize: 250,
-    policy: 'block',
-    workers: 2,
-    batchSize: 125,
-    batchDelayNs: 50 * MS,
-    pipelineQueueSize: 0,
-    shutdown: 'drain',
-    costs: LOGSTASH_COSTS,
-  },
-};
+/** Each profile's every setting, as the system ships it (`src/profiles/`). */
+export const PROFILE_DEFAULTS: Record<ProfileName, PipelineConfig> = Object.fromEntries(
+  PROFILE_LIST.map((p) => [p.name, { ...p.defaults, profile: p.name }]),
+) as Record<ProfileName, PipelineConfig>;
 
 /** A bad option, config key or value: says which, what was expected and what was given. */
 export class ConfigError extends Error {

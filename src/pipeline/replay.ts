@@ -2,15 +2,14 @@ import { CaptureFeed, type Counters } from '../analyze.js';
 import type { CaptureReader } from '../pcap/reader.js';
 import { EventEncoder } from '../redis/event.js';
 import type { TimeBase, Transaction } from '../redis/transaction.js';
-import { jitterOptions, NO_JITTER, StageCost } from '../sim/cost.js';
+import { profileOf, type StageSpec, type Topology } from '../profiles/index.js';
+import { jitterOptions, NO_JITTER, StageCost, type JitterOptions } from '../sim/cost.js';
 import { Random } from '../sim/random.js';
-import { Scheduler, type Process, type StepHook } from '../sim/scheduler.js';
+import { Scheduler, type Clock, type Process, type StepHook, type Wakeup } from '../sim/scheduler.js';
+import { Store } from '../sim/store.js';
 import type { PipelineConfig } from './config.js';
-import { Ledger, type FateCounts, type LostCounts } from './ledger.js';
+import { Ledger, type FateCounts, type LostCounts, type LostWhere } from './ledger.js';
 import { NdjsonWriter, stdoutWriter } from './ndjson.js';
-import { BoundedQueue, RESUME, WAKE } from './queue.js';
-
-const DONE = -1;
 
 /** Where published events go. */
 export type OutputTarget = { kind: 'none' } | { kind: 'memory' } | { kind: 'file'; path: string } | { kind: 'stdout' };
@@ -21,6 +20,8 @@ export interface ReplayOptions {
   ledger?: string;
   /** Called before every scheduler step (determinism checks, traces). */
   hook?: StepHook;
+  /** The clock to run on (a test's own); a new one by default. */
+  scheduler?: Scheduler;
 }
 
 /** Logstash's node-stats shape for the pipeline, exact because measured in simulated time. */
@@ -86,40 +87,50 @@ function openSink(target: OutputTarget, lines: string[], base: TimeBase): Sink {
 }
 
 /**
- * One replay: the capture's packets through the analyzer, the publisher queue,
- * the workers, maybe packetbeat's pipeline queue and output worker, to the
- * output, all on one simulated clock. {@link run} advances it in slices so a
- * caller can show progress or stop it; {@link finish} closes it and checks the ledger.
+ * One replay: the capture's packets through the analyzer and the stores and
+ * stages of the profile's {@link Topology}, to the output, all on one
+ * simulated clock. {@link run} advances it in slices so a caller can show
+ * progress or stop it; {@link finish} closes it and checks the ledger.
  */
 export class Replay {
-  readonly scheduler = new Scheduler();
+  readonly scheduler: Scheduler;
   readonly feed: CaptureFeed;
   readonly ledger: Ledger;
-  readonly queue: BoundedQueue;
-  readonly pipeline: BoundedQueue | null;
+  readonly topology: Topology;
+  /** The stores, by name, in the topology's order. */
+  readonly stores = new Map<string, Store<Transaction>>();
+  /** Every stage's instances, in the topology's order. */
   readonly workers: Worker[] = [];
-  readonly outputWorker: Worker | null = null;
-  publishedEvents = 0;
-  linesWritten = 0;
+  readonly published = new PublishedCount();
   sourceEndNs = -1;
+  private readonly output: Output;
   private readonly sink: Sink;
   private readonly ledgerFile: NdjsonWriter | null;
   private readonly lines: string[] = [];
   private readonly source: Source;
   private finished = false;
   private readonly outputKind: OutputTarget['kind'];
-  /** Runs at the end of the waitstop. */
-  private readonly shutdownProcess: Process = { stage: 'shutdown', run: (now) => this.shutdown(now) };
-  readonly failures: Random;
 
   constructor(capture: string | CaptureReader, readonly config: PipelineConfig, opts: ReplayOptions = {}) {
     const c = config;
+    const t = profileOf(c.profile).topology(c);
+    this.topology = t;
+    this.scheduler = opts.scheduler ?? new Scheduler();
     this.ledgerFile = opts.ledger ? new NdjsonWriter(opts.ledger) : null;
     this.ledger = new Ledger(this.ledgerFile);
     const jitter = c.jitter > 0 ? jitterOptions(c.jitter) : NO_JITTER;
-    this.source = new Source(this, new StageCost('analyzer', c.costs.analyzer, jitter, c.seed));
-    const sink = { onTransaction: (tx: Transaction) => this.source.emitted(tx) };
-    this.feed = new CaptureFeed(capture, sink, { ports: c.ports, tcp: c.tcp });
+    for (const q of t.queues) this.stores.set(q.name, new Store<Transaction>(q.name, q.capacity, this.scheduler));
+    const first = this.store(t.source.output);
+    const whenFull = t.queues.find((q) => q.name === t.source.output)!.whenFull;
+    const end: Process = { stage: 'shutdown', run: (now) => this.shutdown(now) };
+    const source = new Source(this.scheduler, first, whenFull, this.ledger, new StageCost('analyzer', t.source.cost, jitter, c.seed), c, (now) => {
+      this.sourceEndNs = now;
+      // late: whatever completes at the very instant the waitstop ends still counts
+      this.scheduler.at(now + t.shutdown.afterNs, end, 'deadline', 0, 'late');
+    });
+    this.source = source;
+    this.feed = new CaptureFeed(capture, { onTransaction: (tx: Transaction) => source.emitted(tx) }, { ports: c.ports, tcp: c.tcp });
+    source.feed = this.feed;
     this.outputKind = opts.output?.kind ?? 'none';
     try {
       this.sink = openSink(opts.output ?? { kind: 'none' }, this.lines, this.feed.base);
@@ -127,21 +138,34 @@ export class Replay {
       this.feed.stop();
       throw e;
     }
-    this.failures = new Random(c.seed, 'output.failures');
-    this.queue = new BoundedQueue('queue', c.queueSize, this.scheduler);
-    this.pipeline = c.pipelineQueueSize > 0 ? new BoundedQueue('pipeline', c.pipelineQueueSize, this.scheduler) : null;
-    for (let i = 0; i < c.workers; i++) {
-      const cost = new StageCost(`worker.${i + 1}`, c.costs.worker, jitter, c.seed, c.drawsPer);
-      this.workers.push(new Worker(this, `worker.${i + 1}`, this.queue, this.pipeline, c.batchSize, c.batchDelayNs, cost));
+    this.output = new Output(this.ledger, this.sink, c.dropMethods, c.outputFailureRate, new Random(c.seed, 'output.failures'));
+    for (const spec of t.stages) {
+      for (let i = 0; i < spec.instances; i++) {
+        const name = spec.numbered ? `${spec.name}.${i + 1}` : spec.name;
+        this.workers.push(this.worker(spec, name, jitter));
+      }
     }
-    if (this.pipeline) {
-      const cost = new StageCost('output', c.costs.output, jitter, c.seed, c.drawsPer);
-      this.outputWorker = new Worker(this, 'output', this.pipeline, null, 1, 0, cost);
-    }
-    this.scheduler.hook = opts.hook ?? null;
-    this.scheduler.at(0, this.source);
-    for (const w of this.workers) this.queue.wait(w);
-    if (this.outputWorker) this.pipeline!.wait(this.outputWorker);
+    this.scheduler.hook = opts.hook ?? this.scheduler.hook;
+    this.scheduler.at(0, this.source, 'next');
+    for (const w of this.workers) w.input.wait(w);
+  }
+
+  private store(name: string): Store<Transaction> {
+    const s = this.stores.get(name);
+    if (s === undefined) throw new Error(`topology: no store named ${name}`);
+    return s;
+  }
+
+  private worker(spec: StageSpec, name: string, jitter: JitterOptions): Worker {
+    const c = this.config;
+    const cost = new StageCost(name, spec.cost, jitter, c.seed, c.drawsPer);
+    const next = spec.output === null ? null : this.store(spec.output);
+    return new Worker(name, this.scheduler, this.store(spec.input), next, this.output, this.ledger, spec.countsPublished ? this.published : null, spec.batch, cost);
+  }
+
+  /** The store the analyzer publishes into (packetbeat's `queue_size` channel; Logstash's queue). */
+  get queue(): Store<Transaction> {
+    return this.store(this.topology.source.output);
   }
 
   /** Runs at most `maxSteps` steps; true when the replay has nothing left to do. */
@@ -152,49 +176,26 @@ export class Replay {
     return s.pending === 0;
   }
 
-  /** The end of a batch's service: filters, output failures, the output. */
-  output(batch: Transaction[], from: number, to: number, now: number, worker: Worker): void {
-    const failed = this.config.outputFailureRate > 0 && this.failures.float() < this.config.outputFailureRate;
-    for (let i = from; i < to; i++) {
-      const tx = batch[i]!;
-      if (this.config.dropMethods.length > 0 && this.config.dropMethods.includes(tx.request.method)) {
-        this.ledger.record(tx, 'filtered', now, worker.stage, 0);
-      } else if (failed) {
-        this.ledger.record(tx, 'output_failed', now, worker.stage, 0);
-      } else {
-        this.sink.publish(tx);
-        this.linesWritten++;
-        this.ledger.record(tx, 'published', now, worker.stage, 0);
-      }
-    }
-  }
-
   /**
    * After a run with `drain`: the shortest waitstop that would have lost
    * nothing with `abort` — until the last event left the stages an abort
-   * stops (the publisher's workers; the pipeline too unless it drains).
+   * stops.
    */
   minWaitstopNoLossNs(): number {
+    const stops = profileOf(this.config.profile).topology({ ...this.config, shutdown: 'abort' }).shutdown.stops;
     let done = this.sourceEndNs;
-    for (const w of this.workers) done = Math.max(done, w.lastDeliveryNs);
-    if (this.outputWorker && !this.config.drainPipeline) done = Math.max(done, this.outputWorker.lastDeliveryNs);
+    for (const w of this.workers) if (stops.includes(w.spec)) done = Math.max(done, w.lastDeliveryNs);
     return done - this.sourceEndNs;
   }
 
-  sourceEnded(now: number): void {
-    this.sourceEndNs = now;
-    // late: whatever completes at the very instant the waitstop ends still counts
-    this.scheduler.at(now + this.config.waitstopNs, this.shutdownProcess, 0, true);
-  }
-
-  /** After the waitstop: abort loses what is left (packetbeat 5.x exits); drain lets it finish. */
-  shutdown(now: number): void {
-    if (this.config.shutdown === 'drain') return;
-    for (const tx of this.queue.drain()) this.ledger.record(tx, 'lost_at_shutdown', now, 'queue', 0);
-    for (const w of this.workers) w.stop(now);
-    if (this.pipeline && !this.config.drainPipeline) {
-      for (const tx of this.pipeline.drain()) this.ledger.record(tx, 'lost_at_shutdown', now, 'pipeline', 0);
-      this.outputWorker!.stop(now);
+  /** After the waitstop: what the topology's shutdown stops loses what it holds; the rest drains. */
+  private shutdown(now: number): void {
+    for (const name of this.topology.shutdown.stops) {
+      const store = this.stores.get(name);
+      if (store !== undefined) {
+        for (const tx of store.drain()) this.ledger.record(tx, 'lost_at_shutdown', now, name as LostWhere, 0);
+      }
+      for (const w of this.workers) if (w.spec === name) w.stop(now);
     }
   }
 
@@ -216,9 +217,12 @@ export class Replay {
       this.ledgerFile?.close();
     }
     const counters = this.counters();
-    if (check) this.ledger.check(counters, this.linesWritten);
+    if (check) this.ledger.check(counters, this.output.linesWritten);
     const f = this.ledger.fates;
-    const serviceNs = this.workers.reduce((n, w) => n + w.serviceNs, 0);
+    const q = this.queue;
+    // Logstash's duration_in_millis: the filter+output workers, those that read its queue
+    let serviceNs = 0;
+    for (const w of this.workers) if (w.input === q) serviceNs += w.serviceNs;
     return {
       file: this.feed.file,
       packets: this.feed.packets,
@@ -228,11 +232,11 @@ export class Replay {
       lostAtShutdownBy: { ...this.ledger.lostAtShutdownBy },
       logstash: {
         events: {
-          in: this.queue.accepted,
-          filtered: this.queue.accepted - f.filtered - this.ledger.lostAtShutdownBy.queue,
+          in: q.accepted,
+          filtered: q.accepted - f.filtered - this.ledger.lostAtShutdownBy.queue,
           out: f.published,
           duration_in_millis: Math.floor(serviceNs / 1e6),
-          queue_push_duration_in_millis: Math.floor(this.queue.pushBlockedNs / 1e6),
+          queue_push_duration_in_millis: Math.floor(q.pushBlockedNs / 1e6),
         },
       },
       simTimeNs: this.scheduler.now,
@@ -247,27 +251,64 @@ export class Replay {
 
   counters(): Counters & PipelineCounters {
     const f = this.ledger.fates;
+    const q = this.queue;
     return {
       ...this.feed.counters(),
-      'libbeat.publisher.published_events': this.publishedEvents,
-      'publisher.queue_accepted': this.queue.accepted,
+      'libbeat.publisher.published_events': this.published.count,
+      'publisher.queue_accepted': q.accepted,
       'publisher.dropped_queue_full': f.dropped_queue_full,
       'publisher.lost_at_shutdown': f.lost_at_shutdown,
       'publisher.output_failed': f.output_failed,
       'publisher.filtered': f.filtered,
-      'publisher.queue_max_depth': this.queue.maxDepth,
-      'output.lines_written': this.linesWritten,
+      'publisher.queue_max_depth': q.maxDepth,
+      'output.lines_written': this.output.linesWritten,
     };
+  }
+}
+
+/** packetbeat's `libbeat.publisher.published_events`, counted by the stages the topology says. */
+export class PublishedCount {
+  count = 0;
+}
+
+/** The end of the chain: filters, output failures, the event file. Each event gets its fate here. */
+class Output {
+  linesWritten = 0;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly sink: Sink,
+    private readonly dropMethods: readonly string[],
+    private readonly failureRate: number,
+    private readonly failures: Random,
+  ) {}
+
+  /** The end of a batch's service: `batch[from..to)` reaches the output at `now`, from `stage`. */
+  take(batch: Transaction[], from: number, to: number, now: number, stage: string): void {
+    const failed = this.failureRate > 0 && this.failures.float() < this.failureRate;
+    for (let i = from; i < to; i++) {
+      const tx = batch[i]!;
+      if (this.dropMethods.length > 0 && this.dropMethods.includes(tx.request.method)) {
+        this.ledger.record(tx, 'filtered', now, stage, 0);
+      } else if (failed) {
+        this.ledger.record(tx, 'output_failed', now, stage, 0);
+      } else {
+        this.sink.publish(tx);
+        this.linesWritten++;
+        this.ledger.record(tx, 'published', now, stage, 0);
+      }
+    }
   }
 }
 
 /**
  * The analyzer as a process: reads a packet, spends its cost, then publishes
- * the transactions that packet completed — dropping them when the queue is
- * full (`drop`), or waiting for room (`block`).
+ * the transactions that packet completed into its store — dropping them when
+ * it is full (`drop`), or waiting for room (`block`).
  */
 class Source implements Process {
   readonly stage = 'source';
+  feed!: CaptureFeed;
   /** Transactions the last packet completed: `pending[next..count)` still to publish. Slots are reused. */
   private readonly pending: Transaction[] = [];
   private count = 0;
@@ -275,19 +316,24 @@ class Source implements Process {
   private ended = false;
 
   constructor(
-    private readonly r: Replay,
+    private readonly clock: Clock,
+    private readonly out: Store<Transaction>,
+    private readonly whenFull: 'drop' | 'block',
+    private readonly ledger: Ledger,
     private readonly cost: StageCost,
+    private readonly pacing: Pick<PipelineConfig, 'pacing' | 'speed'>,
+    private readonly onEnd: (now: number) => void,
   ) {}
 
   emitted(tx: Transaction): void {
-    this.r.ledger.admit(tx);
+    this.ledger.admit(tx);
     this.pending[this.count++] = tx;
   }
 
   run(now: number): void {
-    const r = this.r;
-    const q = r.queue;
-    const feed = r.feed;
+    const q = this.out;
+    const feed = this.feed;
+    const clock = this.clock;
     for (;;) {
       while (this.next < this.count) {
         const tx = this.pending[this.next]!;
@@ -295,9 +341,9 @@ class Source implements Process {
           this.next++;
           continue;
         }
-        if (r.config.policy === 'drop') {
+        if (this.whenFull === 'drop') {
           // packetbeat 5.x PublishTransaction: select { case trans <- ev: default: } — dropped, uncounted there
-          r.ledger.record(tx, 'dropped_queue_full', now, 'queue', q.depth);
+          this.ledger.record(tx, 'dropped_queue_full', now, q.name, q.depth);
           this.next++;
           continue;
         }
@@ -309,28 +355,28 @@ class Source implements Process {
         this.next = 0;
       }
       if (this.ended) {
-        r.sourceEnded(now);
+        this.onEnd(now);
         return;
       }
       if (!feed.step()) {
         // the capture's end closes every connection, which may complete transactions: publish them now
         this.ended = true;
-        if (this.count > 0) r.scheduler.at(now, this);
-        else r.sourceEnded(now);
+        if (this.count > 0) clock.at(now, this, 'next');
+        else this.onEnd(now);
         return;
       }
       const cost = this.cost.next(1, feed.lastCaplen, this.count, 0);
       let start = now;
-      if (r.config.pacing === 'timestamps') {
-        const arrival = Math.round(feed.lastTsNs / r.config.speed);
+      if (this.pacing.pacing === 'timestamps') {
+        const arrival = Math.round(feed.lastTsNs / this.pacing.speed);
         if (arrival > start) start = arrival;
       }
       // the next packet is usually done before anything else happens: step it here, not through the heap
-      if (!r.scheduler.stepInline(start + cost, this)) {
-        r.scheduler.at(start + cost, this);
+      if (!clock.stepInline(start + cost, this, 'next')) {
+        clock.at(start + cost, this, 'next');
         return;
       }
-      now = r.scheduler.now;
+      now = clock.now;
     }
   }
 }
@@ -341,44 +387,55 @@ const BLOCKED = 2;
 const STOPPED = 3;
 
 /**
- * A worker reading batches from a queue, as Logstash's `read_batch`: it takes
- * what is there up to `batchSize`; if that is not a full batch it polls for
- * `batchDelay`, the wait starting again after each event; then it spends its
- * service time and hands the batch on — to the next queue (blocking when it
- * is full) or to the output. packetbeat's publisher and output goroutines are
- * workers with a batch of one and no delay.
+ * A worker reading batches from a store, as Logstash's `read_batch`: it
+ * takes what is there up to the batch size; if that is not a full batch it
+ * polls for the batch delay, the wait starting again after each event; then
+ * it spends its service time and hands the batch on — to the next store
+ * (blocking when it is full) or to the output. packetbeat's publisher and
+ * output goroutines are workers with a batch of one and no delay.
  */
 export class Worker implements Process {
   /** Time spent serving batches, ns (Logstash's duration_in_millis for the filter+output workers). */
   serviceNs = 0;
   /** When this worker last handed a batch on, ns. */
   lastDeliveryNs = 0;
+  /** The topology stage this worker is an instance of. */
+  readonly spec: string;
   private state = WAITING;
   /** The batch in hand is `batch[0..size)`; slots are reused, never reallocated. */
   private readonly batch: Transaction[] = [];
   private size = 0;
   private delivered = 0;
   private timerGen = 0;
+  private readonly batchSize: number;
+  private readonly batchDelayNs: number;
 
   constructor(
-    private readonly r: Replay,
     readonly stage: string,
-    private readonly input: BoundedQueue,
-    private readonly next: BoundedQueue | null,
-    private readonly batchSize: number,
-    private readonly batchDelayNs: number,
+    private readonly clock: Clock,
+    readonly input: Store<Transaction>,
+    private readonly next: Store<Transaction> | null,
+    private readonly output: Output,
+    private readonly ledger: Ledger,
+    private readonly published: PublishedCount | null,
+    batch: { size: number; delayNs: number },
     private readonly cost: StageCost,
-  ) {}
+  ) {
+    const dot = stage.indexOf('.');
+    this.spec = dot < 0 ? stage : stage.slice(0, dot);
+    this.batchSize = batch.size;
+    this.batchDelayNs = batch.delayNs;
+  }
 
-  run(now: number, token: number): void {
+  run(now: number, wakeup: Wakeup, arg: number): void {
     if (this.state === STOPPED) return;
-    if (token === DONE) {
+    if (wakeup === 'served') {
       if (this.deliver(now)) this.fill(now);
-    } else if (token === RESUME) {
+    } else if (wakeup === 'room') {
       if (this.state === BLOCKED && this.deliver(now)) this.fill(now);
-    } else if (token === WAKE) {
+    } else if (wakeup === 'item') {
       if (this.state === WAITING) this.fill(now);
-    } else if (token === this.timerGen && this.state === WAITING && this.size > 0) {
+    } else if (wakeup === 'timeout' && arg === this.timerGen && this.state === WAITING && this.size > 0) {
       this.serve(now);
     }
   }
@@ -400,7 +457,7 @@ export class Worker implements Process {
     if (took > 0) {
       // the poll's timeout starts again after each event
       this.timerGen++;
-      this.r.scheduler.at(now + this.batchDelayNs, this, this.timerGen);
+      this.clock.at(now + this.batchDelayNs, this, 'timeout', this.timerGen);
     }
   }
 
@@ -412,15 +469,17 @@ export class Worker implements Process {
     if (this.cost.model.perByte !== 0) for (let i = 0; i < this.size; i++) bytes += this.batch[i]!.request.size + this.batch[i]!.response.size;
     const cost = this.cost.next(0, bytes, this.size, 1, this.cost.drawsPer === 'event' ? this.batch[0]!.id : 0);
     this.serviceNs += cost;
-    this.r.scheduler.at(now + cost, this, DONE);
+    this.clock.at(now + cost, this, 'served');
   }
 
-  /** Hands the served batch on; false when blocked on a full next queue. */
+  /** Hands the served batch on; false when blocked on a full next store. */
   private deliver(now: number): boolean {
     this.lastDeliveryNs = now;
     const next = this.next;
     if (next === null) {
-      this.r.output(this.batch, this.delivered, this.size, now, this);
+      this.output.take(this.batch, this.delivered, this.size, now, this.stage);
+      // the hand-off to the output is the publish
+      if (this.published !== null) this.published.count += this.size;
     } else {
       while (this.delivered < this.size) {
         if (!next.tryPut(this.batch[this.delivered]!)) {
@@ -429,12 +488,10 @@ export class Worker implements Process {
           return false;
         }
         // packetbeat counts published_events here, as the publisher hands the event to the pipeline
-        this.r.publishedEvents++;
+        if (this.published !== null) this.published.count++;
         this.delivered++;
       }
     }
-    // without a pipeline queue, the hand-off to the output is the publish
-    if (next === null && this.input === this.r.queue) this.r.publishedEvents += this.size;
     this.size = 0;
     this.delivered = 0;
     this.state = WAITING;
@@ -444,7 +501,7 @@ export class Worker implements Process {
   /** Shutdown: whatever this worker holds is lost in flight. */
   stop(now: number): void {
     for (let i = this.delivered; i < this.size; i++) {
-      this.r.ledger.record(this.batch[i]!, 'lost_at_shutdown', now, 'in_flight', 0);
+      this.ledger.record(this.batch[i]!, 'lost_at_shutdown', now, 'in_flight', 0);
     }
     this.size = 0;
     this.state = STOPPED;

@@ -1,27 +1,47 @@
 /**
- * The one clock. Work is a heap of (time, priority, order of scheduling) →
- * process, as SimPy's event loop: ties break first-scheduled-first, so the
- * order is total and every run of the same inputs takes the same steps. Time is an integer
- * count of nanoseconds; nothing here reads the wall clock.
+ * The one clock, as SimPy's event loop: a heap of (time, priority, order of
+ * scheduling) → process. Ties break by priority, then first scheduled first,
+ * so the order is total and every run of the same inputs takes the same
+ * steps. Time is an integer count of nanoseconds; nothing here reads the
+ * wall clock.
  *
  * Entries live in parallel arrays (no object per entry), so scheduling the
  * source once per packet allocates nothing.
  */
 
-/** Something the scheduler runs: a stage's state machine. `token` is whatever it was scheduled with. */
+/**
+ * Why a process is run: the names of the simulation's wake-ups.
+ * - `next`: its own next step (a source's next packet, a first start);
+ * - `item`: an event arrived in the store it waits on;
+ * - `room`: the store it is blocked on has room again;
+ * - `served`: its service time is over;
+ * - `timeout`: a timer it set ran out (`arg` says which);
+ * - `deadline`: a deadline of the run (the end of the waitstop).
+ */
+export type Wakeup = 'next' | 'item' | 'room' | 'served' | 'timeout' | 'deadline';
+
+/** Something the scheduler runs: a stage's state machine. */
 export interface Process {
   /** Short name of the stage, for traces and determinism reports. */
   readonly stage: string;
-  run(now: number, token: number): void;
+  run(now: number, wakeup: Wakeup, arg: number): void;
 }
 
+/** Among entries due at the same instant, `normal` ones run first, then `late` ones (a deadline ends its instant). */
+export type Priority = 'normal' | 'late';
+
 /** Called once per step, before the process runs (determinism checks, traces). */
-export type StepHook = (step: number, time: number, process: Process, token: number) => void;
+export type StepHook = (step: number, time: number, process: Process, wakeup: Wakeup, arg: number) => void;
 
-/** Added to the order of `late` entries: above any order a run reaches (2^50 steps). */
-const LATE = 2 ** 50;
+/** The clock and its agenda, as stages see it: what a replay may be given instead of {@link Scheduler}. */
+export interface Clock {
+  readonly now: number;
+  readonly steps: number;
+  at(time: number, process: Process, wakeup: Wakeup, arg?: number, priority?: Priority): void;
+  stepInline(time: number, process: Process, wakeup: Wakeup, arg?: number): boolean;
+}
 
-export class Scheduler {
+export class Scheduler implements Clock {
   /** Current simulated time, ns. */
   now = 0;
   /** Steps taken so far. */
@@ -30,30 +50,30 @@ export class Scheduler {
   /** Steps past which {@link stepInline} declines, so a run can stop after a slice of steps. */
   stepLimit = Infinity;
   private times = new Float64Array(64);
+  /** 0 normal, 1 late. */
+  private priorities = new Uint8Array(64);
   private orders = new Float64Array(64);
-  private tokens = new Float64Array(64);
-  private procs: (Process | null)[] = new Array(64).fill(null);
+  private args = new Float64Array(64);
+  private wakeups: (Wakeup | null)[] = new Array<Wakeup | null>(64).fill(null);
+  private procs: (Process | null)[] = new Array<Process | null>(64).fill(null);
   private size = 0;
   private nextOrder = 0;
 
-  /**
-   * Schedules `process` to run at absolute time `time` (never before now).
-   * `late` puts it after everything else due at the same instant (a deadline
-   * such as the waitstop ends at the end of its instant).
-   */
-  at(time: number, process: Process, token = 0, late = false): void {
+  /** Schedules `process` to run at absolute time `time` (never before now), woken by `wakeup`. */
+  at(time: number, process: Process, wakeup: Wakeup, arg = 0, priority: Priority = 'normal'): void {
     if (time < this.now) time = this.now;
     if (this.size === this.times.length) this.grow();
+    const rank = priority === 'late' ? 1 : 0;
+    const order = this.nextOrder++;
     // sift up
     let i = this.size++;
-    const order = this.nextOrder++ + (late ? LATE : 0);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (this.before(parent, time, order)) break;
+      if (this.before(parent, time, rank, order)) break;
       this.move(parent, i);
       i = parent;
     }
-    this.put(i, time, order, token, process);
+    this.put(i, time, rank, order, wakeup, arg, process);
   }
 
   get pending(): number {
@@ -67,17 +87,17 @@ export class Scheduler {
 
   /**
    * For a process about to schedule itself at `time`: if nothing else is due
-   * before then, take that step now instead (time moves, the step is counted
-   * and hooked) and return true; the caller goes on running. Same order as
-   * scheduling and stepping, without the heap.
+   * at or before then, take that step now instead (time moves, the step is
+   * counted and hooked) and return true; the caller goes on running. Same
+   * order as scheduling and stepping, without the heap.
    */
-  stepInline(time: number, process: Process, token = 0): boolean {
+  stepInline(time: number, process: Process, wakeup: Wakeup, arg = 0): boolean {
     if (time < this.now) time = this.now;
     if ((this.size > 0 && this.times[0]! <= time) || this.steps >= this.stepLimit) return false;
     this.nextOrder++;
     this.now = time;
     this.steps++;
-    this.hook?.(this.steps, time, process, token);
+    this.hook?.(this.steps, time, process, wakeup, arg);
     return true;
   }
 
@@ -85,13 +105,14 @@ export class Scheduler {
   step(): boolean {
     if (this.size === 0) return false;
     const time = this.times[0]!;
-    const token = this.tokens[0]!;
+    const wakeup = this.wakeups[0]!;
+    const arg = this.args[0]!;
     const proc = this.procs[0]!;
     this.removeTop();
     this.now = time;
     this.steps++;
-    this.hook?.(this.steps, time, proc, token);
-    proc.run(time, token);
+    this.hook?.(this.steps, time, proc, wakeup, arg);
+    proc.run(time, wakeup, arg);
     return true;
   }
 
@@ -105,29 +126,37 @@ export class Scheduler {
     return n;
   }
 
-  private before(i: number, time: number, order: number): boolean {
+  /** Whether entry `i` comes before (time, rank, order). */
+  private before(i: number, time: number, rank: number, order: number): boolean {
     const t = this.times[i]!;
-    return t < time || (t === time && this.orders[i]! < order);
+    if (t !== time) return t < time;
+    const r = this.priorities[i]!;
+    return r < rank || (r === rank && this.orders[i]! < order);
   }
 
-  private put(i: number, time: number, order: number, token: number, proc: Process): void {
+  private put(i: number, time: number, rank: number, order: number, wakeup: Wakeup, arg: number, proc: Process): void {
     this.times[i] = time;
+    this.priorities[i] = rank;
     this.orders[i] = order;
-    this.tokens[i] = token;
+    this.wakeups[i] = wakeup;
+    this.args[i] = arg;
     this.procs[i] = proc;
   }
 
   private move(from: number, to: number): void {
-    this.put(to, this.times[from]!, this.orders[from]!, this.tokens[from]!, this.procs[from]!);
+    this.put(to, this.times[from]!, this.priorities[from]!, this.orders[from]!, this.wakeups[from]!, this.args[from]!, this.procs[from]!);
   }
 
   private removeTop(): void {
     const last = --this.size;
     const time = this.times[last]!;
+    const rank = this.priorities[last]!;
     const order = this.orders[last]!;
-    const token = this.tokens[last]!;
+    const wakeup = this.wakeups[last]!;
+    const arg = this.args[last]!;
     const proc = this.procs[last]!;
     this.procs[last] = null;
+    this.wakeups[last] = null;
     if (last === 0) return;
     // sift down
     let i = 0;
@@ -135,24 +164,26 @@ export class Scheduler {
       const l = 2 * i + 1;
       if (l >= last) break;
       const r = l + 1;
-      const c = r < last && this.before(r, this.times[l]!, this.orders[l]!) ? r : l;
-      if (!this.before(c, time, order)) break;
+      const c = r < last && this.before(r, this.times[l]!, this.priorities[l]!, this.orders[l]!) ? r : l;
+      if (!this.before(c, time, rank, order)) break;
       this.move(c, i);
       i = c;
     }
-    this.put(i, time, order, token, proc);
+    this.put(i, time, rank, order, wakeup, arg, proc);
   }
 
   private grow(): void {
     const n = this.times.length * 2;
-    const grow = (a: Float64Array) => {
-      const b = new Float64Array(n);
+    const grow = <A extends Float64Array | Uint8Array>(a: A, b: A): A => {
       b.set(a);
       return b;
     };
-    this.times = grow(this.times);
-    this.orders = grow(this.orders);
-    this.tokens = grow(this.tokens);
+    this.times = grow(this.times, new Float64Array(n));
+    this.priorities = grow(this.priorities, new Uint8Array(n));
+    this.orders = grow(this.orders, new Float64Array(n));
+    this.args = grow(this.args, new Float64Array(n));
+    this.wakeups.length = n;
+    this.wakeups.fill(null, this.size);
     this.procs.length = n;
     this.procs.fill(null, this.size);
   }

@@ -1,24 +1,21 @@
-import type { Transaction } from '../redis/transaction.js';
-import type { Process, Scheduler } from '../sim/scheduler.js';
-
-/** Tokens a process is scheduled with when a queue wakes it. */
-export const WAKE = 0;
-export const RESUME = -2;
+import type { Clock, Process } from './scheduler.js';
 
 /**
- * A bounded FIFO between two stages: a ring of events, the consumers waiting
- * for one (woken first-come first-served, as threads parked on a Java
- * ArrayBlockingQueue or goroutines on a channel), and the producers blocked on
- * a full queue, whose blocked time is Logstash's `queue_push_duration`.
+ * A bounded FIFO between two stages, as SimPy's `Store` with a capacity: a
+ * ring of items, the consumers waiting for one (woken first-come
+ * first-served with `item`, as threads parked on a Java ArrayBlockingQueue
+ * or goroutines on a channel), and the producers blocked on a full store
+ * (woken with `room`), whose blocked time is Logstash's `queue_push_duration`.
+ * Whether a full store drops or blocks is the producer's choice.
  */
-export class BoundedQueue {
-  /** Events accepted (Logstash's events.in for the first queue). */
+export class Store<T> {
+  /** Items accepted (Logstash's events.in for the first queue). */
   accepted = 0;
-  /** Total time producers spent blocked on a full queue, ns. */
+  /** Total time producers spent blocked on a full store, ns. */
   pushBlockedNs = 0;
-  /** Deepest the queue has been. */
+  /** Deepest the store has been. */
   maxDepth = 0;
-  private readonly ring: (Transaction | undefined)[];
+  private readonly ring: (T | undefined)[];
   private head = 0;
   private size = 0;
   private readonly waiters: Process[] = [];
@@ -30,52 +27,52 @@ export class BoundedQueue {
   constructor(
     readonly name: string,
     readonly capacity: number,
-    private readonly scheduler: Scheduler,
+    private readonly clock: Clock,
   ) {
-    this.ring = new Array<Transaction | undefined>(Math.min(capacity, 1 << 16));
+    this.ring = new Array<T | undefined>(Math.min(capacity, 1 << 16));
   }
 
   get depth(): number {
     return this.size;
   }
 
-  /** Puts `tx` if there is room (waking the first waiting consumer); false when full. */
-  tryPut(tx: Transaction): boolean {
+  /** Puts `item` if there is room (waking the first waiting consumer); false when full. */
+  tryPut(item: T): boolean {
     if (this.size >= this.capacity) return false;
     if (this.size === this.ring.length) this.growRing();
     // head + size < 2 × length: a subtraction, not a division
     let at = this.head + this.size;
     if (at >= this.ring.length) at -= this.ring.length;
-    this.ring[at] = tx;
+    this.ring[at] = item;
     this.size++;
     this.accepted++;
     if (this.size > this.maxDepth) this.maxDepth = this.size;
-    this.onDepth?.(this.scheduler.now, this.size);
-    if (this.waiters.length > 0) this.scheduler.at(this.scheduler.now, this.waiters.shift()!, WAKE);
+    this.onDepth?.(this.clock.now, this.size);
+    if (this.waiters.length > 0) this.clock.at(this.clock.now, this.waiters.shift()!, 'item');
     return true;
   }
 
-  /** `producer` waits for room; it is resumed (token RESUME) when a consumer takes an event. */
+  /** `producer` waits for room; it is woken with `room` when a consumer takes an item. */
   block(producer: Process, now: number): void {
     this.blocked.push(producer);
     this.blockedSince.push(now);
   }
 
-  /** Takes the oldest event; the caller checks {@link depth} first. Resumes the first blocked producer. */
-  take(now: number): Transaction {
-    const tx = this.ring[this.head]!;
+  /** Takes the oldest item; the caller checks {@link depth} first. Wakes the first blocked producer. */
+  take(now: number): T {
+    const item = this.ring[this.head]!;
     this.ring[this.head] = undefined;
     if (++this.head === this.ring.length) this.head = 0;
     this.size--;
     this.onDepth?.(now, this.size);
     if (this.blocked.length > 0) {
       this.pushBlockedNs += now - this.blockedSince.shift()!;
-      this.scheduler.at(now, this.blocked.shift()!, RESUME);
+      this.clock.at(now, this.blocked.shift()!, 'room');
     }
-    return tx;
+    return item;
   }
 
-  /** A consumer parks until an event arrives (token WAKE). */
+  /** A consumer parks until an item arrives (woken with `item`). */
   wait(consumer: Process): void {
     if (!this.waiters.includes(consumer)) this.waiters.push(consumer);
   }
@@ -89,14 +86,14 @@ export class BoundedQueue {
     w.length--;
   }
 
-  /** Events still here while consumers wait: wake the next one too. */
+  /** Items still here while consumers wait: wake the next one too. */
   wakeAnother(now: number): void {
-    if (this.size > 0 && this.waiters.length > 0) this.scheduler.at(now, this.waiters.shift()!, WAKE);
+    if (this.size > 0 && this.waiters.length > 0) this.clock.at(now, this.waiters.shift()!, 'item');
   }
 
-  /** Everything still queued, oldest first; the queue is left empty (shutdown). */
-  drain(): Transaction[] {
-    const out: Transaction[] = [];
+  /** Everything still stored, oldest first; the store is left empty (shutdown). */
+  drain(): T[] {
+    const out: T[] = [];
     while (this.size > 0) {
       out.push(this.ring[this.head]!);
       this.ring[this.head] = undefined;
@@ -105,13 +102,13 @@ export class BoundedQueue {
     }
     this.blocked.length = 0;
     this.blockedSince.length = 0;
-    this.onDepth?.(this.scheduler.now, 0);
+    this.onDepth?.(this.clock.now, 0);
     return out;
   }
 
   private growRing(): void {
     const n = Math.min(this.capacity, this.ring.length * 2);
-    const items: (Transaction | undefined)[] = [];
+    const items: (T | undefined)[] = [];
     for (let i = 0; i < this.size; i++) items.push(this.ring[(this.head + i) % this.ring.length]);
     this.ring.length = n;
     for (let i = 0; i < n; i++) this.ring[i] = items[i];

@@ -1,0 +1,31 @@
+import type { Profile } from './profile.js';
+import { packetbeat5, PACKETBEAT5_COSTS } from './packetbeat5.js';
+import { publisherChain } from './topology.js';
+
+const US = 1_000;
+const MS = 1_000_000;
+
+/**
+ * Logstash's memory queue: an `ArrayBlockingQueue` of `pipeline.batch.size ×
+ * pipeline.workers` (125 × 2); producers block on `put`
+ * (`queue_push_duration_in_millis`); each worker's `read_batch` drains what
+ * is there, then polls `pipeline.batch.delay`, restarted after each event;
+ * filters + outputs are `duration_in_millis`; the queue always drains.
+ */
+export const logstash: Profile = {
+  name: 'logstash',
+  summary: 'Logstash: a blocking memory queue of batch.size × workers, read in batches by the workers; drains at shutdown',
+  defaults: {
+    ...packetbeat5.defaults,
+    tcp: 'reassemble',
+    queueSize: 250,
+    policy: 'block',
+    workers: 2,
+    batchSize: 125,
+    batchDelayNs: 50 * MS,
+    pipelineQueueSize: 0,
+    shutdown: 'drain',
+    costs: { ...PACKETBEAT5_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 200 * US } },
+  },
+  topology: publisherChain,
+};

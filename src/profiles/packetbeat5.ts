@@ -1,0 +1,59 @@
+import type { Costs } from '../pipeline/config.js';
+import type { Profile } from './profile.js';
+import { publisherChain } from './topology.js';
+
+const US = 1_000;
+
+/**
+ * Costs calibrated so that packetbeat5 on the issue-3404 capture lands inside
+ * the report's band (see docs/DESIGN.md, "Calibration"): the analyzer takes
+ * about 1.2 s of simulated time for 72,257 packets, as packetbeat's `Uptime:
+ * 1.21 s`, and the publisher goroutine gets through about 10,000 events a
+ * second, so the backlog builds in its `queue_size` channel — where
+ * packetbeat drops, and what it loses when it exits.
+ */
+export const PACKETBEAT5_COSTS: Costs = {
+  analyzer: { perPacket: 14 * US, perByte: 20, perEvent: 8 * US, perBatch: 0 },
+  worker: { perPacket: 0, perByte: 0, perEvent: 94 * US, perBatch: 0 },
+  output: { perPacket: 0, perByte: 0, perEvent: 6 * US, perBatch: 0 },
+};
+
+/**
+ * packetbeat 5.x replaying a file (`-I file -t`):
+ * - `publish/publish.go` PublishTransaction: a non-blocking send into the
+ *   `queue_size` channel (`select { case trans <- ev: default: }`), dropped
+ *   and uncounted when full: the first store, `drop`;
+ * - the publisher goroutine (one worker) counts
+ *   `libbeat.publisher.published_events` as it hands each event to the
+ *   pipeline's blocking queue of `queue_size` (the second store), read by the
+ *   output worker;
+ * - after `-waitstop` the process exits: what is in the channel or in the
+ *   publisher's hands is lost (`abort`); the pipeline behind it drains.
+ * TCP as packetbeat 5.x's `tcp.go` (`--tcp packetbeat`).
+ */
+export const packetbeat5: Profile = {
+  name: 'packetbeat5',
+  summary: 'packetbeat 5.x: a queue_size channel that drops when full, the publisher, a pipeline queue, the output worker; exits after -waitstop',
+  defaults: {
+    ports: [6379],
+    tcp: 'packetbeat',
+    pacing: 'topspeed',
+    speed: 1,
+    queueSize: 1000,
+    policy: 'drop',
+    workers: 1,
+    batchSize: 1,
+    batchDelayNs: 0,
+    pipelineQueueSize: 1000,
+    drainPipeline: true,
+    waitstopNs: 0,
+    shutdown: 'abort',
+    seed: 0,
+    jitter: 0,
+    drawsPer: 'slot',
+    costs: PACKETBEAT5_COSTS,
+    dropMethods: [],
+    outputFailureRate: 0,
+  },
+  topology: publisherChain,
+};

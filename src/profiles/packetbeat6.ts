@@ -1,0 +1,25 @@
+import type { Profile } from './profile.js';
+import { packetbeat5, PACKETBEAT5_COSTS } from './packetbeat5.js';
+import { publisherChain } from './topology.js';
+
+const US = 1_000;
+
+/**
+ * packetbeat 6+ replaying a file: publishing blocks instead of dropping
+ * (`canDrop = interfaces.file == ""`, PR #4599); the memory queue
+ * (`queue.mem.events` 4096) is read in batches of up to 2048 by the output;
+ * `shutdown_timeout` (default 0), then exit.
+ */
+export const packetbeat6: Profile = {
+  name: 'packetbeat6',
+  summary: 'packetbeat 6+: publishing blocks; a memory queue of 4096 read in batches of 2048; shutdown_timeout, then exit',
+  defaults: {
+    ...packetbeat5.defaults,
+    queueSize: 4096,
+    policy: 'block',
+    batchSize: 2048,
+    pipelineQueueSize: 0,
+    costs: { ...PACKETBEAT5_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 100 * US } },
+  },
+  topology: publisherChain,
+};

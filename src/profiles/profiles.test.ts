@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { PROFILE_DEFAULTS } from '../pipeline/config.js';
+import { profileOf, PROFILE_LIST } from './index.js';
+
+describe('profiles', () => {
+  it('packetbeat 5: a dropping channel, the publisher counting as it hands on, a blocking pipeline queue, the output worker; abort loses the channel and the publisher\'s hands', () => {
+    const t = profileOf('packetbeat5').topology(PROFILE_DEFAULTS.packetbeat5);
+    expect(t.queues).toEqual([
+      { name: 'queue', capacity: 1000, whenFull: 'drop' },
+      { name: 'pipeline', capacity: 1000, whenFull: 'block' },
+    ]);
+    expect(t.stages.map((s) => [s.name, s.instances, s.input, s.output, s.batch.size, s.countsPublished])).toEqual([
+      ['worker', 1, 'queue', 'pipeline', 1, true],
+      ['output', 1, 'pipeline', null, 1, false],
+    ]);
+    expect(t.source.output).toBe('queue');
+    expect(t.shutdown).toEqual({ afterNs: 0, stops: ['queue', 'worker'] });
+    // without libbeat's drain of the pipeline, an abort loses that too
+    expect(profileOf('packetbeat5').topology({ ...PROFILE_DEFAULTS.packetbeat5, drainPipeline: false }).shutdown.stops).toEqual(['queue', 'worker', 'pipeline', 'output']);
+  });
+
+  it('packetbeat 6 and Logstash: one blocking queue read in batches by the workers, which publish; Logstash drains', () => {
+    const pb6 = profileOf('packetbeat6').topology(PROFILE_DEFAULTS.packetbeat6);
+    expect(pb6.queues).toEqual([{ name: 'queue', capacity: 4096, whenFull: 'block' }]);
+    expect(pb6.stages.map((s) => [s.name, s.instances, s.output, s.batch])).toEqual([['worker', 1, null, { size: 2048, delayNs: 0 }]]);
+    expect(pb6.shutdown.stops).toEqual(['queue', 'worker']);
+    const ls = profileOf('logstash').topology(PROFILE_DEFAULTS.logstash);
+    expect(ls.queues).toEqual([{ name: 'queue', capacity: 250, whenFull: 'block' }]);
+    expect(ls.stages.map((s) => [s.name, s.instances, s.output, s.batch])).toEqual([['worker', 2, null, { size: 125, delayNs: 50_000_000 }]]);
+    expect(ls.shutdown).toEqual({ afterNs: 0, stops: [] });
+  });
+
+  it('every profile names its defaults after itself, and its topology reads only stores it declares', () => {
+    for (const p of PROFILE_LIST) {
+      expect(PROFILE_DEFAULTS[p.name].profile).toBe(p.name);
+      const t = p.topology(PROFILE_DEFAULTS[p.name]);
+      const stores = t.queues.map((q) => q.name);
+      expect(stores).toContain(t.source.output);
+      for (const s of t.stages) {
+        expect(stores).toContain(s.input);
+        if (s.output !== null) expect(stores).toContain(s.output);
+      }
+    }
+  });
+});
