@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyze } from './analyze.js';
 import { generateRedisCapture, PRESETS } from './gen/redis.js';
+import type { RedisTransaction } from './redis/transaction.js';
 import { withBadCaplen } from './testing/capture.js';
 import { expectManifest } from './testing/manifest.js';
 import { capinfosPacketCount, hasTool, readCommandstats, toolsMandatory, tsharkUniquePayloadBytes, tsharkWarnings } from './testing/tools.js';
@@ -24,8 +25,9 @@ function byteSums(capture: string, port: number) {
   const summary = analyze(capture, {
     ports: [port],
     onTransaction: (tx) => {
-      bytesIn += tx.request.size;
-      bytesOut += tx.response.size;
+      const redis = tx as RedisTransaction;
+      bytesIn += redis.request.size;
+      bytesOut += redis.response.size;
     },
   });
   return { summary, bytesIn, bytesOut };

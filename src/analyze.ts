@@ -1,110 +1,9 @@
-import { DECODED, DecodedPacket, decodePacket, newDecodeCounters, skipReason, type DecodeCounters } from './decode/decode.js';
-import { CaptureError } from './pcap/errors.js';
-import type { CaptureWarning } from './pcap/errors.js';
-import { CaptureReader } from './pcap/reader.js';
+import { CaptureFeed, type Counters } from './feed.js';
 import { NdjsonWriter } from './pipeline/ndjson.js';
-import { RedisAnalyzer, type RedisCounters, type RedisOptions, type RedisSink } from './redis/analyzer.js';
-import { EventEncoder } from './redis/event.js';
-import { transactionMethod, type TimeBase, type Transaction } from './redis/transaction.js';
-import { TcpAssembler, type TcpOptions } from './tcp/assembler.js';
-import type { TcpCounters, TcpMode } from './tcp/stream.js';
+import { Encoders, type TimeBase, type Transaction, type TransactionSink } from './protocols/index.js';
+import type { TcpMode } from './tcp/stream.js';
 
-export type { DecodeCounters };
-
-export interface FeedOptions {
-  ports: readonly number[];
-  tcp: TcpMode;
-  tcpOptions?: Partial<TcpOptions>;
-  redis?: Partial<RedisOptions>;
-}
-
-/**
- * Capture → decode → TCP → Redis, one packet per {@link step}. The source of
- * every run: `analyze` drains it at once, `replay` paces it on the simulated clock.
- */
-export class CaptureFeed {
-  readonly reader: CaptureReader;
-  readonly tcp: TcpAssembler;
-  readonly redis: RedisAnalyzer;
-  readonly decode: DecodeCounters = newDecodeCounters();
-  /** Time of the first packet; event times are relative to it. */
-  readonly base: TimeBase = { sec: 0, nsec: 0 };
-  packets = 0;
-  bytes = 0;
-  /** Capture time of the last packet read, ns since the first. */
-  lastTsNs = 0;
-  /** The latest capture time seen (packets need not be in time order), ns since the first. */
-  maxTsNs = 0;
-  /** Captured length of the last packet read. */
-  lastCaplen = 0;
-  /** The fault that ended reading early, if any. */
-  error: CaptureError | null = null;
-  private readonly pkt = new DecodedPacket();
-  private finished = false;
-
-  constructor(capture: string | CaptureReader, sink: RedisSink, opts: FeedOptions) {
-    this.reader = typeof capture === 'string' ? CaptureReader.open(capture) : capture;
-    this.redis = new RedisAnalyzer(sink, opts.redis);
-    this.tcp = new TcpAssembler(this.redis, { ...opts.tcpOptions, mode: opts.tcp, ports: opts.ports });
-  }
-
-  /** Reads and analyzes one packet. False at the end of the capture (or at a fault: see {@link error}). */
-  step(): boolean {
-    if (this.finished) return false;
-    let rec;
-    try {
-      rec = this.reader.next();
-    } catch (e) {
-      if (!(e instanceof CaptureError)) throw e;
-      this.error = e;
-      rec = null;
-    }
-    if (rec === null) {
-      this.finish();
-      return false;
-    }
-    if (this.packets === 0) {
-      this.base.sec = rec.tsSec;
-      this.base.nsec = rec.tsNsec;
-    }
-    this.packets++;
-    this.bytes += rec.caplen;
-    this.lastCaplen = rec.caplen;
-    const tsNs = (rec.tsSec - this.base.sec) * 1e9 + (rec.tsNsec - this.base.nsec);
-    this.lastTsNs = tsNs;
-    if (tsNs > this.maxTsNs) this.maxTsNs = tsNs;
-    const code = decodePacket(rec.linkType, rec.data, rec.offset, rec.caplen, this.pkt);
-    if (code === DECODED) this.tcp.process(this.pkt, tsNs);
-    else this.decode[`decode.${skipReason(code)}`]++;
-    return true;
-  }
-
-  private finish(): void {
-    this.finished = true;
-    this.tcp.closeAll();
-    this.reader.close();
-  }
-
-  stop(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.reader.close();
-  }
-
-  get file(): string {
-    return this.reader.file;
-  }
-
-  get warnings(): readonly CaptureWarning[] {
-    return this.reader.warnings;
-  }
-
-  counters(): Counters {
-    return { ...this.decode, ...this.tcp.counters, ...this.redis.counters };
-  }
-}
-
-export type Counters = DecodeCounters & TcpCounters & RedisCounters;
+export { CaptureFeed, type Counters, type DecodeCounters } from './feed.js';
 
 export interface AnalyzeOptions {
   /** Redis server ports (default 6379). */
@@ -138,13 +37,15 @@ export interface AnalyzeSummary {
 export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSummary {
   const byMethod = new Map<string, number>();
   const events = opts.events ? new NdjsonWriter(opts.events) : null;
-  const encoder = new EventEncoder();
+  const encoders = new Encoders();
   let feed: CaptureFeed | null = null;
-  const sink: RedisSink = {
+  let transactions = 0;
+  const sink: TransactionSink = {
     onTransaction(tx) {
-      const m = transactionMethod(tx);
+      transactions++;
+      const m = tx.method;
       byMethod.set(m, (byMethod.get(m) ?? 0) + 1);
-      if (events) encoder.write(tx, feed!.base, events);
+      if (events) encoders.write(tx, feed!.base, events);
       opts.onTransaction?.(tx, feed!.base);
     },
   };
@@ -164,7 +65,7 @@ export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSumm
     bytes: feed.bytes,
     firstPacket: feed.packets > 0 ? new Date(feed.base.sec * 1000 + Math.floor(feed.base.nsec / 1e6)).toISOString() : null,
     durationNs: feed.maxTsNs,
-    transactions: counters['redis.transactions'],
+    transactions,
     byMethod: Object.fromEntries([...byMethod.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     counters,
     warnings: feed.reader.warnings.map((w) => w.message),

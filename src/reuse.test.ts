@@ -16,8 +16,7 @@ import { CaptureReader } from './pcap/reader.js';
 import { PcapWriter } from './pcap/writer.js';
 import { resolveConfig, type ConfigPatch, type ProfileName } from './pipeline/config.js';
 import { Replay } from './pipeline/replay.js';
-import { formatEvent } from './redis/event.js';
-import type { Transaction } from './redis/transaction.js';
+import { formatEvent, type Transaction } from './protocols/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-reuse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { CaptureFeed } from '../analyze.js';
 import { ConfigError, parseNumber, parseWhole } from '../pipeline/config.js';
 import { LedgerImbalance } from '../pipeline/ledger.js';
-import { formatEvent } from '../redis/event.js';
+import { formatEvent } from '../protocols/index.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { Control, StopMode } from './output.js';
 import { Ring } from './ring.js';

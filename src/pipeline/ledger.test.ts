@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Transaction } from '../redis/transaction.js';
+import type { Transaction } from '../protocols/index.js';
 import { Ledger, LedgerImbalance } from './ledger.js';
 
 /** The ledger reads a transaction's id only. */

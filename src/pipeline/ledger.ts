@@ -1,5 +1,4 @@
-import type { Counters } from '../analyze.js';
-import type { Transaction } from '../redis/transaction.js';
+import type { Equation, Transaction } from '../protocols/index.js';
 import type { NdjsonWriter } from './ndjson.js';
 
 /** The one fate each transaction gets. */
@@ -51,14 +50,17 @@ export class Ledger {
     this.out?.write(`{"id":${tx.id},"fate":"${fate}","time_ns":${timeNs},"where":"${where}","depth":${depth}}`);
   }
 
-  /** DESIGN.md's equations; throws {@link LedgerImbalance} naming the first that fails. */
-  check(counters: Counters, linesWritten: number): void {
+  /**
+   * The ledger's equations (docs/DESIGN.md), then the protocols' own over
+   * their counters; throws {@link LedgerImbalance} naming the first that fails.
+   */
+  check(analyzed: number, protocols: readonly Equation[], linesWritten: number): void {
     const f = this.fates;
     const sum = f.published + f.dropped_queue_full + f.lost_at_shutdown + f.output_failed + f.filtered;
-    const equations: [string, number, number][] = [
+    const equations: Equation[] = [
       ['transactions = published + dropped_queue_full + lost_at_shutdown + output_failed + filtered', this.transactions, sum],
-      ['responses parsed = transactions + unmatched_responses', counters['redis.responses'], this.transactions + counters['redis.unmatched_responses']],
-      ['requests parsed = transactions + unmatched_requests', counters['redis.requests'], this.transactions + counters['redis.unmatched_requests']],
+      ['transactions = what the analyzers completed', this.transactions, analyzed],
+      ...protocols,
       ['lines written = published', linesWritten, f.published],
     ];
     for (const [name, left, right] of equations) {

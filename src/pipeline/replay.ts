@@ -1,7 +1,6 @@
-import { CaptureFeed, type Counters } from '../analyze.js';
+import { CaptureFeed, type Counters } from '../feed.js';
 import type { CaptureReader } from '../pcap/reader.js';
-import { EventEncoder } from '../redis/event.js';
-import type { TimeBase, Transaction } from '../redis/transaction.js';
+import { Encoders, type TimeBase, type Transaction } from '../protocols/index.js';
 import { profileOf, type StageSpec, type Topology } from '../profiles/index.js';
 import { jitterOptions, NO_JITTER, StageCost, type JitterOptions } from '../sim/cost.js';
 import { Random } from '../sim/random.js';
@@ -61,14 +60,14 @@ export interface PipelineCounters {
   'output.lines_written': number;
 }
 
-/** Where published events go, each encoded once by {@link EventEncoder}. */
+/** Where published events go, each encoded once by its protocol's encoder. */
 interface Sink {
   publish(tx: Transaction): void;
   close(): void;
 }
 
 function openSink(target: OutputTarget, lines: string[], base: TimeBase): Sink {
-  const encoder = new EventEncoder();
+  const encoder = new Encoders();
   const nothing = () => {};
   switch (target.kind) {
     case 'none':
@@ -217,7 +216,7 @@ export class Replay {
       this.ledgerFile?.close();
     }
     const counters = this.counters();
-    if (check) this.ledger.check(counters, this.output.linesWritten);
+    if (check) this.ledger.check(this.feed.transactions, this.feed.equations(), this.output.linesWritten);
     const f = this.ledger.fates;
     const q = this.queue;
     // Logstash's duration_in_millis: the filter+output workers, those that read its queue
@@ -288,7 +287,7 @@ class Output {
     const failed = this.failureRate > 0 && this.failures.float() < this.failureRate;
     for (let i = from; i < to; i++) {
       const tx = batch[i]!;
-      if (this.dropMethods.length > 0 && this.dropMethods.includes(tx.request.method)) {
+      if (this.dropMethods.length > 0 && this.dropMethods.includes(tx.method)) {
         this.ledger.record(tx, 'filtered', now, stage, 0);
       } else if (failed) {
         this.ledger.record(tx, 'output_failed', now, stage, 0);
@@ -466,7 +465,7 @@ export class Worker implements Process {
     this.state = SERVING;
     let bytes = 0;
     // an event's sizes and id sit in objects made long ago (cold in cache): read them only when the cost needs them
-    if (this.cost.model.perByte !== 0) for (let i = 0; i < this.size; i++) bytes += this.batch[i]!.request.size + this.batch[i]!.response.size;
+    if (this.cost.model.perByte !== 0) for (let i = 0; i < this.size; i++) bytes += this.batch[i]!.bytes;
     const cost = this.cost.next(0, bytes, this.size, 1, this.cost.drawsPer === 'event' ? this.batch[0]!.id : 0);
     this.serviceNs += cost;
     this.clock.at(now + cost, this, 'served');

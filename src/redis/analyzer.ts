@@ -1,10 +1,11 @@
-import type { CloseReason, Connection, Direction, StreamAnalyzer } from '../tcp/connection.js';
+import type { ProtocolAnalyzer, TransactionSink } from '../protocols/protocol.js';
+import type { CloseReason, Connection, Direction } from '../tcp/connection.js';
 import { CLIENT_TO_SERVER } from '../tcp/connection.js';
 import { Arena, DEFAULT_RESP_LIMITS, RespParser, type RespLimits, type RespMessage } from './resp.js';
-import type { Transaction } from './transaction.js';
+import { RedisTransaction } from './transaction.js';
 
 /** Counters of the Redis analyzer, with packetbeat's names where it has them. */
-export interface RedisCounters {
+export type RedisCounters = {
   'redis.requests': number;
   'redis.responses': number;
   'redis.transactions': number;
@@ -18,7 +19,7 @@ export interface RedisCounters {
   'redis.push_messages': number;
   'redis.parse_errors': number;
   'redis.message_too_large': number;
-}
+};
 
 export function newRedisCounters(): RedisCounters {
   return {
@@ -40,8 +41,8 @@ export function newRedisCounters(): RedisCounters {
 export type UnmatchedReason = 'no_response' | 'dropped_gap' | 'queue_limit' | 'expired';
 
 /** What the analyzer produces, besides counters: transactions and the messages that never became one. */
-export interface RedisSink {
-  onTransaction(tx: Transaction): void;
+export interface RedisSink extends TransactionSink {
+  onTransaction(tx: RedisTransaction): void;
   onUnmatchedRequest?(conn: Connection, request: RespMessage, reason: UnmatchedReason): void;
   onUnmatchedResponse?(conn: Connection, response: RespMessage): void;
   onParseError?(conn: Connection, dir: Direction, reason: string, tsNs: number): void;
@@ -108,7 +109,7 @@ class RedisConnection {
  * resumable parser per direction, a FIFO of requests per connection, and
  * correlation by order (pipelined requests pair with responses in turn).
  */
-export class RedisAnalyzer implements StreamAnalyzer {
+export class RedisAnalyzer implements ProtocolAnalyzer {
   readonly counters: RedisCounters = newRedisCounters();
   private nextTxId = 1;
   private readonly opts: RedisOptions;
@@ -173,7 +174,7 @@ export class RedisAnalyzer implements StreamAnalyzer {
     }
     const request = s.shift();
     this.counters['redis.transactions']++;
-    this.sink.onTransaction({ id: this.nextTxId++, conn, request, response: m });
+    this.sink.onTransaction(new RedisTransaction(this.nextTxId++, conn, request, m));
   }
 
   private unmatched(conn: Connection, m: RespMessage, reason: UnmatchedReason): void {

@@ -2,9 +2,10 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import type { Connection } from '../tcp/connection.js';
 import { encodeCommand, encodeValue, type RespValue } from './encode.js';
-import { EventEncoder, formatEvent } from './event.js';
+import { formatEvent, type TimeBase } from '../protocols/index.js';
+import { EventEncoder } from './event.js';
 import { Arena, RespParser, type RespMessage } from './resp.js';
-import type { TimeBase, Transaction } from './transaction.js';
+import { RedisTransaction as Transaction } from './transaction.js';
 
 /**
  * The event rendered field by field from the messages' strings, as a plain
@@ -67,12 +68,7 @@ describe('EventEncoder', () => {
   test.prop([fc.array(anyText, { minLength: 1, maxLength: 4 }), reply, fc.nat({ max: 5_000_000_000 }), fc.nat({ max: 2_000_000_000 })])(
     'writes exactly the reference rendering\'s bytes, whatever the words and the reply',
     (args, value, reqTs, wait) => {
-      const tx: Transaction = {
-        id: 1,
-        conn,
-        request: message('request', encodeCommand(args), reqTs),
-        response: message('response', encodeValue(value), reqTs + wait),
-      };
+      const tx = new Transaction(1, conn, message('request', encodeCommand(args), reqTs), message('response', encodeValue(value), reqTs + wait));
       const base = { sec: 1482404843, nsec: 123_456_789 };
       const out = Buffer.alloc(EventEncoder.bound(tx));
       const end = new EventEncoder().encode(tx, base, out, 0);
@@ -107,7 +103,7 @@ describe('EventEncoder', () => {
     (words, value) => {
       const bulk = (b: Buffer) => Buffer.concat([Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n')]);
       const request = Buffer.concat([Buffer.from(`*${words.length}\r\n`), ...words.map(bulk)]);
-      const tx: Transaction = { id: 1, conn, request: message('request', request, 0), response: message('response', bulk(value), 1_000_000) };
+      const tx = new Transaction(1, conn, message('request', request, 0), message('response', bulk(value), 1_000_000));
       const base = { sec: 1482404843, nsec: 0 };
       const out = Buffer.alloc(EventEncoder.bound(tx));
       const end = new EventEncoder().encode(tx, base, out, 0);
@@ -133,7 +129,7 @@ describe('EventEncoder', () => {
   test.prop([fc.array(ascii.filter((w) => w.length > 0), { minLength: 1, maxLength: 3 }), array], { numRuns: 300 })(
     'writes an array reply as the reference does',
     (args, value) => {
-      const tx: Transaction = { id: 1, conn, request: message('request', encodeCommand(args), 0), response: message('response', encodeValue(value), 1_000_000) };
+      const tx = new Transaction(1, conn, message('request', encodeCommand(args), 0), message('response', encodeValue(value), 1_000_000));
       const base = { sec: 1482404843, nsec: 0 };
       const out = Buffer.alloc(EventEncoder.bound(tx));
       const end = new EventEncoder().encode(tx, base, out, 0);
@@ -144,12 +140,8 @@ describe('EventEncoder', () => {
   test('a connection with the id of one seen before (another capture) gets its own addresses', () => {
     const encoder = new EventEncoder();
     const base = { sec: 1482404843, nsec: 0 };
-    const tx = (c: Connection): Transaction => ({
-      id: 1,
-      conn: c,
-      request: message('request', encodeCommand(['GET', 'k']), 0),
-      response: message('response', encodeValue({ t: 'bulk', s: 'v' }), 2_000_000),
-    });
+    const tx = (c: Connection) =>
+      new Transaction(1, c, message('request', encodeCommand(['GET', 'k']), 0), message('response', encodeValue({ t: 'bulk', s: 'v' }), 2_000_000));
     const other: Connection = { ...conn, clientIp: '192.168.7.9', clientPort: 51234, serverPort: 6379 };
     expect(encoder.format(tx(conn), base)).toBe(reference(tx(conn), base));
     expect(encoder.format(tx(other), base)).toBe(reference(tx(other), base));

@@ -1,16 +1,8 @@
 import { ByteCopier } from '../bytes.js';
+import type { LineBuffer, TimeBase, TransactionEncoder } from '../protocols/protocol.js';
 import type { Connection } from '../tcp/connection.js';
 import { lineEnd, parseLength, type RespMessage } from './resp.js';
-import type { TimeBase, Transaction } from './transaction.js';
-
-/** Where lines are written in place (the pipeline's `BlockWriter`). */
-export interface LineBuffer {
-  /** A buffer with room for `bound` bytes from {@link offset}. */
-  reserve(bound: number): Buffer;
-  readonly offset: number;
-  /** The line written ends at `end`. */
-  commitLine(end: number): void;
-}
+import type { RedisTransaction as Transaction } from './transaction.js';
 
 /**
  * Writes a transaction's NDJSON event, packetbeat 5.x's shape (the fields of
@@ -21,7 +13,7 @@ export interface LineBuffer {
  * bytes, or a reply that is not a plain scalar, is rendered as a string
  * ({@link RespMessage.text}) and escaped by `JSON.stringify`.
  */
-export class EventEncoder {
+export class EventEncoder implements TransactionEncoder {
   /** Per connection id (ids are dense, from 1): the connection and the fixed text around the method. */
   private readonly connFragments: ([Connection, Buffer, Buffer] | undefined)[] = [];
   private readonly methods = new Map<string, Buffer>();
@@ -350,9 +342,3 @@ function putArray(out: Buffer, p: number, m: RespMessage): number {
   return p;
 }
 
-const shared = new EventEncoder();
-
-/** One event as a string, without its newline: what {@link EventEncoder} writes. */
-export function formatEvent(tx: Transaction, base: TimeBase): string {
-  return shared.format(tx, base);
-}

@@ -1,21 +1,26 @@
+import type { Transaction } from '../protocols/protocol.js';
 import type { Connection } from '../tcp/connection.js';
 import type { RespMessage } from './resp.js';
 
 /** A request paired with its response: one packetbeat `type: redis` event. */
-export interface Transaction {
-  /** Stable id: 1-based, in the order transactions complete in the capture. */
-  readonly id: number;
-  readonly conn: Connection;
-  readonly request: RespMessage;
-  readonly response: RespMessage;
-}
+export class RedisTransaction implements Transaction {
+  constructor(
+    readonly id: number,
+    readonly conn: Connection,
+    readonly request: RespMessage,
+    readonly response: RespMessage,
+  ) {}
 
-/** Capture time origin: the first packet's absolute time. Event times are relative to it. */
-export interface TimeBase {
-  sec: number;
-  nsec: number;
-}
+  get protocol(): 'redis' {
+    return 'redis';
+  }
 
-export function transactionMethod(tx: Transaction): string {
-  return tx.request.method;
+  get bytes(): number {
+    return this.request.size + this.response.size;
+  }
+
+  /** The command, upper-cased (packetbeat's `method`). */
+  get method(): string {
+    return this.request.method;
+  }
 }

@@ -1,0 +1,134 @@
+import { DECODED, DecodedPacket, decodePacket, newDecodeCounters, skipReason, type DecodeCounters } from './decode/decode.js';
+import { CaptureError } from './pcap/errors.js';
+import type { CaptureWarning } from './pcap/errors.js';
+import { CaptureReader } from './pcap/reader.js';
+import { analyzersFor, PROTOCOLS, type Equation, type PortMap, type Protocol, type ProtocolAnalyzer, type TimeBase, type TransactionSink } from './protocols/index.js';
+import { TcpAssembler, type TcpOptions } from './tcp/assembler.js';
+import type { TcpCounters, TcpMode } from './tcp/stream.js';
+
+export type { DecodeCounters };
+
+export interface FeedOptions {
+  /** Redis server ports (packetbeat.protocols.redis.ports), or which protocol each port speaks. */
+  ports: readonly number[] | PortMap;
+  tcp: TcpMode;
+  tcpOptions?: Partial<TcpOptions>;
+}
+
+/** Every counter of a run's capture side: decode, TCP, and each protocol's (`redis.*`). */
+export type Counters = DecodeCounters & TcpCounters & Record<string, number>;
+
+/**
+ * Capture → decode → TCP → protocol analyzers, one packet per {@link step}.
+ * The source of every run: `analyze` drains it at once, `replay` paces it on
+ * the simulated clock.
+ */
+export class CaptureFeed {
+  readonly reader: CaptureReader;
+  readonly tcp: TcpAssembler;
+  readonly analyzers: readonly ProtocolAnalyzer[];
+  readonly decode: DecodeCounters = newDecodeCounters();
+  /** Time of the first packet; event times are relative to it. */
+  readonly base: TimeBase = { sec: 0, nsec: 0 };
+  packets = 0;
+  bytes = 0;
+  /** Capture time of the last packet read, ns since the first. */
+  lastTsNs = 0;
+  /** The latest capture time seen (packets need not be in time order), ns since the first. */
+  maxTsNs = 0;
+  /** Captured length of the last packet read. */
+  lastCaplen = 0;
+  /** The fault that ended reading early, if any. */
+  error: CaptureError | null = null;
+  /** Transactions the analyzers completed, all protocols together. */
+  transactions = 0;
+  private readonly pkt = new DecodedPacket();
+  private finished = false;
+
+  private readonly protocols: readonly Protocol[];
+
+  constructor(capture: string | CaptureReader, sink: TransactionSink, opts: FeedOptions) {
+    const map: PortMap = isPortMap(opts.ports) ? opts.ports : [{ protocol: PROTOCOLS.redis!, ports: opts.ports }];
+    this.protocols = map.map((m) => m.protocol);
+    const counted: TransactionSink = {
+      onTransaction: (tx) => {
+        this.transactions++;
+        sink.onTransaction(tx);
+      },
+    };
+    const { analyzers, stream, ports } = analyzersFor(map, counted);
+    this.reader = typeof capture === 'string' ? CaptureReader.open(capture) : capture;
+    this.analyzers = analyzers;
+    this.tcp = new TcpAssembler(stream, { ...opts.tcpOptions, mode: opts.tcp, ports });
+  }
+
+  /** Reads and analyzes one packet. False at the end of the capture (or at a fault: see {@link error}). */
+  step(): boolean {
+    if (this.finished) return false;
+    let rec;
+    try {
+      rec = this.reader.next();
+    } catch (e) {
+      if (!(e instanceof CaptureError)) throw e;
+      this.error = e;
+      rec = null;
+    }
+    if (rec === null) {
+      this.finish();
+      return false;
+    }
+    if (this.packets === 0) {
+      this.base.sec = rec.tsSec;
+      this.base.nsec = rec.tsNsec;
+    }
+    this.packets++;
+    this.bytes += rec.caplen;
+    this.lastCaplen = rec.caplen;
+    const tsNs = (rec.tsSec - this.base.sec) * 1e9 + (rec.tsNsec - this.base.nsec);
+    this.lastTsNs = tsNs;
+    if (tsNs > this.maxTsNs) this.maxTsNs = tsNs;
+    const code = decodePacket(rec.linkType, rec.data, rec.offset, rec.caplen, this.pkt);
+    if (code === DECODED) this.tcp.process(this.pkt, tsNs);
+    else this.decode[`decode.${skipReason(code)}`]++;
+    return true;
+  }
+
+  private finish(): void {
+    this.finished = true;
+    this.tcp.closeAll();
+    this.reader.close();
+  }
+
+  stop(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.reader.close();
+  }
+
+  get file(): string {
+    return this.reader.file;
+  }
+
+  get warnings(): readonly CaptureWarning[] {
+    return this.reader.warnings;
+  }
+
+  counters(): Counters {
+    const out: Counters = { ...this.decode, ...this.tcp.counters };
+    for (const a of this.analyzers) for (const [k, v] of Object.entries(a.counters)) out[k] = (out[k] ?? 0) + v;
+    return out;
+  }
+
+  /** What each protocol's counters must satisfy (the ledger checks them at the end of a run). */
+  equations(): Equation[] {
+    const c = this.counters();
+    return this.protocols.flatMap((p) => p.equations(c));
+  }
+
+
+}
+
+function isPortMap(p: FeedOptions['ports']): p is PortMap {
+  return p.length > 0 && typeof p[0] === 'object';
+}
+

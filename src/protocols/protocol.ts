@@ -1,0 +1,69 @@
+import type { Connection, StreamAnalyzer } from '../tcp/connection.js';
+
+/**
+ * What a protocol analyzer completes and the pipeline moves: one packetbeat
+ * transaction (a request and its response), whatever the protocol. Queues,
+ * the ledger and the outputs read only these fields.
+ */
+export interface Transaction {
+  /** Stable id: 1-based, in the order transactions complete in the capture. */
+  readonly id: number;
+  /** The protocol that made it (its encoder writes it). */
+  readonly protocol: string;
+  readonly conn: Connection;
+  /** Request and response bytes on the wire: what a per-byte cost charges. */
+  readonly bytes: number;
+  /** What packetbeat's `method` field says (Redis: the command, upper-cased); `--drop-method` matches it. */
+  readonly method: string;
+}
+
+/** Capture time origin: the first packet's absolute time. Event times are relative to it. */
+export interface TimeBase {
+  sec: number;
+  nsec: number;
+}
+
+/** Where an analyzer hands what it completes. */
+export interface TransactionSink {
+  onTransaction(tx: Transaction): void;
+}
+
+/** A protocol's analyzer on TCP's streams, with its own counters (every name present from the start). */
+export interface ProtocolAnalyzer extends StreamAnalyzer {
+  readonly counters: Readonly<Record<string, number>>;
+}
+
+/** Where lines are written in place (the pipeline's `BlockWriter`). */
+export interface LineBuffer {
+  /** A buffer with room for `bound` bytes from {@link offset}. */
+  reserve(bound: number): Buffer;
+  readonly offset: number;
+  /** The line written ends at `end`. */
+  commitLine(end: number): void;
+}
+
+/** Writes a protocol's transactions as packetbeat's NDJSON events. */
+export interface TransactionEncoder {
+  /** Appends the event as one line to `w`. */
+  write(tx: Transaction, base: TimeBase, w: LineBuffer): void;
+  /** The event as a string, without its newline. */
+  format(tx: Transaction, base: TimeBase): string;
+}
+
+/** One of the ledger's equations: its text, and its two sides. */
+export type Equation = readonly [name: string, left: number, right: number];
+
+/**
+ * A protocol above TCP: an analyzer, the events it makes, its counters and
+ * what they must satisfy. Adding one is a folder (`src/redis/` is the first)
+ * and a line in `src/protocols/index.ts`.
+ */
+export interface Protocol {
+  /** packetbeat's name (`packetbeat.protocols.<name>.ports`). */
+  readonly name: string;
+  readonly defaultPorts: readonly number[];
+  analyzer(sink: TransactionSink): ProtocolAnalyzer;
+  encoder(): TransactionEncoder;
+  /** What its counters must satisfy, given how many transactions the pipeline was given. */
+  equations(counters: Readonly<Record<string, number>>): Equation[];
+}
