@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CaptureFeed } from './analyze.js';
+import { CaptureFeed } from './feed.js';
 import { generateRedisCapture } from './gen/redis.js';
 import { CaptureReader } from './pcap/reader.js';
 import { PcapWriter } from './pcap/writer.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { CaptureFeed } from '../analyze.js';
+import { CaptureFeed } from '../feed.js';
 import { ConfigError, parseNumber, parseWhole } from '../pipeline/config.js';
 import { LedgerImbalance } from '../pipeline/ledger.js';
 import { formatEvent } from '../protocols/index.js';

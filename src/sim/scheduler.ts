@@ -19,6 +19,19 @@
  * - `deadline`: a deadline of the run (the end of the waitstop).
  */
 export type Wakeup = 'next' | 'item' | 'room' | 'served' | 'timeout' | 'deadline';
+const WAKEUPS: readonly Wakeup[] = ['next', 'item', 'room', 'served', 'timeout', 'deadline'];
+/** A wake-up and its argument in one number of the agenda: `arg × 8 + the wake-up's index`. */
+function codeOf(wakeup: Wakeup, arg: number): number {
+  const base = arg * 8;
+  switch (wakeup) {
+    case 'next': return base;
+    case 'item': return base + 1;
+    case 'room': return base + 2;
+    case 'served': return base + 3;
+    case 'timeout': return base + 4;
+    case 'deadline': return base + 5;
+  }
+}
 
 /** Something the scheduler runs: a stage's state machine. */
 export interface Process {
@@ -41,6 +54,9 @@ export interface Clock {
   stepInline(time: number, process: Process, wakeup: Wakeup, arg?: number): boolean;
 }
 
+/** Added to a `late` entry's rank: above any order of scheduling a run reaches. */
+const LATE = 2 ** 50;
+
 export class Scheduler implements Clock {
   /** Current simulated time, ns. */
   now = 0;
@@ -50,11 +66,14 @@ export class Scheduler implements Clock {
   /** Steps past which {@link stepInline} declines, so a run can stop after a slice of steps. */
   stepLimit = Infinity;
   private times = new Float64Array(64);
-  /** 0 normal, 1 late. */
-  private priorities = new Uint8Array(64);
-  private orders = new Float64Array(64);
-  private args = new Float64Array(64);
-  private wakeups: (Wakeup | null)[] = new Array<Wakeup | null>(64).fill(null);
+  /**
+   * Priority and order of scheduling in one number, compared once: the
+   * order (below 2^50: a run never takes that many steps), plus 2^50 for a
+   * `late` entry.
+   */
+  private ranks = new Float64Array(64);
+  /** The wake-up and its argument (see {@link codeOf}). */
+  private codes = new Float64Array(64);
   private procs: (Process | null)[] = new Array<Process | null>(64).fill(null);
   private size = 0;
   private nextOrder = 0;
@@ -63,17 +82,16 @@ export class Scheduler implements Clock {
   at(time: number, process: Process, wakeup: Wakeup, arg = 0, priority: Priority = 'normal'): void {
     if (time < this.now) time = this.now;
     if (this.size === this.times.length) this.grow();
-    const rank = priority === 'late' ? 1 : 0;
-    const order = this.nextOrder++;
+    const rank = this.nextOrder++ + (priority === 'late' ? LATE : 0);
     // sift up
     let i = this.size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (this.before(parent, time, rank, order)) break;
+      if (this.before(parent, time, rank)) break;
       this.move(parent, i);
       i = parent;
     }
-    this.put(i, time, rank, order, wakeup, arg, process);
+    this.put(i, time, rank, codeOf(wakeup, arg), process);
   }
 
   get pending(): number {
@@ -105,12 +123,13 @@ export class Scheduler implements Clock {
   step(): boolean {
     if (this.size === 0) return false;
     const time = this.times[0]!;
-    const wakeup = this.wakeups[0]!;
-    const arg = this.args[0]!;
+    const code = this.codes[0]!;
     const proc = this.procs[0]!;
     this.removeTop();
     this.now = time;
     this.steps++;
+    const wakeup = WAKEUPS[code & 7]!;
+    const arg = (code - (code & 7)) / 8;
     this.hook?.(this.steps, time, proc, wakeup, arg);
     proc.run(time, wakeup, arg);
     return true;
@@ -126,37 +145,30 @@ export class Scheduler implements Clock {
     return n;
   }
 
-  /** Whether entry `i` comes before (time, rank, order). */
-  private before(i: number, time: number, rank: number, order: number): boolean {
+  /** Whether entry `i` comes before (time, rank). */
+  private before(i: number, time: number, rank: number): boolean {
     const t = this.times[i]!;
-    if (t !== time) return t < time;
-    const r = this.priorities[i]!;
-    return r < rank || (r === rank && this.orders[i]! < order);
+    return t < time || (t === time && this.ranks[i]! < rank);
   }
 
-  private put(i: number, time: number, rank: number, order: number, wakeup: Wakeup, arg: number, proc: Process): void {
+  private put(i: number, time: number, rank: number, code: number, proc: Process): void {
     this.times[i] = time;
-    this.priorities[i] = rank;
-    this.orders[i] = order;
-    this.wakeups[i] = wakeup;
-    this.args[i] = arg;
+    this.ranks[i] = rank;
+    this.codes[i] = code;
     this.procs[i] = proc;
   }
 
   private move(from: number, to: number): void {
-    this.put(to, this.times[from]!, this.priorities[from]!, this.orders[from]!, this.wakeups[from]!, this.args[from]!, this.procs[from]!);
+    this.put(to, this.times[from]!, this.ranks[from]!, this.codes[from]!, this.procs[from]!);
   }
 
   private removeTop(): void {
     const last = --this.size;
     const time = this.times[last]!;
-    const rank = this.priorities[last]!;
-    const order = this.orders[last]!;
-    const wakeup = this.wakeups[last]!;
-    const arg = this.args[last]!;
+    const rank = this.ranks[last]!;
+    const code = this.codes[last]!;
     const proc = this.procs[last]!;
     this.procs[last] = null;
-    this.wakeups[last] = null;
     if (last === 0) return;
     // sift down
     let i = 0;
@@ -164,26 +176,24 @@ export class Scheduler implements Clock {
       const l = 2 * i + 1;
       if (l >= last) break;
       const r = l + 1;
-      const c = r < last && this.before(r, this.times[l]!, this.priorities[l]!, this.orders[l]!) ? r : l;
-      if (!this.before(c, time, rank, order)) break;
+      const c = r < last && this.before(r, this.times[l]!, this.ranks[l]!) ? r : l;
+      if (!this.before(c, time, rank)) break;
       this.move(c, i);
       i = c;
     }
-    this.put(i, time, rank, order, wakeup, arg, proc);
+    this.put(i, time, rank, code, proc);
   }
 
   private grow(): void {
     const n = this.times.length * 2;
-    const grow = <A extends Float64Array | Uint8Array>(a: A, b: A): A => {
+    const grow = (a: Float64Array) => {
+      const b = new Float64Array(n);
       b.set(a);
       return b;
     };
-    this.times = grow(this.times, new Float64Array(n));
-    this.priorities = grow(this.priorities, new Uint8Array(n));
-    this.orders = grow(this.orders, new Float64Array(n));
-    this.args = grow(this.args, new Float64Array(n));
-    this.wakeups.length = n;
-    this.wakeups.fill(null, this.size);
+    this.times = grow(this.times);
+    this.ranks = grow(this.ranks);
+    this.codes = grow(this.codes);
     this.procs.length = n;
     this.procs.fill(null, this.size);
   }
