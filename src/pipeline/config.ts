@@ -8,6 +8,9 @@ export type ShutdownMode = 'abort' | 'drain';
 export type Pacing = 'topspeed' | 'timestamps';
 export type ProfileName = 'packetbeat5' | 'packetbeat6' | 'logstash';
 export const PROFILES: readonly ProfileName[] = ['packetbeat5', 'packetbeat6', 'logstash'];
+export const POLICIES: readonly Policy[] = ['drop', 'block'];
+export const SHUTDOWN_MODES: readonly ShutdownMode[] = ['abort', 'drain'];
+export const PACINGS: readonly Pacing[] = ['topspeed', 'timestamps'];
 
 /** Costs of the three kinds of stage, in simulated ns. */
 export interface Costs {
@@ -138,7 +141,7 @@ export const PROFILE_DEFAULTS: Record<ProfileName, PipelineConfig> = {
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly key: string, expectedWhat: string, got: unknown, where = '') {
-    super(`${where}Expected \`${key}\` to be ${expectedWhat}, got \`${typeof got === 'string' ? got : JSON.stringify(got)}\``);
+    super(`${where}Expected \`${key}\` to be ${expectedWhat}, got \`${typeof got === 'string' || typeof got === 'number' ? got : JSON.stringify(got)}\``);
   }
 }
 

@@ -10,6 +10,7 @@ import { NdjsonWriter } from './ndjson.js';
 import { ThreadedEventWriter } from './output-thread.js';
 import { BoundedQueue, RESUME, WAKE } from './queue.js';
 import { ThreadedFeed, wantsTcpThread } from './tcp-thread.js';
+import { validateConfig } from './validate.js';
 
 const DONE = -1;
 
@@ -135,6 +136,7 @@ export class Replay {
   readonly failures: Random;
 
   constructor(capture: string | CaptureReader, readonly config: PipelineConfig, opts: ReplayOptions = {}) {
+    validateConfig(config);
     const c = config;
     this.ledgerFile = opts.ledger ? new NdjsonWriter(opts.ledger) : null;
     this.ledger = new Ledger(this.ledgerFile);
