@@ -48,7 +48,7 @@ describe('lockstep gen and analyze', () => {
 
 describe('mistakes get one line and exit 2', () => {
   it.each([
-    [['analyze', 'x.pcap', '--ports', 'abc'], /^Expected `--ports` to be a comma-separated list of ports from 1 to 65535, got `abc`\n$/],
+    [['analyze', 'x.pcap', '--ports', 'abc'], /^Expected `--ports` to be a list of ports from 1 to 65535, such as 6379,7101, got `abc`\n$/],
     [['analyze', 'x.pcap', '--tcp', 'fast'], /^Expected `--tcp` to be one of reassemble, packetbeat, got `fast`\n$/],
     [['analyze'], /^lockstep analyze: expected one CAPTURE, got none\n$/],
     [['analyze', 'x.pcap', '--bogus'], /^lockstep analyze: Unknown option '--bogus'/],

@@ -24,8 +24,8 @@ describe('a library caller’s configuration', () => {
 
   it.each<[Partial<Record<keyof PipelineConfig, unknown>>, string]>([
     [{ profile: 'packetbeat7' }, 'Expected `profile` to be one of packetbeat5, packetbeat6, logstash, got `packetbeat7`'],
-    [{ ports: [6379, 70000] }, 'Expected `ports` to be a list of ports from 1 to 65535, got `6379,70000`'],
-    [{ ports: [] }, 'Expected `ports` to be a list of ports from 1 to 65535, got ``'],
+    [{ ports: [6379, 70000] }, 'Expected `ports` to be a list of ports from 1 to 65535, such as 6379,7101, got `6379,70000`'],
+    [{ ports: [] }, 'Expected `ports` to be a list of ports from 1 to 65535, such as 6379,7101, got ``'],
     [{ tcp: 'fast' }, 'Expected `tcp` to be one of reassemble, packetbeat, got `fast`'],
     [{ speed: 0 }, 'Expected `speed` to be a number from 0.000001 up, got `0`'],
     [{ queueSize: 1.5 }, 'Expected `queueSize` to be a whole number from 1 to 100000000, got `1.5`'],
