@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, assert, describe, expect, it } from 'vitest';
@@ -46,6 +46,16 @@ describe('a golden mismatch', () => {
     expect(plain).toContain('@@');
     expect(plain).toContain(UPDATE_COMMAND);
     expect(plain).not.toContain('events.head.ndjson');
+  });
+
+  it('a port file that does not hold ports: its case, its file and the one message every port list gives', () => {
+    const name = 'bad-port-file';
+    mkdirSync(join(dir, name));
+    const portFile = join(dir, 'port.txt');
+    writeFileSync(portFile, '7101\n0\n');
+    writeFileSync(join(dir, name, 'case.json'), JSON.stringify({ description: 'x', capture: { file: 'x.pcap', portFile }, analyze: {} }));
+    const c = readCase(join(dir, name));
+    expect(() => runCase(c)).toThrow(/case\.json: .*port\.txt: Expected `capture\.portFile` to be a list of ports from 1 to 65535, such as 6379,7101, got `7101,0`$/);
   });
 
   it('golden --update is refused under CI, in one line, with exit 2', async () => {

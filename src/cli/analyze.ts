@@ -1,7 +1,8 @@
 import { analyze, type AnalyzeSummary } from '../analyze.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { parseArgs } from 'node:util';
-import { choiceOption, onePositional, portsOption, withUsage } from './args.js';
+import { parsePorts } from '../pipeline/config.js';
+import { choiceOption, onePositional, withUsage } from './args.js';
 import { UsageError } from './errors.js';
 import { scenario } from './scenario.js';
 import { paint, table } from './style.js';
@@ -40,7 +41,7 @@ export function runAnalyze(argv: string[]): CommandResult {
   if (bundled && positionals.length > 0) throw new UsageError('lockstep analyze: give CAPTURE or --scenario, not both');
   const capture = bundled ? bundled.capture : onePositional(positionals, 'CAPTURE', 'analyze');
   const summary = analyze(capture, {
-    ports: portsOption('ports', values.ports) ?? bundled?.ports ?? [6379],
+    ports: (values.ports !== undefined ? parsePorts('--ports', values.ports) : undefined) ?? bundled?.ports ?? [6379],
     tcp: choiceOption<TcpMode>('tcp', values.tcp, ['reassemble', 'packetbeat']) ?? 'reassemble',
     events: values.events,
   });

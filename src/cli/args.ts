@@ -1,5 +1,5 @@
 import { parseChoice, parseNumber, parseWhole } from '../pipeline/config.js';
-import { expected, UsageError } from './errors.js';
+import { UsageError } from './errors.js';
 
 /** Runs a `node:util` parseArgs call, turning its errors into one-line usage errors. */
 export function withUsage<T>(command: string, parseFn: () => T): T {
@@ -18,16 +18,6 @@ export function intOption(name: string, raw: string | undefined, min: number, ma
 
 export function numberOption(name: string, raw: string | undefined, min: number, max?: number): number | undefined {
   return raw === undefined ? undefined : parseNumber(`--${name}`, raw, min, max);
-}
-
-export function portsOption(name: string, raw: string | undefined): number[] | undefined {
-  if (raw === undefined) return undefined;
-  const parts = raw.split(',').map((s) => s.trim());
-  const ports = parts.map(Number);
-  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p)) || ports.some((p) => p < 1 || p > 65535)) {
-    throw expected(`--${name}`, 'a comma-separated list of ports from 1 to 65535', raw);
-  }
-  return ports;
 }
 
 export function choiceOption<T extends string>(name: string, raw: string | undefined, choices: readonly T[]): T | undefined {

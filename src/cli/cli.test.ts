@@ -48,12 +48,13 @@ describe('lockstep gen and analyze', () => {
 
 describe('mistakes get one line and exit 2', () => {
   it.each([
-    [['analyze', 'x.pcap', '--ports', 'abc'], /^Expected `--ports` to be a comma-separated list of ports from 1 to 65535, got `abc`\n$/],
+    [['analyze', 'x.pcap', '--ports', 'abc'], /^Expected `--ports` to be a list of ports from 1 to 65535, such as 6379,7101, got `abc`\n$/],
     [['analyze', 'x.pcap', '--tcp', 'fast'], /^Expected `--tcp` to be one of reassemble, packetbeat, got `fast`\n$/],
     [['analyze'], /^lockstep analyze: expected one CAPTURE, got none\n$/],
     [['analyze', 'x.pcap', '--bogus'], /^lockstep analyze: Unknown option '--bogus'/],
     [['gen', 'redis', '--out', 'f.pcap', '--connections', '0'], /^Expected `--connections` to be a whole number from 1 to 60000, got `0`\n$/],
     [['gen', 'redis'], /^lockstep gen: `--out FILE` is required\n$/],
+    [['gen', 'redis', '--out', join(dir, 'few.pcap'), '--connections', '9', '--packets', '10'], /^Expected `packets` to be at least \d+, what the connections and faults alone need, got `10`\n$/],
     [['frobnicate'], /^lockstep: unknown command `frobnicate`/],
     [['analyze', '/nonexistent/file.pcap'], /^\/nonexistent\/file.pcap: header at byte offset 0: cannot open: ENOENT\n$/],
   ])('%j', (args, message) => {

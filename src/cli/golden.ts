@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
 import { analyze } from '../analyze.js';
 import { GEN_DEFAULTS, generateRedisCapture, type GenOptions } from '../gen/redis.js';
-import { ConfigError, PROFILE_DEFAULTS, PROFILES, resolveConfig, type ConfigPatch, type ProfileName } from '../pipeline/config.js';
+import { ConfigError, parsePorts, PROFILE_DEFAULTS, PROFILES, resolveConfig, type ConfigPatch, type ProfileName } from '../pipeline/config.js';
 import { replay } from '../pipeline/replay.js';
 import { formatEvent } from '../protocols/index.js';
 import type { TcpMode } from '../tcp/stream.js';
@@ -119,10 +119,7 @@ export function readCase(dir: string): GoldenCase {
   if (isObject(c) && typeof c.scenario === 'string') capture = { scenario: c.scenario };
   else if (isObject(c) && typeof c.file === 'string') {
     if (c.ports === undefined && typeof c.portFile !== 'string') throw new ConfigError('capture.ports', 'a list of ports, or capture.portFile', 'nothing', where);
-    if (c.ports !== undefined && !(Array.isArray(c.ports) && c.ports.every((p) => Number.isInteger(p)))) {
-      throw new ConfigError('capture.ports', 'a list of ports', JSON.stringify(c.ports), where);
-    }
-    capture = { file: c.file, ...(c.ports !== undefined ? { ports: c.ports as number[] } : {}), ...(typeof c.portFile === 'string' ? { portFile: c.portFile } : {}) };
+    capture = { file: c.file, ...(c.ports !== undefined ? { ports: parsePorts('capture.ports', c.ports, where) } : {}), ...(typeof c.portFile === 'string' ? { portFile: c.portFile } : {}) };
   } else if (isObject(c) && isObject(c.gen)) {
     checkPatch(where, 'capture.gen', c.gen, { ...GEN_DEFAULTS, packets: 0 });
     capture = { gen: c.gen as Partial<GenOptions> };
@@ -207,10 +204,7 @@ function resolveCapture(c: GoldenCase): ResolvedCapture {
   let ports = spec.ports;
   if (ports === undefined) {
     const raw = readFileSync(resolve(ROOT, spec.portFile!), 'utf8').trim();
-    ports = raw.split(/[\s,]+/).map(Number);
-    if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
-      throw new ConfigError('capture.portFile', 'a file holding Redis ports from 1 to 65535', `${spec.portFile}: ${raw}`, `${relative(ROOT, join(c.dir, 'case.json'))}: `);
-    }
+    ports = parsePorts('capture.portFile', raw.split(/[\s,]+/), `${relative(ROOT, join(c.dir, 'case.json'))}: ${spec.portFile}: `);
   }
   return { path, shown: spec.file, ports, about: { file: spec.file } };
 }

@@ -1,13 +1,12 @@
 #!/usr/bin/env node
-import { CaptureError } from '../pcap/errors.js';
 import { ANALYZE_USAGE, runAnalyze } from './analyze.js';
 import { UsageError } from './errors.js';
+import { errorReport, EXIT_CODES_USAGE, exitCodeFor } from './exit.js';
 import { GEN_USAGE, runGen } from './gen.js';
 import { REPLAY_USAGE, runReplay } from './replay.js';
 import { SWEEP_USAGE, runSweep } from './sweep.js';
 import { REPRO_USAGE, runRepro } from './repro.js';
 import { GOLDEN_USAGE, runGolden } from './golden.js';
-import { ConfigError } from '../pipeline/config.js';
 
 const USAGE = `lockstep — deterministic replay of packet-analysis pipelines
 
@@ -30,6 +29,8 @@ ${ANALYZE_USAGE}
 ${GEN_USAGE}
 
 ${GOLDEN_USAGE}
+
+${EXIT_CODES_USAGE}
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -61,14 +62,6 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  if (e instanceof UsageError || e instanceof CaptureError || e instanceof ConfigError || e instanceof RangeError) {
-    process.stderr.write(`${e.message}\n`);
-    process.exitCode = 2;
-  } else if ((e as NodeJS.ErrnoException).code && (e as NodeJS.ErrnoException).path) {
-    const err = e as NodeJS.ErrnoException;
-    process.stderr.write(`lockstep: ${err.path}: ${err.code}\n`);
-    process.exitCode = 2;
-  } else {
-    throw e;
-  }
+  process.stderr.write(errorReport(e));
+  process.exitCode = exitCodeFor(e);
 }

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../decode/decode.js';
 import { encodedLength, encodeSegment, type SegmentSpec } from '../decode/encode.js';
 import { MAX_CAPLEN } from '../pcap/reader.js';
+import { ConfigError } from '../pipeline/config.js';
 import { PcapWriter } from '../pcap/writer.js';
 import { encodeCommand, encodeValue, type RespValue } from '../redis/encode.js';
 import { Random } from '../sim/random.js';
@@ -456,7 +457,7 @@ function resolve(o: GenOptions): { transactions: number; pad: number } {
   const target = o.packets;
   const count = (t: number): number => packetCount(o, plan(o, t));
   const floor = count(0);
-  if (floor > target) throw new RangeError(`--packets ${target} is fewer than the connections and faults alone need (${floor})`);
+  if (floor > target) throw new ConfigError('packets', `at least ${floor}, what the connections and faults alone need`, target);
   // Packets grow almost linearly with transactions: secant steps toward the target from below,
   // then pure ACKs make up the last few packets. Each probe is a whole plan, so take few.
   let lo = 0;

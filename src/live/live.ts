@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { CaptureFeed } from '../feed.js';
-import { ConfigError, parseNumber, parseWhole } from '../pipeline/config.js';
+import { parseNumber, parsePorts, parseWhole } from '../pipeline/config.js';
 import { LedgerImbalance } from '../pipeline/ledger.js';
 import { formatEvent } from '../protocols/index.js';
 import type { TcpMode } from '../tcp/stream.js';
@@ -68,8 +68,7 @@ export async function runLive(capture: string, opts: LiveOptions): Promise<LiveR
   const queueSize = parseWhole('queueSize', opts.queueSize, 1, 2 ** 30);
   const waitstopMs = parseNumber('waitstopMs', opts.waitstopMs, 0);
   const costUs = parseNumber('outputCostUs', opts.outputCostUs ?? LIVE_OUTPUT_COST_US, 0);
-  if (opts.ports.length === 0) throw new ConfigError('ports', 'at least one port', '[]');
-  for (const p of opts.ports) parseWhole('ports', p, 1, 65535);
+  parsePorts('ports', opts.ports);
 
   const ring = Ring.create(queueSize);
   const control = new Int32Array(new SharedArrayBuffer(Control.words * 4));

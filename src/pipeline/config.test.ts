@@ -32,7 +32,7 @@ describe('configuration', () => {
 
   it('names the key, what was expected and what was given', () => {
     expect(() => readConfigFile(file('bad.yml', 'queue_size: lots\n'))).toThrow(`${join(dir, 'bad.yml')}: Expected \`queue_size\` to be a whole number from 1 to 100000000, got \`lots\``);
-    expect(() => settingPatch('packetbeat.protocols.redis.ports', '7101,x')).toThrow('Expected `packetbeat.protocols.redis.ports` to be a list of ports from 1 to 65535, got `7101,x`');
+    expect(() => settingPatch('packetbeat.protocols.redis.ports', '7101,x')).toThrow('Expected `packetbeat.protocols.redis.ports` to be a list of ports from 1 to 65535, such as 6379,7101, got `7101,x`');
     expect(() => settingPatch('queue.type', 'persisted')).toThrow('Expected `queue.type` to be memory (lockstep models the memory queue only), got `persisted`');
     expect(() => settingPatch('queue_sise', '5')).toThrow(/^Expected `queue_sise` to be a known setting/);
     expect(() => readConfigFile(file('broken.yml', 'queue_size: [1,\n'))).toThrow(/Expected `-c` to be valid YAML, got `.*broken.yml/);

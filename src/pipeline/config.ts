@@ -9,6 +9,9 @@ export type ShutdownMode = 'abort' | 'drain';
 export type Pacing = 'topspeed' | 'timestamps';
 export type ProfileName = 'packetbeat5' | 'packetbeat6' | 'logstash';
 export const PROFILES: readonly ProfileName[] = ['packetbeat5', 'packetbeat6', 'logstash'];
+export const POLICIES: readonly Policy[] = ['drop', 'block'];
+export const SHUTDOWN_MODES: readonly ShutdownMode[] = ['abort', 'drain'];
+export const PACINGS: readonly Pacing[] = ['topspeed', 'timestamps'];
 
 /** Costs of the three kinds of stage, in simulated ns. */
 export interface Costs {
@@ -64,7 +67,7 @@ export const PROFILE_DEFAULTS: Record<ProfileName, PipelineConfig> = Object.from
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly key: string, expectedWhat: string, got: unknown, where = '') {
-    super(`${where}Expected \`${key}\` to be ${expectedWhat}, got \`${typeof got === 'string' ? got : JSON.stringify(got)}\``);
+    super(`${where}Expected \`${key}\` to be ${expectedWhat}, got \`${typeof got === 'string' || typeof got === 'number' ? got : JSON.stringify(got)}\``);
   }
 }
 
@@ -97,11 +100,12 @@ export function parseDuration(key: string, v: unknown, where = '', bareUnit = 's
   return Math.round(Number(m[1]) * UNITS[m[2] ?? bareUnit]!);
 }
 
+/** Redis server ports: `6379,7101`, `[6379, 7101]` or a list; the one check of every port list (flags, YAML, -E, case files, the library). */
 export function parsePorts(key: string, v: unknown, where = ''): number[] {
   const list = Array.isArray(v) ? v : String(v).replace(/^\[|\]$/g, '').split(',');
   const ports = list.map((p) => (typeof p === 'number' ? p : /^\s*\d+\s*$/.test(String(p)) ? Number(p) : NaN));
   if (ports.length === 0 || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
-    throw new ConfigError(key, 'a list of ports from 1 to 65535', Array.isArray(v) ? v.join(',') : v, where);
+    throw new ConfigError(key, 'a list of ports from 1 to 65535, such as 6379,7101', Array.isArray(v) ? v.join(',') : v, where);
   }
   return ports;
 }

@@ -9,6 +9,7 @@ import { Store } from '../sim/store.js';
 import type { PipelineConfig } from './config.js';
 import { Ledger, type FateCounts, type LostCounts, type LostWhere } from './ledger.js';
 import { NdjsonWriter, stdoutWriter } from './ndjson.js';
+import { validateConfig } from './validate.js';
 
 /** Where published events go. */
 export type OutputTarget = { kind: 'none' } | { kind: 'memory' } | { kind: 'file'; path: string } | { kind: 'stdout' };
@@ -111,6 +112,7 @@ export class Replay {
   private readonly outputKind: OutputTarget['kind'];
 
   constructor(capture: string | CaptureReader, readonly config: PipelineConfig, opts: ReplayOptions = {}) {
+    validateConfig(config);
     const c = config;
     const t = profileOf(c.profile).topology(c);
     this.topology = t;

@@ -1,5 +1,6 @@
-import type { PipelineConfig } from './config.js';
+import { ConfigError, parseWhole, type PipelineConfig } from './config.js';
 import { Replay, replay } from './replay.js';
+import { FIELDS, validateConfig } from './validate.js';
 
 export interface SweepPoint {
   queueSize: number;
@@ -61,6 +62,7 @@ export function logGrid(a: number, b: number, n: number): number[] {
  * smallest settings that lose nothing.
  */
 export function sweep(o: SweepOptions): SweepResult {
+  checkSweepOptions(o);
   const cache = new Map<string, SweepPoint>();
   let replays = 0;
   let captureError: string | null = null;
@@ -109,6 +111,19 @@ export function sweep(o: SweepOptions): SweepResult {
     method: monotone ? 'bisection' : 'grid', points, minQueueSizeNoDrops, minWaitstopNoLoss: minWaitstop,
     minWaitstopAtQueueSize: at, replays, captureError,
   };
+}
+
+/** The options as the replays will read them, checked before the first: each error names the option. */
+function checkSweepOptions(o: SweepOptions): void {
+  validateConfig(o.base);
+  FIELDS.queueSize('queueMin', o.queueMin);
+  FIELDS.queueSize('queueMax', o.queueMax);
+  if (o.queueMin > o.queueMax) throw new ConfigError('queueMax', `at least queueMin (${o.queueMin})`, o.queueMax);
+  for (const [key, list, check] of [['waitstops', o.waitstops, FIELDS.waitstopNs], ['seeds', o.seeds, FIELDS.seed]] as const) {
+    if (!Array.isArray(list) || list.length === 0) throw new ConfigError(key, 'a list of at least one', list);
+    for (const v of list) check(key, v);
+  }
+  if (o.gridPoints !== undefined) parseWhole('gridPoints', o.gridPoints, 2, 10_000);
 }
 
 type Run = (queueSize: number, waitstop: number, seed: number) => SweepPoint;

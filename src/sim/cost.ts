@@ -33,6 +33,7 @@ export function jitterOptions(sigma: number): JitterOptions {
  * service), so a draw belongs to a service slot, never to an event.
  */
 export type DrawsPer = 'slot' | 'event';
+export const DRAWS_PER: readonly DrawsPer[] = ['slot', 'event'];
 
 export class StageCost {
   private readonly rng: Random | null;

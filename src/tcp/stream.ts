@@ -3,6 +3,7 @@ import type { Connection, Direction, StreamAnalyzer } from './connection.js';
 import { seqAdd, seqDiff } from './seq.js';
 
 export type TcpMode = 'reassemble' | 'packetbeat';
+export const TCP_MODES: readonly TcpMode[] = ['reassemble', 'packetbeat'];
 
 /** Counters of the TCP layer, with packetbeat's name where it has one. */
 export interface TcpCounters {
