@@ -1,4 +1,4 @@
-import { CaptureFeed, type Counters } from './feed.js';
+import { CaptureFeed, PROTOCOLS, type Counters } from './feed.js';
 import { NdjsonWriter } from './pipeline/ndjson.js';
 import { Encoders, type TimeBase, type Transaction, type TransactionSink } from './protocols/index.js';
 import type { TcpMode } from './tcp/stream.js';
@@ -37,7 +37,7 @@ export interface AnalyzeSummary {
 export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSummary {
   const byMethod = new Map<string, number>();
   const events = opts.events ? new NdjsonWriter(opts.events) : null;
-  const encoders = new Encoders();
+  const encoders = new Encoders(PROTOCOLS);
   let feed: CaptureFeed | null = null;
   let transactions = 0;
   const sink: TransactionSink = {

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CaptureFeed } from './feed.js';
+import { CaptureFeed, formatEvent, PROTOCOLS } from './feed.js';
 import { generateRedisCapture } from './gen/redis.js';
 import { CaptureReader } from './pcap/reader.js';
 import { PcapWriter } from './pcap/writer.js';
-import { formatEvent, PROTOCOLS, type PortMap, type Transaction } from './protocols/index.js';
+import type { PortMap, Transaction } from './protocols/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-feed-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,8 @@ import { DECODED, DecodedPacket, decodePacket, newDecodeCounters, skipReason, ty
 import { CaptureError } from './pcap/errors.js';
 import type { CaptureWarning } from './pcap/errors.js';
 import { CaptureReader } from './pcap/reader.js';
-import { analyzersFor, PROTOCOLS, type Equation, type PortMap, type Protocol, type ProtocolAnalyzer, type TimeBase, type TransactionSink } from './protocols/index.js';
+import { analyzersFor, Encoders, type Equation, type PortMap, type Protocol, type ProtocolAnalyzer, type TimeBase, type Transaction, type TransactionSink } from './protocols/index.js';
+import { redis } from './redis/protocol.js';
 import { TcpAssembler, type TcpOptions } from './tcp/assembler.js';
 import type { TcpCounters, TcpMode } from './tcp/stream.js';
 
@@ -13,6 +14,16 @@ export interface FeedOptions {
   ports: readonly number[] | PortMap;
   tcp: TcpMode;
   tcpOptions?: Partial<TcpOptions>;
+}
+
+/** Every protocol lockstep analyzes, by name. */
+export const PROTOCOLS: Readonly<Record<string, Protocol>> = { redis };
+
+const shared = new Encoders(PROTOCOLS);
+
+/** One transaction's event as a string, without its newline. */
+export function formatEvent(tx: Transaction, base: TimeBase): string {
+  return shared.format(tx, base);
 }
 
 /** Every counter of a run's capture side: decode, TCP, and each protocol's (`redis.*`). */
@@ -48,7 +59,7 @@ export class CaptureFeed {
   private readonly protocols: readonly Protocol[];
 
   constructor(capture: string | CaptureReader, sink: TransactionSink, opts: FeedOptions) {
-    const map: PortMap = isPortMap(opts.ports) ? opts.ports : [{ protocol: PROTOCOLS.redis!, ports: opts.ports }];
+    const map: PortMap = isPortMap(opts.ports) ? opts.ports : [{ protocol: redis, ports: opts.ports }];
     this.protocols = map.map((m) => m.protocol);
     const counted: TransactionSink = {
       onTransaction: (tx) => {

@@ -10,13 +10,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CaptureFeed } from './feed.js';
+import { CaptureFeed, formatEvent } from './feed.js';
 import { generateRedisCapture } from './gen/redis.js';
 import { CaptureReader } from './pcap/reader.js';
 import { PcapWriter } from './pcap/writer.js';
 import { resolveConfig, type ConfigPatch, type ProfileName } from './pipeline/config.js';
 import { Replay } from './pipeline/replay.js';
-import { formatEvent, type Transaction } from './protocols/index.js';
+import type { Transaction } from './protocols/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-reuse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

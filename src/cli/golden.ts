@@ -8,7 +8,7 @@ import { analyze } from '../analyze.js';
 import { GEN_DEFAULTS, generateRedisCapture, type GenOptions } from '../gen/redis.js';
 import { ConfigError, parsePorts, PROFILE_DEFAULTS, PROFILES, resolveConfig, type ConfigPatch, type ProfileName } from '../pipeline/config.js';
 import { replay } from '../pipeline/replay.js';
-import { formatEvent } from '../protocols/index.js';
+import { formatEvent } from '../feed.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { choiceOption, withUsage } from './args.js';
 import { replayCommand } from './replay.js';

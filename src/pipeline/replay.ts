@@ -1,4 +1,4 @@
-import { CaptureFeed, type Counters } from '../feed.js';
+import { CaptureFeed, PROTOCOLS, type Counters } from '../feed.js';
 import type { CaptureReader } from '../pcap/reader.js';
 import { Encoders, type TimeBase, type Transaction } from '../protocols/index.js';
 import { profileOf, type StageSpec, type Topology } from '../profiles/index.js';
@@ -68,7 +68,7 @@ interface Sink {
 }
 
 function openSink(target: OutputTarget, lines: string[], base: TimeBase): Sink {
-  const encoder = new Encoders();
+  const encoder = new Encoders(PROTOCOLS);
   const nothing = () => {};
   switch (target.kind) {
     case 'none':

@@ -4,7 +4,7 @@ import { TcpAssembler } from '../tcp/assembler.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { RedisAnalyzer, type UnmatchedReason } from './analyzer.js';
 import { encodeCommand, encodeValue } from './encode.js';
-import { formatEvent } from '../protocols/index.js';
+import { formatEvent } from '../feed.js';
 import type { RedisTransaction as Transaction } from './transaction.js';
 
 /** A scripted exchange on one connection: client and server segments at given capture times (ms). */
