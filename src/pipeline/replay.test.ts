@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { Encoders } from '../protocols/index.js';
 import { encodeCommand } from '../redis/encode.js';
 import { scriptedCapture, type ScriptedSegment } from '../testing/capture.js';
 import { resolveConfig, type ConfigPatch, type PipelineConfig } from './config.js';
@@ -133,5 +137,25 @@ describe('replay: hand-checked cases', () => {
     expect(real.fates).toEqual(['1 published @600001001000 worker.1 depth=0']);
     const fast = run(segs, { pacing: 'timestamps', speed: 10, shutdown: 'drain' });
     expect(fast.fates).toEqual(['1 published @60001001000 worker.1 depth=0']);
+  });
+});
+
+describe('replay: a run that fails', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lockstep-replay-fail-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a bug while writing an event ends the run with that error, not as a failed write, and leaves no file behind', () => {
+    const bug = vi.spyOn(Encoders.prototype, 'write').mockImplementation(() => {
+      throw new TypeError('a bug in an encoder');
+    });
+    try {
+      const out = join(dir, 'events.ndjson');
+      const ledger = join(dir, 'ledger.ndjson');
+      const r = new Replay(scriptedCapture(THREE), config({ shutdown: 'drain' }), { output: { kind: 'file', path: out }, ledger });
+      expect(() => r.run()).toThrow(new TypeError('a bug in an encoder'));
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      bug.mockRestore();
+    }
   });
 });

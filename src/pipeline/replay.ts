@@ -65,6 +65,8 @@ export interface PipelineCounters {
 interface Sink {
   publish(tx: Transaction): void;
   close(): void;
+  /** The run failed: nothing is left under the output's name. */
+  discard(): void;
 }
 
 function openSink(target: OutputTarget, lines: string[], base: TimeBase): Sink {
@@ -72,16 +74,16 @@ function openSink(target: OutputTarget, lines: string[], base: TimeBase): Sink {
   const nothing = () => {};
   switch (target.kind) {
     case 'none':
-      return { publish: nothing, close: nothing };
+      return { publish: nothing, close: nothing, discard: nothing };
     case 'memory':
-      return { publish: (tx) => lines.push(encoder.format(tx, base)), close: nothing };
+      return { publish: (tx) => lines.push(encoder.format(tx, base)), close: nothing, discard: nothing };
     case 'file': {
       const w = new NdjsonWriter(target.path);
-      return { publish: (tx) => encoder.write(tx, base, w), close: () => w.close() };
+      return { publish: (tx) => encoder.write(tx, base, w), close: () => w.close(), discard: () => w.discard() };
     }
     case 'stdout': {
       const w = stdoutWriter();
-      return { publish: (tx) => encoder.write(tx, base, w), close: () => w.flush() };
+      return { publish: (tx) => encoder.write(tx, base, w), close: () => w.flush(), discard: nothing };
     }
   }
 }
@@ -173,8 +175,23 @@ export class Replay {
   run(maxSteps = Infinity): boolean {
     const s = this.scheduler;
     s.stepLimit = s.steps + maxSteps;
-    while (s.steps < s.stepLimit) if (!s.step()) return true;
+    try {
+      while (s.steps < s.stepLimit) if (!s.step()) return true;
+    } catch (e) {
+      // a failed write, or a bug: no half-written file is left under its name, and the capture is let go
+      this.abandon();
+      throw e;
+    }
     return s.pending === 0;
+  }
+
+  /** Ends a run that failed: closes the capture and drops the output files. */
+  private abandon(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.feed.stop();
+    this.sink.discard();
+    this.ledgerFile?.discard();
   }
 
   /**
