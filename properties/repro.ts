@@ -10,7 +10,8 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { expect } from 'vitest';
-import { parseReplayArgs, replayCommand } from '../src/cli/replay.js';
+import { parseReplayArgs } from '../src/cli/replay.js';
+import { replayCommand } from '../src/pipeline/replay-line.js';
 import { GEN_DEFAULTS } from '../src/gen/redis.js';
 import type { PipelineConfig } from '../src/pipeline/config.js';
 import type { CaptureOptions } from './arbitraries.js';

@@ -11,7 +11,7 @@ import { replay } from '../pipeline/replay.js';
 import { formatEvent } from '../redis/transaction.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { choiceOption, withUsage } from './args.js';
-import { replayCommand } from './replay.js';
+import { replayCommand } from '../pipeline/replay-line.js';
 import { scenario, SCENARIO_DIR } from './scenario.js';
 import { paint } from './style.js';
 
