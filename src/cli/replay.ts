@@ -10,17 +10,19 @@ import {
   type PipelineConfig,
   type ProfileName,
 } from '../pipeline/config.js';
+import { scenario } from '../gen/scenarios.js';
+import { DepthTrace } from '../pipeline/depth-trace.js';
+import { checkDeterminism } from '../pipeline/determinism.js';
 import { FATES, LOST_WHERE } from '../pipeline/ledger.js';
+import { nodeStats } from '../pipeline/node-stats.js';
 import { Replay, type OutputTarget, type ReplaySummary } from '../pipeline/replay.js';
 import { configFlagsPatch, parseArgsOptions, replayCommand } from '../pipeline/replay-line.js';
-import type { Process } from '../sim/scheduler.js';
 import { totalNonZero } from './analyze.js';
-import { svgChart, terminalChart } from './chart.js';
 import { onePositional, withUsage } from './args.js';
-import { optionsUsage, REPLAY_OPTIONS, SOURCES, OUTPUTS, translatePacketbeatArgs, type FlagValues } from './options.js';
+import { svgChart, terminalChart } from './chart.js';
 import { UsageError } from './errors.js';
-import { scenario } from './scenario.js';
-import { paint, table } from './style.js';
+import { optionsUsage, OUTPUTS, REPLAY_OPTIONS, SOURCES, translatePacketbeatArgs, type FlagValues } from './options.js';
+import { paint, table } from '../style.js';
 
 export const REPLAY_USAGE = `lockstep replay CAPTURE|--scenario issue-3404 [options]
 lockstep replay -c packetbeat.yml -I CAPTURE -t -E packetbeat.protocols.redis.ports=7101 -waitstop 5
@@ -93,93 +95,6 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
   };
 }
 
-/** FNV-1a over the numbers of each step, chained: one hash per step. */
-function stepHasher(hashes: number[]) {
-  const stages = new Map<string, number>();
-  let h = 0x811c9dc5;
-  const mix = (x: number) => {
-    h = Math.imul(h ^ (x & 0xffff), 0x01000193);
-    h = Math.imul(h ^ ((x / 65536) & 0xffff), 0x01000193);
-    h = Math.imul(h ^ Math.floor(x / 4294967296), 0x01000193);
-  };
-  return (r: Replay) => (_step: number, time: number, p: Process, token: number) => {
-    let s = stages.get(p.stage);
-    if (s === undefined) stages.set(p.stage, (s = stages.size + 1));
-    mix(time);
-    mix(s);
-    mix(token + 8);
-    mix(r.queue.depth);
-    mix(r.ledger.transactions);
-    hashes.push(h >>> 0);
-  };
-}
-
-export interface DeterminismReport {
-  steps: number;
-  divergence: { step: number; timeNs: number; stage: string; token: number; transactions: number } | null;
-}
-
-/** Runs the replay twice in this process, hashing the state at every step; reports the first step that differs. */
-export function checkDeterminism(capture: string, config: PipelineConfig): DeterminismReport {
-  const first: number[] = [];
-  const a = new Replay(capture, config);
-  a.scheduler.hook = stepHasher(first)(a);
-  a.run();
-  a.finish();
-  const second: number[] = [];
-  const b = new Replay(capture, config);
-  let divergence: DeterminismReport['divergence'] = null;
-  const hashB = stepHasher(second)(b);
-  b.scheduler.hook = (step, time, p, token) => {
-    hashB(step, time, p, token);
-    if (divergence === null && second[step - 1] !== first[step - 1]) {
-      divergence = { step, timeNs: time, stage: p.stage, token, transactions: b.ledger.transactions };
-    }
-  };
-  b.run();
-  b.finish();
-  if (divergence === null && first.length !== second.length) {
-    const step = Math.min(first.length, second.length) + 1;
-    divergence = { step, timeNs: b.scheduler.now, stage: '(end)', token: 0, transactions: b.ledger.transactions };
-  }
-  return { steps: first.length, divergence };
-}
-
-/** Queue depth changes, kept as the deepest point per time bucket so a long run stays small. */
-export class DepthTrace {
-  private readonly times: number[] = [];
-  private readonly depths: number[] = [];
-
-  add(now: number, depth: number): void {
-    const n = this.times.length;
-    if (n > 0 && this.times[n - 1] === now) {
-      if (depth > this.depths[n - 1]!) this.depths[n - 1] = depth;
-      return;
-    }
-    this.times.push(now);
-    this.depths.push(depth);
-  }
-
-  /** At most `buckets` points over [0, end]: the deepest queue in each bucket (x in seconds). */
-  points(endNs: number, buckets: number): [number, number][] {
-    const width = Math.max(1, endNs) / buckets;
-    const max = new Array<number>(buckets + 1).fill(-1);
-    let last = 0;
-    let j = 0;
-    for (let b = 0; b <= buckets; b++) {
-      const until = (b + 1) * width;
-      let m = last;
-      while (j < this.times.length && this.times[j]! < until) {
-        last = this.depths[j]!;
-        if (last > m) m = last;
-        j++;
-      }
-      max[b] = m;
-    }
-    return max.map((d, b): [number, number] => [(b * width) / 1e9, d]);
-  }
-}
-
 function progressBar(fraction: number): string {
   const width = 30;
   const full = Math.round(fraction * width);
@@ -240,18 +155,6 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
     return { code: 2 };
   }
   return { code: 0 };
-}
-
-/** Logstash's `_node/stats/pipelines` shape. */
-export function nodeStats(s: ReplaySummary) {
-  return {
-    pipelines: {
-      main: {
-        events: s.logstash.events,
-        queue: { type: 'memory', capacity: s.config.queueSize, max_depth: s.counters['publisher.queue_max_depth'] },
-      },
-    },
-  };
 }
 
 export function formatReplaySummary(s: ReplaySummary, command: string, interrupted = false): string {

@@ -6,8 +6,8 @@ import { sweep, withQueueSize } from '../pipeline/sweep.js';
 import { withUsage } from './args.js';
 import { configFlagsPatch, parseArgsOptions, replayCommand, type Flag } from '../pipeline/replay-line.js';
 import { configFlag, optionsUsage, type FlagValues } from './options.js';
-import { scenario } from './scenario.js';
-import { paint } from './style.js';
+import { scenario } from '../gen/scenarios.js';
+import { paint } from '../style.js';
 
 const REPRO_OPTIONS = [
   configFlag('ports'),

@@ -6,7 +6,7 @@ import { UsageError } from './errors.js';
 import { CONFIG_FLAGS, replayCommand, type Flag } from '../pipeline/replay-line.js';
 import { optionsUsage, SOURCES, type FlagValues } from './options.js';
 import { parseReplayArgs } from './replay.js';
-import { paint } from './style.js';
+import { paint } from '../style.js';
 
 /** sweep's own options; the rest of its command line is a replay's (its --queue-size and --waitstop are these). */
 const SWEEP_OPTIONS = [
