@@ -1,4 +1,9 @@
+import { test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
+import { anyConfig } from '../../properties/arbitraries.js';
+import { budget } from '../../properties/budget.js';
+import { shellWords } from '../../properties/repro.js';
+import { parseReplayLine, replayCommand } from '../pipeline/replay-line.js';
 import { REPLAY_OPTIONS, translatePacketbeatArgs } from './options.js';
 import { parseReplayArgs, REPLAY_USAGE } from './replay.js';
 
@@ -23,5 +28,11 @@ describe("replay's option table", () => {
     const c = parseReplayArgs(['-I', 'x.pcap', '-E', 'queue_size=5', '--queue-size', '7', '-waitstop', '2']).config;
     expect([c.pacing, c.queueSize, c.pipelineQueueSize, c.waitstopNs]).toEqual(['timestamps', 7, 5, 2e9]);
     expect(parseReplayArgs(['-I', 'x.pcap', '-t']).config.pacing).toBe('topspeed');
+  });
+
+  test.prop([anyConfig], budget(100))('lockstep replay reads any replay line as the line reads back: the configuration it was written from', (c) => {
+    const words = shellWords(replayCommand('some capture.pcap', c)).slice(2);
+    expect(parseReplayArgs(words)).toMatchObject({ capture: 'some capture.pcap', config: c });
+    expect(parseReplayArgs(words).config).toEqual(parseReplayLine(words).config);
   });
 });
