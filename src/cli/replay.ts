@@ -1,5 +1,6 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { scenario } from '../gen/scenarios.js';
 import {
   ConfigError,
   parseChoice,
@@ -10,19 +11,18 @@ import {
   type PipelineConfig,
   type ProfileName,
 } from '../pipeline/config.js';
-import { scenario } from '../gen/scenarios.js';
 import { DepthTrace } from '../pipeline/depth-trace.js';
 import { checkDeterminism } from '../pipeline/determinism.js';
 import { FATES, LOST_WHERE } from '../pipeline/ledger.js';
 import { nodeStats } from '../pipeline/node-stats.js';
 import { Replay, type OutputTarget, type ReplaySummary } from '../pipeline/replay.js';
 import { configFlagsPatch, parseArgsOptions, replayCommand } from '../pipeline/replay-line.js';
+import { paint, table } from '../style.js';
 import { totalNonZero } from './analyze.js';
 import { onePositional, withUsage } from './args.js';
 import { svgChart, terminalChart } from './chart.js';
 import { UsageError } from './errors.js';
 import { optionsUsage, OUTPUTS, REPLAY_OPTIONS, SOURCES, translatePacketbeatArgs, type FlagValues } from './options.js';
-import { paint, table } from '../style.js';
 
 export const REPLAY_USAGE = `lockstep replay CAPTURE|--scenario issue-3404 [options]
 lockstep replay -c packetbeat.yml -I CAPTURE -t -E packetbeat.protocols.redis.ports=7101 -waitstop 5
