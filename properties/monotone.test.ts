@@ -15,7 +15,7 @@
  */
 import { fc, test } from '@fast-check/vitest';
 import { afterAll, describe, expect } from 'vitest';
-import { replayCommand } from '../src/cli/replay.js';
+import { replayCommand } from '../src/pipeline/replay-line.js';
 import { PROFILES, resolveConfig, type ConfigPatch, type Pacing, type PipelineConfig, type ShutdownMode } from '../src/pipeline/config.js';
 import type { TcpMode } from '../src/tcp/stream.js';
 import { Captures, captureOptions, type CaptureOptions } from './arbitraries.js';

@@ -10,7 +10,7 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { expect } from 'vitest';
-import { parseReplayArgs, replayCommand } from '../src/cli/replay.js';
+import { parseReplayLine, replayCommand } from '../src/pipeline/replay-line.js';
 import { GEN_DEFAULTS } from '../src/gen/redis.js';
 import type { PipelineConfig } from '../src/pipeline/config.js';
 import type { CaptureOptions } from './arbitraries.js';
@@ -55,7 +55,7 @@ export function shellWords(line: string): string[] {
 
 /** The settings of `c` that its replay line does not carry (none, since every setting has a flag; kept as a guard). */
 export function unexpressed(line: string, c: PipelineConfig): (keyof PipelineConfig)[] {
-  const parsed = parseReplayArgs(shellWords(line).slice(2)).config;
+  const parsed = parseReplayLine(shellWords(line).slice(2)).config;
   return (Object.keys(c) as (keyof PipelineConfig)[]).filter(
     (key) => JSON.stringify(parsed[key]) !== JSON.stringify(c[key]),
   );

@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { parsePorts } from '../pipeline/config.js';
 import { choiceOption, onePositional, withUsage } from './args.js';
 import { UsageError } from './errors.js';
-import { scenario } from './scenario.js';
-import { paint, table } from './style.js';
+import { scenario } from '../gen/scenarios.js';
+import { paint, table } from '../style.js';
 
 export const ANALYZE_USAGE = `lockstep analyze CAPTURE|--scenario issue-3404 [--ports 6379,7101] [--tcp reassemble|packetbeat] [--events FILE] [--json]
 

@@ -46,6 +46,30 @@ describe('lockstep gen and analyze', () => {
   });
 });
 
+describe('help and version', () => {
+  it.each(['replay', 'sweep', 'repro', 'analyze', 'gen', 'golden'])('lockstep %s --help and -h: its usage on stdout, exit 0', (command) => {
+    for (const flag of ['--help', '-h']) {
+      const r = lockstep(command, 'x.pcap', flag);
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      expect(r.stdout).toMatch(new RegExp(`^lockstep ${command} `));
+      expect(r.stdout).toMatch(/^Exit codes: 0 ok,[\s\S]* 70 internal error/m);
+    }
+  });
+
+  it('lockstep --version: the version in package.json', () => {
+    const r = lockstep('--version');
+    expect([r.code, r.stdout]).toEqual([0, `${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`]);
+  });
+
+  it('lockstep alone: the usage, exit 2; lockstep --help: the same, exit 0', () => {
+    const none = lockstep();
+    const help = lockstep('--help');
+    expect([none.code, help.code]).toEqual([2, 0]);
+    expect(none.stdout).toBe(help.stdout);
+    expect(help.stdout).toContain('lockstep replay CAPTURE');
+  });
+});
+
 describe('mistakes get one line and exit 2', () => {
   it.each([
     [['analyze', 'x.pcap', '--ports', 'abc'], /^Expected `--ports` to be a list of ports from 1 to 65535, such as 6379,7101, got `abc`\n$/],

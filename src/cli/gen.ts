@@ -2,7 +2,7 @@ import { generateRedisCapture, GEN_DEFAULTS, PRESETS, type GenOptions } from '..
 import { parseArgs } from 'node:util';
 import { intOption, numberOption, onePositional, withUsage } from './args.js';
 import { expected, UsageError } from './errors.js';
-import { paint } from './style.js';
+import { paint } from '../style.js';
 
 export const GEN_USAGE = `lockstep gen redis --out FILE [--preset issue-3404] [options]
 

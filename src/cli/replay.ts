@@ -1,14 +1,9 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { scenario } from '../gen/scenarios.js';
 import {
   ConfigError,
-  parseBool,
   parseChoice,
-  parseDuration,
-  parseNumber,
-  parsePorts,
-  parseWhole,
-  PROFILES,
   readConfigFile,
   resolveConfig,
   settingPatch,
@@ -16,74 +11,26 @@ import {
   type PipelineConfig,
   type ProfileName,
 } from '../pipeline/config.js';
+import { DepthTrace } from '../pipeline/depth-trace.js';
+import { checkDeterminism } from '../pipeline/determinism.js';
 import { FATES, LOST_WHERE } from '../pipeline/ledger.js';
+import { nodeStats } from '../pipeline/node-stats.js';
 import { Replay, type OutputTarget, type ReplaySummary } from '../pipeline/replay.js';
-import type { Process, Wakeup } from '../sim/scheduler.js';
+import { configFlagsPatch, parseArgsOptions, replayCommand } from '../pipeline/replay-line.js';
+import { paint, table } from '../style.js';
 import { totalNonZero } from './analyze.js';
-import { svgChart, terminalChart } from './chart.js';
 import { onePositional, withUsage } from './args.js';
+import { svgChart, terminalChart } from './chart.js';
 import { UsageError } from './errors.js';
-import { scenario } from './scenario.js';
-import { paint, table } from './style.js';
+import { optionsUsage, OUTPUTS, REPLAY_OPTIONS, SOURCES, translatePacketbeatArgs, type FlagValues } from './options.js';
 
 export const REPLAY_USAGE = `lockstep replay CAPTURE|--scenario issue-3404 [options]
 lockstep replay -c packetbeat.yml -I CAPTURE -t -E packetbeat.protocols.redis.ports=7101 -waitstop 5
 
-One run of the simulated pipeline: summary, counters, the fate of every transaction.
-  --profile P            packetbeat5 (default), packetbeat6 or logstash
-  -c FILE                packetbeat.yml or logstash.yml (queue_size, bulk_queue_size,
-                         packetbeat.protocols.redis.ports, pipeline.workers, pipeline.batch.size,
-                         pipeline.batch.delay, queue.type); -E key=value overrides one key
-  --ports LIST, --tcp reassemble|packetbeat
-  --pacing topspeed|timestamps (-t is topspeed), --speed X
-  --queue-size N, --policy drop|block, --pipeline-queue-size N, --drain-pipeline true|false
-  --workers W, --batch-size B, --batch-delay D
-  --waitstop D (5, 5s, 500ms), --shutdown abort|drain
-  --seed S, --jitter [SIGMA] (default 0.5), --draws-per slot|event (whose the jitter is)
-  --cost STAGE.FIELD=NS (analyzer|worker|output .perPacket|perByte|perEvent|perBatch)
-  --drop-method LIST, --output-failure-rate R
-  --out FILE | --output stdout|none, --ledger FILE, --stats FILE, --json
-  --check-determinism    run twice, hash every step, report the first divergence
-  --plot, --svg FILE     the publisher queue's depth over simulated time, in the terminal / as SVG`;
-
-/** packetbeat's single-dash flags, turned into ours. */
-function translatePacketbeatArgs(argv: string[]): { args: string[]; packetbeatStyle: boolean; topspeed: boolean } {
-  const args: string[] = [];
-  let packetbeatStyle = false;
-  let topspeed = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    switch (a) {
-      case '-I':
-        packetbeatStyle = true;
-        args.push('--capture');
-        break;
-      case '-t':
-        topspeed = true;
-        break;
-      case '-E':
-        args.push('--set');
-        break;
-      case '-c':
-        args.push('--config');
-        break;
-      case '-waitstop':
-        args.push('--waitstop');
-        break;
-      case '-e':
-      case '-d':
-        break; // log to stderr / debug selectors: nothing to do here
-      case '--jitter': {
-        const next = argv[i + 1];
-        args.push('--jitter', next !== undefined && /^\d*\.?\d+$/.test(next) ? argv[++i]! : '0.5');
-        break;
-      }
-      default:
-        args.push(a);
-    }
-  }
-  return { args, packetbeatStyle, topspeed };
-}
+One run of the simulated pipeline: summary, counters, the fate of every transaction, the line that
+replays it. packetbeat's own flags work too: -c, -I, -E, -waitstop, and -t (topspeed; with -I and
+without -t, the capture is paced by its timestamps); -e and -d are accepted and do nothing.
+${optionsUsage(REPLAY_OPTIONS)}`;
 
 export interface ReplayCli {
   capture: string;
@@ -99,100 +46,39 @@ export interface ReplayCli {
 }
 
 export function parseReplayArgs(argv: string[]): ReplayCli {
-  const { args, packetbeatStyle, topspeed } = translatePacketbeatArgs(argv);
-  const { values, positionals } = withUsage('replay', () =>
-    parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        capture: { type: 'string' },
-        scenario: { type: 'string' },
-        config: { type: 'string' },
-        set: { type: 'string', multiple: true },
-        profile: { type: 'string' },
-        ports: { type: 'string' },
-        tcp: { type: 'string' },
-        pacing: { type: 'string' },
-        speed: { type: 'string' },
-        'queue-size': { type: 'string' },
-        policy: { type: 'string' },
-        'pipeline-queue-size': { type: 'string' },
-        'drain-pipeline': { type: 'string' },
-        workers: { type: 'string' },
-        'batch-size': { type: 'string' },
-        'batch-delay': { type: 'string' },
-        waitstop: { type: 'string' },
-        shutdown: { type: 'string' },
-        seed: { type: 'string' },
-        jitter: { type: 'string' },
-        'draws-per': { type: 'string' },
-        cost: { type: 'string', multiple: true },
-        'drop-method': { type: 'string' },
-        'output-failure-rate': { type: 'string' },
-        out: { type: 'string' },
-        output: { type: 'string' },
-        ledger: { type: 'string' },
-        stats: { type: 'string' },
-        json: { type: 'boolean' },
-        'check-determinism': { type: 'boolean' },
-        plot: { type: 'boolean' },
-        svg: { type: 'string' },
-      },
-    }),
+  const { args, packetbeatStyle, topspeed } = translatePacketbeatArgs(argv, REPLAY_OPTIONS);
+  const parsed = withUsage('replay', () =>
+    parseArgs({ args, allowPositionals: true, strict: true, options: parseArgsOptions(REPLAY_OPTIONS) }),
   );
-  const sources = [values.capture, values.scenario, ...positionals].filter((x) => x !== undefined);
+  const { positionals } = parsed;
+  const v = parsed.values as FlagValues<typeof SOURCES> & FlagValues<typeof OUTPUTS>;
+  const sources = [v.capture, v.scenario, ...positionals].filter((x) => x !== undefined);
   if (sources.length !== 1) {
-    if (values.scenario === undefined && values.capture === undefined) onePositional(positionals, 'CAPTURE', 'replay');
+    if (v.scenario === undefined && v.capture === undefined) onePositional(positionals, 'CAPTURE', 'replay');
     throw new UsageError('lockstep replay: give one capture: CAPTURE, -I CAPTURE or --scenario NAME');
   }
-  const bundled = values.scenario !== undefined ? scenario(values.scenario) : null;
-  const capture = bundled?.capture ?? values.capture ?? positionals[0]!;
+  const bundled = v.scenario !== undefined ? scenario(v.scenario) : null;
+  const capture = bundled?.capture ?? v.capture ?? positionals[0]!;
 
   const patches: ConfigPatch[] = [];
   let profile: ProfileName = 'packetbeat5';
   if (bundled) patches.push({ ports: bundled.ports });
-  if (values.config !== undefined) {
-    const file = readConfigFile(values.config);
+  if (v.config !== undefined) {
+    const file = readConfigFile(v.config);
     if (file.profile) profile = file.profile;
     patches.push(...file.patches);
   }
   // packetbeat reading a file without -t replays at the capture's own pace
   if (packetbeatStyle) patches.push({ pacing: topspeed ? 'topspeed' : 'timestamps' });
   else if (topspeed) patches.push({ pacing: 'topspeed' });
-  for (const kv of values.set ?? []) {
+  for (const kv of v.set ?? []) {
     const eq = kv.indexOf('=');
     if (eq <= 0) throw new ConfigError('-E', 'key=value', kv);
     patches.push(settingPatch(kv.slice(0, eq), kv.slice(eq + 1), '-E: '));
   }
-  if (values.profile !== undefined) profile = parseChoice('--profile', values.profile, PROFILES);
-  const flag: ConfigPatch = {};
-  const v = values;
-  if (v.ports !== undefined) flag.ports = parsePorts('--ports', v.ports);
-  if (v.tcp !== undefined) flag.tcp = parseChoice('--tcp', v.tcp, ['reassemble', 'packetbeat'] as const);
-  if (v.pacing !== undefined) flag.pacing = parseChoice('--pacing', v.pacing, ['topspeed', 'timestamps'] as const);
-  if (v.speed !== undefined) flag.speed = parseNumber('--speed', v.speed, 1e-6);
-  if (v['queue-size'] !== undefined) flag.queueSize = parseWhole('--queue-size', v['queue-size'], 1, 100_000_000);
-  if (v.policy !== undefined) flag.policy = parseChoice('--policy', v.policy, ['drop', 'block'] as const);
-  if (v['pipeline-queue-size'] !== undefined) flag.pipelineQueueSize = parseWhole('--pipeline-queue-size', v['pipeline-queue-size'], 0, 100_000_000);
-  if (v['drain-pipeline'] !== undefined) flag.drainPipeline = parseBool('--drain-pipeline', v['drain-pipeline']);
-  if (v.workers !== undefined) flag.workers = parseWhole('--workers', v.workers, 1, 1024);
-  if (v['batch-size'] !== undefined) flag.batchSize = parseWhole('--batch-size', v['batch-size'], 1, 1_000_000);
-  if (v['batch-delay'] !== undefined) flag.batchDelayNs = parseDuration('--batch-delay', v['batch-delay'], '', 'ms');
-  if (v.waitstop !== undefined) flag.waitstopNs = parseDuration('--waitstop', v.waitstop);
-  if (v.shutdown !== undefined) flag.shutdown = parseChoice('--shutdown', v.shutdown, ['abort', 'drain'] as const);
-  if (v.seed !== undefined) flag.seed = parseWhole('--seed', v.seed, 0, 0xffffffff);
-  if (v.jitter !== undefined) flag.jitter = parseNumber('--jitter', v.jitter, 0, 10);
-  if (v['draws-per'] !== undefined) flag.drawsPer = parseChoice('--draws-per', v['draws-per'], ['slot', 'event'] as const);
-  if (v['drop-method'] !== undefined) flag.dropMethods = v['drop-method'].split(',').map((m) => m.trim().toUpperCase()).filter(Boolean);
-  if (v['output-failure-rate'] !== undefined) flag.outputFailureRate = parseNumber('--output-failure-rate', v['output-failure-rate'], 0, 1);
-  for (const c of v.cost ?? []) {
-    const m = /^(analyzer|worker|output)\.(perPacket|perByte|perEvent|perBatch)=(.+)$/.exec(c);
-    if (!m) throw new ConfigError('--cost', 'STAGE.FIELD=NS with STAGE analyzer|worker|output and FIELD perPacket|perByte|perEvent|perBatch', c);
-    const stage = m[1] as 'analyzer' | 'worker' | 'output';
-    flag.costs = { ...flag.costs, [stage]: { ...flag.costs?.[stage], [m[2]!]: parseNumber(`--cost ${m[1]}.${m[2]}`, m[3], 0) } };
-  }
-  patches.push(flag);
+  const flags = configFlagsPatch(parsed.values);
+  if (flags.profile) profile = flags.profile;
+  patches.push(flags);
   const config = resolveConfig(profile, patches);
 
   let output: OutputTarget = { kind: 'none' };
@@ -207,133 +93,6 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
     capture, config, output, ledger: v.ledger, stats: v.stats, json: v.json ?? false,
     checkDeterminism: v['check-determinism'] ?? false, plot: v.plot ?? false, svg: v.svg,
   };
-}
-
-function ns(n: number): string {
-  return `${n}ns`;
-}
-
-/** The command line that replays this run exactly: every setting spelled out. */
-export function replayCommand(capture: string, c: PipelineConfig): string {
-  const args = [
-    'lockstep', 'replay', capture,
-    '--profile', c.profile,
-    '--ports', c.ports.join(','),
-    '--tcp', c.tcp,
-    '--pacing', c.pacing,
-    '--speed', String(c.speed),
-    '--queue-size', String(c.queueSize),
-    '--policy', c.policy,
-    '--pipeline-queue-size', String(c.pipelineQueueSize),
-    ...(c.drainPipeline ? [] : ['--drain-pipeline', 'false']),
-    '--workers', String(c.workers),
-    '--batch-size', String(c.batchSize),
-    '--batch-delay', ns(c.batchDelayNs),
-    '--waitstop', ns(c.waitstopNs),
-    '--shutdown', c.shutdown,
-    '--seed', String(c.seed),
-    '--jitter', String(c.jitter),
-    ...(c.drawsPer !== 'slot' ? ['--draws-per', c.drawsPer] : []),
-  ];
-  const defaults = resolveConfig(c.profile, []).costs;
-  for (const stage of ['analyzer', 'worker', 'output'] as const) {
-    for (const field of ['perPacket', 'perByte', 'perEvent', 'perBatch'] as const) {
-      if (c.costs[stage][field] !== defaults[stage][field]) args.push('--cost', `${stage}.${field}=${c.costs[stage][field]}`);
-    }
-  }
-  if (c.dropMethods.length > 0) args.push('--drop-method', c.dropMethods.join(','));
-  if (c.outputFailureRate > 0) args.push('--output-failure-rate', String(c.outputFailureRate));
-  return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
-
-/** FNV-1a over the numbers of each step, chained: one hash per step. */
-function stepHasher(hashes: number[]) {
-  const stages = new Map<string, number>();
-  let h = 0x811c9dc5;
-  const mix = (x: number) => {
-    h = Math.imul(h ^ (x & 0xffff), 0x01000193);
-    h = Math.imul(h ^ ((x / 65536) & 0xffff), 0x01000193);
-    h = Math.imul(h ^ Math.floor(x / 4294967296), 0x01000193);
-  };
-  return (r: Replay) => (_step: number, time: number, p: Process, wakeup: Wakeup, arg: number) => {
-    let s = stages.get(p.stage);
-    if (s === undefined) stages.set(p.stage, (s = stages.size + 1));
-    let w = stages.get(wakeup);
-    if (w === undefined) stages.set(wakeup, (w = stages.size + 1));
-    mix(time);
-    mix(s);
-    mix(w);
-    mix(arg);
-    mix(r.queue.depth);
-    mix(r.ledger.transactions);
-    hashes.push(h >>> 0);
-  };
-}
-
-export interface DeterminismReport {
-  steps: number;
-  divergence: { step: number; timeNs: number; stage: string; wakeup: string; transactions: number } | null;
-}
-
-/** Runs the replay twice in this process, hashing the state at every step; reports the first step that differs. */
-export function checkDeterminism(capture: string, config: PipelineConfig): DeterminismReport {
-  const first: number[] = [];
-  const a = new Replay(capture, config);
-  a.scheduler.hook = stepHasher(first)(a);
-  a.run();
-  a.finish();
-  const second: number[] = [];
-  const b = new Replay(capture, config);
-  let divergence: DeterminismReport['divergence'] = null;
-  const hashB = stepHasher(second)(b);
-  b.scheduler.hook = (step, time, p, wakeup, arg) => {
-    hashB(step, time, p, wakeup, arg);
-    if (divergence === null && second[step - 1] !== first[step - 1]) {
-      divergence = { step, timeNs: time, stage: p.stage, wakeup, transactions: b.ledger.transactions };
-    }
-  };
-  b.run();
-  b.finish();
-  if (divergence === null && first.length !== second.length) {
-    const step = Math.min(first.length, second.length) + 1;
-    divergence = { step, timeNs: b.scheduler.now, stage: '(end)', wakeup: '(none)', transactions: b.ledger.transactions };
-  }
-  return { steps: first.length, divergence };
-}
-
-/** Queue depth changes, kept as the deepest point per time bucket so a long run stays small. */
-export class DepthTrace {
-  private readonly times: number[] = [];
-  private readonly depths: number[] = [];
-
-  add(now: number, depth: number): void {
-    const n = this.times.length;
-    if (n > 0 && this.times[n - 1] === now) {
-      if (depth > this.depths[n - 1]!) this.depths[n - 1] = depth;
-      return;
-    }
-    this.times.push(now);
-    this.depths.push(depth);
-  }
-
-  /** At most `buckets` points over [0, end]: the deepest queue in each bucket (x in seconds). */
-  points(endNs: number, buckets: number): [number, number][] {
-    const width = Math.max(1, endNs) / buckets;
-    const max = new Array<number>(buckets + 1).fill(-1);
-    let last = 0;
-    let j = 0;
-    for (let b = 0; b <= buckets; b++) {
-      const until = (b + 1) * width;
-      let m = last;
-      while (j < this.times.length && this.times[j]! < until) {
-        last = this.depths[j]!;
-        if (last > m) m = last;
-        j++;
-      }
-      max[b] = m;
-    }
-    return max.map((d, b): [number, number] => [(b * width) / 1e9, d]);
-  }
 }
 
 function progressBar(fraction: number): string {
@@ -396,18 +155,6 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
     return { code: 2 };
   }
   return { code: 0 };
-}
-
-/** Logstash's `_node/stats/pipelines` shape. */
-export function nodeStats(s: ReplaySummary) {
-  return {
-    pipelines: {
-      main: {
-        events: s.logstash.events,
-        queue: { type: 'memory', capacity: s.config.queueSize, max_depth: s.counters['publisher.queue_max_depth'] },
-      },
-    },
-  };
 }
 
 export function formatReplaySummary(s: ReplaySummary, command: string, interrupted = false): string {

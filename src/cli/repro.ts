@@ -1,18 +1,27 @@
 import { parseArgs } from 'node:util';
 import { runLive } from '../live/live.js';
-import { parsePorts, parseWhole, resolveConfig } from '../pipeline/config.js';
+import { parseWhole, resolveConfig } from '../pipeline/config.js';
 import { replay as replayOnce, type ReplaySummary } from '../pipeline/replay.js';
 import { sweep, withQueueSize } from '../pipeline/sweep.js';
 import { withUsage } from './args.js';
-import { replayCommand } from './replay.js';
-import { scenario } from './scenario.js';
-import { paint } from './style.js';
+import { configFlagsPatch, parseArgsOptions, replayCommand, type Flag } from '../pipeline/replay-line.js';
+import { configFlag, optionsUsage, type FlagValues } from './options.js';
+import { scenario } from '../gen/scenarios.js';
+import { paint } from '../style.js';
+
+const REPRO_OPTIONS = [
+  configFlag('ports'),
+  { name: 'runs', value: 'N', help: 'live runs, and simulated runs without jitter (default 3)' },
+  { name: 'seeds', value: 'N', help: 'seeded simulated runs, seeds 1 to N (default 5)' },
+  { name: 'json', help: 'the result as one JSON object on stdout' },
+] as const satisfies readonly Flag[];
 
 export const REPRO_USAGE = `lockstep repro [CAPTURE] [--ports LIST] [--runs N] [--seeds N] [--json]
 
 elastic/beats#3404 start to finish (default: the bundled issue-3404 scenario): live runs on real
 threads that disagree, seeded simulated runs that each replay exactly, the simulated run that never
-varies, where the lost events went, and the settings that lose nothing.`;
+varies, where the lost events went, and the settings that lose nothing.
+${optionsUsage(REPRO_OPTIONS)}`;
 
 export interface ReproResult {
   capture: string;
@@ -35,17 +44,12 @@ export interface ReproResult {
 }
 
 export async function runRepro(argv: string[]): Promise<{ code: number }> {
-  const { values, positionals } = withUsage('repro', () =>
-    parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: { ports: { type: 'string' }, runs: { type: 'string' }, seeds: { type: 'string' }, json: { type: 'boolean' } },
-    }),
-  );
+  const parsed = withUsage('repro', () => parseArgs({ args: argv, allowPositionals: true, strict: true, options: parseArgsOptions(REPRO_OPTIONS) }));
+  const { positionals } = parsed;
+  const values = parsed.values as FlagValues<typeof REPRO_OPTIONS>;
   const bundled = positionals.length === 0 ? scenario('issue-3404') : null;
   const capture = bundled?.capture ?? positionals[0]!;
-  const ports = values.ports !== undefined ? parsePorts('--ports', values.ports) : (bundled?.ports ?? [6379]);
+  const ports = configFlagsPatch(parsed.values).ports ?? bundled?.ports ?? [6379];
   const runs = values.runs !== undefined ? parseWhole('--runs', values.runs, 1, 100) : 3;
   const seedCount = values.seeds !== undefined ? parseWhole('--seeds', values.seeds, 1, 1000) : 5;
   const out = values.json ? null : process.stdout;

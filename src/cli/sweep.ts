@@ -3,16 +3,27 @@ import { ConfigError, parseDuration, parseWhole } from '../pipeline/config.js';
 import { sweep, withQueueSize, type SweepResult } from '../pipeline/sweep.js';
 import { svgChart, terminalChart, type Series } from './chart.js';
 import { UsageError } from './errors.js';
-import { parseReplayArgs, replayCommand } from './replay.js';
-import { paint } from './style.js';
+import { CONFIG_FLAGS, replayCommand, type Flag } from '../pipeline/replay-line.js';
+import { optionsUsage, SOURCES, type FlagValues } from './options.js';
+import { parseReplayArgs } from './replay.js';
+import { paint } from '../style.js';
+
+/** sweep's own options; the rest of its command line is a replay's (its --queue-size and --waitstop are these). */
+const SWEEP_OPTIONS = [
+  { name: 'queue-size', value: 'A..B', help: 'the range of queue_size to search (bisection where drops are monotone, else a log grid)' },
+  { name: 'waitstop', value: 'LIST', help: "waitstops to try, e.g. 0,1s,5s (default: the profile's)" },
+  { name: 'seeds', value: 'a..b', help: 'seeds (with --jitter), e.g. 1..5 or 1,4,9' },
+  { name: 'json', help: 'the result as one JSON object on stdout' },
+  { name: 'svg', value: 'FILE', help: 'the chart as an SVG file' },
+] as const satisfies readonly Flag[];
 
 export const SWEEP_USAGE = `lockstep sweep CAPTURE|--scenario issue-3404 --queue-size A..B [--waitstop LIST] [--seeds a..b] [replay options] [--json] [--svg FILE]
 
 Drops and losses as a function of queue_size × waitstop (× seeds), and the smallest settings that lose nothing.
-  --queue-size A..B   the range of queue_size to search (bisection where drops are monotone, else a log grid)
-  --waitstop LIST     waitstops to try, e.g. 0,1s,5s (default: the profile's)
-  --seeds a..b        seeds (with --jitter), e.g. 1..5 or 1,4,9
-  --svg FILE          the chart as an SVG file`;
+${optionsUsage(SWEEP_OPTIONS)}
+  and replay's options for the capture and the settings (lockstep sweep --help lists them)`;
+
+export const SWEEP_REPLAY_OPTIONS = `Replay's options for the capture and the settings:\n${optionsUsage([...SOURCES, ...CONFIG_FLAGS])}`;
 
 function range(option: string, raw: string, min: number, max: number): [number, number] {
   const m = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(raw);
@@ -33,28 +44,21 @@ function seedList(raw: string): number[] {
 }
 
 /** Takes sweep's own options out of argv; the rest is a replay command line. */
-function split(argv: string[]) {
+function split(argv: string[]): { rest: string[]; own: FlagValues<typeof SWEEP_OPTIONS> } {
   const rest: string[] = [];
-  let queue: string | undefined;
-  let waitstop: string | undefined;
-  let seeds: string | undefined;
-  let svg: string | undefined;
-  let json = false;
+  const own: Record<string, string | boolean> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const value = () => {
+    const flag = SWEEP_OPTIONS.find((f) => `--${f.name}` === a);
+    if (!flag) rest.push(a);
+    else if (!('value' in flag)) own[flag.name] = true;
+    else {
       const v = argv[++i];
       if (v === undefined) throw new UsageError(`lockstep sweep: option '${a}' needs a value`);
-      return v;
-    };
-    if (a === '--queue-size') queue = value();
-    else if (a === '--waitstop') waitstop = value();
-    else if (a === '--seeds') seeds = value();
-    else if (a === '--svg') svg = value();
-    else if (a === '--json') json = true;
-    else rest.push(a);
+      own[flag.name] = v;
+    }
   }
-  return { rest, queue, waitstop, seeds, svg, json };
+  return { rest, own };
 }
 
 function secs(ns: number): string {
@@ -80,7 +84,8 @@ export function sweepChart(result: SweepResult, waitstops: number[], capture: st
 }
 
 export async function runSweep(argv: string[]): Promise<{ code: number }> {
-  const { rest, queue, waitstop, seeds, svg, json } = split(argv);
+  const { rest, own } = split(argv);
+  const { 'queue-size': queue, waitstop, seeds, svg, json } = own;
   if (queue === undefined) throw new UsageError('lockstep sweep: `--queue-size A..B` is required');
   const cli = parseReplayArgs(rest);
   const [queueMin, queueMax] = range('--queue-size', queue, 1, 100_000_000);

@@ -1,3 +1,4 @@
+/* Terminal output shared by what prints: the commands (src/cli/) and the golden reports (src/golden/). */
 import { Chalk } from 'chalk';
 
 /** chalk that honours NO_COLOR (no-color.org) as well as chalk's own detection. */
