@@ -15,7 +15,7 @@ import {
   type PipelineConfig,
   type Policy,
   type ShutdownMode,
-} from '../src/pipeline/config.js';
+} from '../src/profiles/index.js';
 import type { DrawsPer } from '../src/sim/cost.js';
 import type { TcpMode } from '../src/tcp/stream.js';
 

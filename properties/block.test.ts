@@ -1,6 +1,6 @@
 import { test } from '@fast-check/vitest';
 import { afterAll, describe, expect } from 'vitest';
-import type { PipelineConfig } from '../src/pipeline/config.js';
+import type { PipelineConfig } from '../src/profiles/index.js';
 import { anyConfig, blockDrainConfig, Captures, captureOptions, config } from './arbitraries.js';
 import { budget } from './budget.js';
 import { withRepro } from './repro.js';

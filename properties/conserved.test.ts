@@ -1,6 +1,6 @@
 import { test } from '@fast-check/vitest';
 import { afterAll, describe, expect } from 'vitest';
-import type { PipelineConfig } from '../src/pipeline/config.js';
+import type { PipelineConfig } from '../src/profiles/index.js';
 import { FATES, LOST_WHERE, type Fate } from '../src/pipeline/ledger.js';
 import { anyConfig, Captures, captureSpec } from './arbitraries.js';
 import { budget } from './budget.js';

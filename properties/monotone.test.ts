@@ -16,7 +16,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { afterAll, describe, expect } from 'vitest';
 import { replayCommand } from '../src/pipeline/replay-line.js';
-import { PROFILES, resolveConfig, type ConfigPatch, type Pacing, type PipelineConfig, type ShutdownMode } from '../src/pipeline/config.js';
+import { PROFILES, resolveConfig, type ConfigPatch, type Pacing, type PipelineConfig, type ShutdownMode } from '../src/profiles/index.js';
 import type { TcpMode } from '../src/tcp/stream.js';
 import { Captures, captureOptions, type CaptureOptions } from './arbitraries.js';
 import { budget } from './budget.js';

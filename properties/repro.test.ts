@@ -3,7 +3,7 @@ import { test } from '@fast-check/vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../src/pipeline/config.js';
+import { resolveConfig } from '../src/profiles/index.js';
 import { parseReplayLine, replayCommand } from '../src/pipeline/replay-line.js';
 import { lockstep } from '../src/testing/cli.js';
 import { anyConfig, Captures, captureOptions, config } from './arbitraries.js';

@@ -12,7 +12,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { expect } from 'vitest';
 import { parseReplayLine, replayCommand } from '../src/pipeline/replay-line.js';
 import { GEN_DEFAULTS } from '../src/gen/redis.js';
-import type { PipelineConfig } from '../src/pipeline/config.js';
+import type { PipelineConfig } from '../src/profiles/index.js';
 import type { CaptureOptions } from './arbitraries.js';
 import { seed, shard } from './budget.js';
 

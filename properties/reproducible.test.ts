@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect } from 'vitest';
-import { resolveConfig, type PipelineConfig } from '../src/pipeline/config.js';
+import { resolveConfig, type PipelineConfig } from '../src/profiles/index.js';
 import { anyConfig, Captures, captureSpec } from './arbitraries.js';
 import { budget } from './budget.js';
 import { withRepro } from './repro.js';

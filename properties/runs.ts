@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { analyze } from '../src/analyze.js';
 import { expect } from 'vitest';
-import type { PipelineConfig } from '../src/pipeline/config.js';
+import type { PipelineConfig } from '../src/profiles/index.js';
 import type { Fate } from '../src/pipeline/ledger.js';
 import { Replay, type ReplayOptions, type ReplaySummary } from '../src/pipeline/replay.js';
 

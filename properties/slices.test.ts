@@ -8,7 +8,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect } from 'vitest';
-import type { PipelineConfig } from '../src/pipeline/config.js';
+import type { PipelineConfig } from '../src/profiles/index.js';
 import type { StepHook } from '../src/sim/scheduler.js';
 import { anyConfig, Captures, captureSpec } from './arbitraries.js';
 import { budget } from './budget.js';

@@ -8,7 +8,7 @@
  * run.fates.dropped_queue_full;
  * ```
  */
-import { resolveConfig, type ConfigPatch, type ProfileName } from './pipeline/config.js';
+import { resolveConfig, type ConfigPatch, type ProfileName } from './profiles/index.js';
 import { replay as replayOnce, type OutputTarget, type ReplaySummary } from './pipeline/replay.js';
 
 export { analyze, type AnalyzeOptions, type AnalyzeSummary, type Counters } from './analyze.js';
@@ -23,7 +23,7 @@ export {
   resolveConfig,
   type PipelineConfig,
   type ProfileName,
-} from './pipeline/config.js';
+} from './profiles/index.js';
 export { FATES, LedgerImbalance, type Fate } from './pipeline/ledger.js';
 export { Replay, type OutputTarget, type ReplaySummary } from './pipeline/replay.js';
 

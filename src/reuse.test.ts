@@ -14,7 +14,7 @@ import { CaptureFeed, formatEvent } from './feed.js';
 import { generateRedisCapture } from './gen/redis.js';
 import { CaptureReader } from './pcap/reader.js';
 import { PcapWriter } from './pcap/writer.js';
-import { resolveConfig, type ConfigPatch, type ProfileName } from './pipeline/config.js';
+import { resolveConfig, type ConfigPatch, type ProfileName } from './profiles/index.js';
 import { Replay } from './pipeline/replay.js';
 import type { Transaction } from './protocols/index.js';
 

@@ -1,7 +1,7 @@
 import { analyze, type AnalyzeSummary } from '../analyze.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { parseArgs } from 'node:util';
-import { parsePorts } from '../pipeline/config.js';
+import { parsePorts } from '../profiles/index.js';
 import { choiceOption, onePositional, withUsage } from './args.js';
 import { UsageError } from './errors.js';
 import { scenario } from '../gen/scenarios.js';

@@ -1,4 +1,4 @@
-import { parseChoice, parseNumber, parseWhole } from '../pipeline/config.js';
+import { parseChoice, parseNumber, parseWhole } from '../profiles/index.js';
 import { UsageError } from './errors.js';
 
 /** Runs a `node:util` parseArgs call, turning its errors into one-line usage errors. */

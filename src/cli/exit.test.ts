@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CaptureError } from '../pcap/errors.js';
-import { ConfigError } from '../pipeline/config.js';
+import { ConfigError } from '../profiles/index.js';
 import { LedgerImbalance } from '../pipeline/ledger.js';
 import { UsageError } from './errors.js';
 import { errorReport, exitCodeFor } from './exit.js';

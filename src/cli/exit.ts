@@ -1,5 +1,5 @@
 import { CaptureError } from '../pcap/errors.js';
-import { ConfigError } from '../pipeline/config.js';
+import { ConfigError } from '../profiles/index.js';
 import { LedgerImbalance } from '../pipeline/ledger.js';
 import { UsageError } from './errors.js';
 

@@ -5,6 +5,7 @@
  * options and packetbeat's spellings are made from it.
  */
 import { CONFIG_FLAGS, type Flag } from '../pipeline/replay-line.js';
+import { SETTING_KEYS } from '../profiles/index.js';
 
 /** What parseArgs gives for a table of flags: a string (or strings) per valued flag, a boolean per switch. */
 export type FlagValues<F extends readonly Flag[]> = {
@@ -19,7 +20,7 @@ export const SOURCES = [
     name: 'config',
     value: 'FILE',
     packetbeat: '-c',
-    help: 'packetbeat.yml or logstash.yml (queue_size, bulk_queue_size, packetbeat.protocols.redis.ports, pipeline.workers, pipeline.batch.size, pipeline.batch.delay, queue.type)',
+    help: `packetbeat.yml or logstash.yml (${SETTING_KEYS.join(', ')})`,
   },
   { name: 'set', value: 'KEY=VALUE', packetbeat: '-E', multiple: true, help: 'one of those keys, over the file' },
 ] as const satisfies readonly Flag[];

@@ -10,7 +10,7 @@ import {
   type ConfigPatch,
   type PipelineConfig,
   type ProfileName,
-} from '../pipeline/config.js';
+} from '../profiles/index.js';
 import { DepthTrace } from '../pipeline/depth-trace.js';
 import { checkDeterminism } from '../pipeline/determinism.js';
 import { FATES, LOST_WHERE } from '../pipeline/ledger.js';

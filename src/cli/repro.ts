@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { runLive } from '../live/live.js';
-import { parseWhole, resolveConfig } from '../pipeline/config.js';
+import { parseWhole, resolveConfig } from '../profiles/index.js';
 import { replay as replayOnce, type ReplaySummary } from '../pipeline/replay.js';
 import { sweep, withQueueSize } from '../pipeline/sweep.js';
 import { withUsage } from './args.js';

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { ConfigError, parseDuration, parseWhole } from '../pipeline/config.js';
+import { ConfigError, parseDuration, parseWhole } from '../profiles/index.js';
 import { sweep, withQueueSize, type SweepResult } from '../pipeline/sweep.js';
 import { svgChart, terminalChart, type Series } from './chart.js';
 import { UsageError } from './errors.js';

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../decode/decode.js';
 import { encodedLength, encodeSegment, type SegmentSpec } from '../decode/encode.js';
 import { MAX_CAPLEN } from '../pcap/reader.js';
-import { ConfigError } from '../pipeline/config.js';
+import { ConfigError } from '../profiles/index.js';
 import { PcapWriter } from '../pcap/writer.js';
 import { encodeCommand, encodeValue, type RespValue } from '../redis/encode.js';
 import { Random } from '../sim/random.js';

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../pipeline/config.js';
+import { ConfigError } from '../profiles/index.js';
 import { generateRedisCapture, GEN_DEFAULTS, PRESETS } from './redis.js';
 
 /** Where bundled scenarios are generated on first use (deterministic, so a cache, never committed). */

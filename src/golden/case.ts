@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GEN_DEFAULTS, type GenOptions } from '../gen/redis.js';
-import { ConfigError, parsePorts, PROFILE_DEFAULTS, PROFILES, type ConfigPatch, type ProfileName } from '../pipeline/config.js';
+import { ConfigError, parsePorts, PROFILE_DEFAULTS, PROFILES, type ConfigPatch, type ProfileName } from '../profiles/index.js';
 import type { TcpMode } from '../tcp/stream.js';
 
 /** The repository root: case.ts sits in src/golden/ and case.js in dist/golden/. */

@@ -5,7 +5,7 @@ import { join, relative, resolve } from 'node:path';
 import { analyze } from '../analyze.js';
 import { GEN_DEFAULTS, generateRedisCapture, type GenOptions } from '../gen/redis.js';
 import { scenario, SCENARIO_DIR } from '../gen/scenarios.js';
-import { parsePorts, resolveConfig } from '../pipeline/config.js';
+import { parsePorts, resolveConfig } from '../profiles/index.js';
 import { replay } from '../pipeline/replay.js';
 import { replayCommand } from '../pipeline/replay-line.js';
 import { formatEvent } from '../feed.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyze.js';
 import { generateRedisCapture } from '../gen/redis.js';
 import { CaptureError } from '../pcap/errors.js';
-import { ConfigError } from '../pipeline/config.js';
+import { ConfigError } from '../profiles/index.js';
 import { runLive, type LiveResult } from './live.js';
 
 describe('runLive', () => {

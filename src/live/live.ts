@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { CaptureFeed, formatEvent } from '../feed.js';
-import { parseNumber, parsePorts, parseWhole } from '../pipeline/config.js';
+import { parseNumber, parsePorts, parseWhole } from '../profiles/index.js';
 import { LedgerImbalance } from '../pipeline/ledger.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { Control, StopMode } from './output.js';

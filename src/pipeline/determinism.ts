@@ -1,5 +1,5 @@
 import type { Process, Wakeup } from '../sim/scheduler.js';
-import type { PipelineConfig } from './config.js';
+import type { PipelineConfig } from '../profiles/index.js';
 import { Replay } from './replay.js';
 
 /** FNV-1a over the numbers of each step, chained: one hash per step. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PROFILES, resolveConfig } from './config.js';
+import { PROFILES, resolveConfig } from '../profiles/index.js';
 import { CONFIG_FLAGS, parseReplayLine, replayCommand } from './replay-line.js';
-import { FIELDS } from './validate.js';
+import { FIELDS } from '../profiles/index.js';
 
 const ISSUE = resolveConfig('packetbeat5', [{ ports: [7101] }]);
 

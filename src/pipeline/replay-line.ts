@@ -6,8 +6,8 @@
  * reading of that line back all come from it.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, parseDuration, parseNumber, resolveConfig, type ConfigPatch, type PipelineConfig } from './config.js';
-import { COST_FIELDS, COST_STAGES, FIELDS } from './validate.js';
+import { ConfigError, parseDuration, parseNumber, resolveConfig, type ConfigPatch, type PipelineConfig } from '../profiles/index.js';
+import { COST_FIELDS, COST_STAGES, FIELDS } from '../profiles/index.js';
 
 /** A command-line option: its name, the syntax of its value, and what it does. */
 export interface Flag {

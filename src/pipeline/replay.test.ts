@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Encoders } from '../protocols/index.js';
 import { encodeCommand } from '../redis/encode.js';
 import { scriptedCapture, type ScriptedSegment } from '../testing/capture.js';
-import { resolveConfig, type ConfigPatch, type PipelineConfig } from './config.js';
+import { resolveConfig, type ConfigPatch, type PipelineConfig } from '../profiles/index.js';
 import { Replay } from './replay.js';
 
 const ZERO = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0 };

@@ -6,10 +6,10 @@ import { jitterOptions, NO_JITTER, StageCost, type JitterOptions } from '../sim/
 import { Random } from '../sim/random.js';
 import { Scheduler, type Clock, type Process, type StepHook, type Wakeup } from '../sim/scheduler.js';
 import { Store } from '../sim/store.js';
-import type { PipelineConfig } from './config.js';
+import type { PipelineConfig } from '../profiles/index.js';
 import { Ledger, type FateCounts, type LostCounts, type LostWhere } from './ledger.js';
 import { NdjsonWriter, stdoutWriter } from './ndjson.js';
-import { validateConfig } from './validate.js';
+import { validateConfig } from '../profiles/index.js';
 
 /** Where published events go. */
 export type OutputTarget = { kind: 'none' } | { kind: 'memory' } | { kind: 'file'; path: string } | { kind: 'stdout' };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateRedisCapture } from '../gen/redis.js';
-import { resolveConfig } from './config.js';
+import { resolveConfig } from '../profiles/index.js';
 import { replay } from './replay.js';
 import { dropsMonotone, logGrid, sweep, withQueueSize } from './sweep.js';
 

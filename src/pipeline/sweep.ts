@@ -1,6 +1,6 @@
-import { ConfigError, parseWhole, type PipelineConfig } from './config.js';
+import { ConfigError, parseWhole, type PipelineConfig } from '../profiles/index.js';
 import { Replay, replay } from './replay.js';
-import { FIELDS, validateConfig } from './validate.js';
+import { FIELDS, validateConfig } from '../profiles/index.js';
 
 export interface SweepPoint {
   queueSize: number;

@@ -1,6 +1,7 @@
 import type { Profile } from './profile.js';
 import { packetbeat5, PACKETBEAT5_COSTS } from './packetbeat5.js';
-import { publisherChain } from './topology.js';
+import { publisherChain } from './chain.js';
+import { ConfigError, parseChoice, parseDuration, parseWhole } from './values.js';
 
 const US = 1_000;
 const MS = 1_000_000;
@@ -26,6 +27,17 @@ export const logstash: Profile = {
     pipelineQueueSize: 0,
     shutdown: 'drain',
     costs: { ...PACKETBEAT5_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 200 * US } },
+  },
+  settings: {
+    'pipeline.workers': (v, w) => ({ workers: parseWhole('pipeline.workers', v, 1, 1024, w) }),
+    'pipeline.batch.size': (v, w) => ({ batchSize: parseWhole('pipeline.batch.size', v, 1, 1_000_000, w) }),
+    'pipeline.batch.delay': (v, w) => ({ batchDelayNs: parseDuration('pipeline.batch.delay', v, w, 'ms') }),
+    'queue.type': (v, w) => {
+      if (parseChoice('queue.type', v, ['memory', 'persisted'], w) === 'persisted') {
+        throw new ConfigError('queue.type', 'memory (lockstep models the memory queue only)', v, w);
+      }
+      return {};
+    },
   },
   topology: publisherChain,
 };

@@ -1,6 +1,6 @@
-import type { Costs } from '../pipeline/config.js';
-import type { Profile } from './profile.js';
-import { publisherChain } from './topology.js';
+import type { Costs, Profile } from './profile.js';
+import { publisherChain } from './chain.js';
+import { parsePorts, parseWhole } from './values.js';
 
 const US = 1_000;
 
@@ -54,6 +54,19 @@ export const packetbeat5: Profile = {
     costs: PACKETBEAT5_COSTS,
     dropMethods: [],
     outputFailureRate: 0,
+  },
+  settings: {
+    // the publisher channel and, behind the publisher, the pipeline queue: both `queue_size` long
+    queue_size: (v, w) => {
+      const n = parseWhole('queue_size', v, 1, 100_000_000, w);
+      return { queueSize: n, pipelineQueueSize: n };
+    },
+    bulk_queue_size: (v, w) => {
+      // packetbeat 5: the flows channel; blocking, and Redis transactions never use it
+      parseWhole('bulk_queue_size', v, 0, 100_000_000, w);
+      return {};
+    },
+    'packetbeat.protocols.redis.ports': (v, w) => ({ ports: parsePorts('packetbeat.protocols.redis.ports', v, w) }),
   },
   topology: publisherChain,
 };

@@ -1,6 +1,7 @@
 import type { Profile } from './profile.js';
 import { packetbeat5, PACKETBEAT5_COSTS } from './packetbeat5.js';
-import { publisherChain } from './topology.js';
+import { publisherChain } from './chain.js';
+import { parseDuration, parseWhole } from './values.js';
 
 const US = 1_000;
 
@@ -20,6 +21,12 @@ export const packetbeat6: Profile = {
     batchSize: 2048,
     pipelineQueueSize: 0,
     costs: { ...PACKETBEAT5_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 100 * US } },
+  },
+  settings: {
+    'packetbeat.protocols.redis.ports': packetbeat5.settings['packetbeat.protocols.redis.ports']!,
+    'packetbeat.shutdown_timeout': (v, w) => ({ waitstopNs: parseDuration('packetbeat.shutdown_timeout', v, w) }),
+    shutdown_timeout: (v, w) => ({ waitstopNs: parseDuration('shutdown_timeout', v, w) }),
+    'queue.mem.events': (v, w) => ({ queueSize: parseWhole('queue.mem.events', v, 1, 100_000_000, w) }),
   },
   topology: publisherChain,
 };

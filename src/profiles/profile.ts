@@ -1,5 +1,62 @@
-import type { PipelineConfig, ProfileName } from '../pipeline/config.js';
+import type { CostModel, DrawsPer } from '../sim/cost.js';
+import type { TcpMode } from '../tcp/stream.js';
 import type { Topology } from './topology.js';
+
+export type Policy = 'drop' | 'block';
+export type ShutdownMode = 'abort' | 'drain';
+export type Pacing = 'topspeed' | 'timestamps';
+export type ProfileName = 'packetbeat5' | 'packetbeat6' | 'logstash';
+export const POLICIES: readonly Policy[] = ['drop', 'block'];
+export const SHUTDOWN_MODES: readonly ShutdownMode[] = ['abort', 'drain'];
+export const PACINGS: readonly Pacing[] = ['topspeed', 'timestamps'];
+
+/** Costs of the three kinds of stage, in simulated ns. */
+export interface Costs {
+  /** The capture → TCP → Redis analyzer: per packet, per byte, per transaction it completes. */
+  analyzer: CostModel;
+  /** Workers reading the publisher queue (packetbeat's publisher goroutine; Logstash's filters+outputs). */
+  worker: CostModel;
+  /** packetbeat's output worker behind the pipeline queue (unused without one). */
+  output: CostModel;
+}
+
+/** The full effective configuration of a replay. Every field can be set on its own. */
+export interface PipelineConfig {
+  profile: ProfileName;
+  ports: number[];
+  tcp: TcpMode;
+  pacing: Pacing;
+  /** With `timestamps` pacing: capture time runs this many times faster. */
+  speed: number;
+  /** Capacity of the publisher queue (packetbeat's `queue_size`). */
+  queueSize: number;
+  /** What a full publisher queue does to the producer: drop the event, or block. */
+  policy: Policy;
+  workers: number;
+  batchSize: number;
+  /** Logstash's `pipeline.batch.delay`: how long a worker polls for more, restarted after each event. */
+  batchDelayNs: number;
+  /** packetbeat's pipeline queue between the publisher and the output worker; 0: workers write themselves. */
+  pipelineQueueSize: number;
+  /** On abort, the pipeline behind the publisher still drains (libbeat's publisher.Stop waits for its outputs). */
+  drainPipeline: boolean;
+  /** Simulated time between the end of the capture and shutdown (packetbeat's `-waitstop`). */
+  waitstopNs: number;
+  shutdown: ShutdownMode;
+  seed: number;
+  /** Log-normal sigma of the cost jitter; 0 = none. */
+  jitter: number;
+  /** Whether the jitter of a worker's service belongs to the service slot (default) or to the event served. */
+  drawsPer: DrawsPer;
+  costs: Costs;
+  /** Events whose method is listed here are dropped by a filter (fate `filtered`). */
+  dropMethods: string[];
+  /** Chance that an output service fails its whole batch (fate `output_failed`). */
+  outputFailureRate: number;
+}
+
+/** A partial configuration: what one source (file, -E, flags) sets. */
+export type ConfigPatch = Partial<Omit<PipelineConfig, 'costs'>> & { costs?: Partial<{ [K in keyof Costs]: Partial<CostModel> }> };
 
 /**
  * A system lockstep models: its name, its defaults and the shape of its
@@ -12,6 +69,14 @@ export interface Profile {
   readonly summary: string;
   /** Every setting, as the system ships it. */
   readonly defaults: Omit<PipelineConfig, 'profile'>;
+  /**
+   * The packetbeat.yml / logstash.yml / `-E` keys its system reads, each
+   * mapping a raw value onto the configuration under that key's name.
+   */
+  readonly settings: Readonly<Record<string, Setting>>;
   /** The pipeline a configuration of this profile runs. */
   topology(config: PipelineConfig): Topology;
 }
+
+/** Reads one config-file key's value (`where` prefixes an error: the file) into a patch. */
+export type Setting = (value: unknown, where: string) => ConfigPatch;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PROFILE_DEFAULTS } from '../pipeline/config.js';
+import { PROFILE_DEFAULTS } from './index.js';
 import { profileOf, PROFILE_LIST } from './index.js';
 
 describe('profiles', () => {

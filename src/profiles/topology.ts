@@ -1,4 +1,3 @@
-import type { PipelineConfig } from '../pipeline/config.js';
 import type { CostModel } from '../sim/cost.js';
 
 /**
@@ -48,37 +47,4 @@ export interface ShutdownSpec {
    * hand (`in_flight`), are lost there. Empty: everything drains.
    */
   stops: string[];
-}
-
-/**
- * The chain every profile is today: the analyzer → a first store (drop or
- * block) → `workers` that read it in batches → either the output, or a
- * second, blocking store (packetbeat 5's pipeline queue) read one event at a
- * time by an output worker. The flags can give any profile any of these.
- */
-export function publisherChain(c: PipelineConfig): Topology {
-  const pipeline = c.pipelineQueueSize > 0;
-  return {
-    source: { output: 'queue', cost: c.costs.analyzer },
-    queues: [
-      { name: 'queue', capacity: c.queueSize, whenFull: c.policy },
-      ...(pipeline ? [{ name: 'pipeline', capacity: c.pipelineQueueSize, whenFull: 'block' as const }] : []),
-    ],
-    stages: [
-      {
-        name: 'worker', numbered: true, instances: c.workers, input: 'queue', output: pipeline ? 'pipeline' : null,
-        batch: { size: c.batchSize, delayNs: c.batchDelayNs }, cost: c.costs.worker, countsPublished: true,
-      },
-      ...(pipeline
-        ? [{
-            name: 'output', numbered: false, instances: 1, input: 'pipeline', output: null,
-            batch: { size: 1, delayNs: 0 }, cost: c.costs.output, countsPublished: false,
-          }]
-        : []),
-    ],
-    shutdown: {
-      afterNs: c.waitstopNs,
-      stops: c.shutdown === 'drain' ? [] : ['queue', 'worker', ...(pipeline && !c.drainPipeline ? ['pipeline', 'output'] : [])],
-    },
-  };
 }

@@ -1,20 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import { DRAWS_PER, type CostModel } from '../sim/cost.js';
 import { TCP_MODES } from '../tcp/stream.js';
-import {
-  ConfigError,
-  PACINGS,
-  parseBool,
-  parseChoice,
-  parseNumber,
-  parsePorts,
-  parseWhole,
-  POLICIES,
-  PROFILES,
-  SHUTDOWN_MODES,
-  type Costs,
-  type PipelineConfig,
-} from './config.js';
+import { PACINGS, POLICIES, SHUTDOWN_MODES, type Costs, type PipelineConfig } from './profile.js';
+import { PROFILES } from './registry.js';
+import { ConfigError, parseBool, parseChoice, parseNumber, parsePorts, parseWhole } from './values.js';
 
 /** Reads one setting's value under the name it was given as (`queueSize`, `--queue-size`), or throws a ConfigError. */
 export type FieldCheck<T> = (key: string, value: unknown, where?: string) => T;

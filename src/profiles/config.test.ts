@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseDuration, readConfigFile, resolveConfig, settingPatch } from './config.js';
+import { parseDuration, readConfigFile, resolveConfig, settingPatch } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

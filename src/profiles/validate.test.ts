@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { scriptedCapture } from '../testing/capture.js';
-import { ConfigError, PROFILE_DEFAULTS, PROFILES, resolveConfig, type PipelineConfig } from './config.js';
-import { Replay } from './replay.js';
-import { sweep } from './sweep.js';
-import { validateConfig } from './validate.js';
+import { ConfigError, PROFILE_DEFAULTS, PROFILES, resolveConfig, type PipelineConfig } from './index.js';
+import { Replay } from '../pipeline/replay.js';
+import { sweep } from '../pipeline/sweep.js';
+import { validateConfig } from './index.js';
 
 const config = resolveConfig('packetbeat5', []);
 const capture = () => scriptedCapture([{ atNs: 0, toServer: true, payload: '*1\r\n$4\r\nPING\r\n' }]);
