@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe } from 'vitest';
 import { generateRedisCapture } from '../src/gen/redis.js';
 import type { TcpMode } from '../src/tcp/stream.js';
-import { expectManifest } from '../src/testing/manifest.js';
+import { expectManifest } from '../test/support/manifest.js';
 import { captureOptions } from './arbitraries.js';
 import { budget } from './budget.js';
 

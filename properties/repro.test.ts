@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/profiles/index.js';
 import { parseReplayLine, replayCommand } from '../src/pipeline/replay-line.js';
-import { lockstep } from '../src/testing/cli.js';
+import { lockstep } from '../test/support/cli.js';
 import { anyConfig, Captures, captureOptions, config } from './arbitraries.js';
 import { budget } from './budget.js';
 import { genCommand, shellWords, unexpressed, withRepro, type FailureRecord } from './repro.js';

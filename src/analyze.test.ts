@@ -7,9 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { analyze } from './analyze.js';
 import { generateRedisCapture, PRESETS } from './gen/redis.js';
 import type { RedisTransaction } from './redis/transaction.js';
-import { withBadCaplen } from './testing/capture.js';
-import { expectManifest } from './testing/manifest.js';
-import { capinfosPacketCount, hasTool, readCommandstats, toolsMandatory, tsharkUniquePayloadBytes, tsharkWarnings } from './testing/tools.js';
+import { withBadCaplen } from '../test/support/capture.js';
+import { expectManifest } from '../test/support/manifest.js';
+import { capinfosPacketCount, hasTool, readCommandstats, toolsMandatory, tsharkUniquePayloadBytes, tsharkWarnings } from '../test/support/tools.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-analyze-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

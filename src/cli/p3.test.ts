@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { withBadCaplen } from '../testing/capture.js';
-import { lockstep, scratchDir } from '../testing/cli.js';
+import { withBadCaplen } from '../../test/support/capture.js';
+import { lockstep, scratchDir } from '../../test/support/cli.js';
 
 const dir = scratchDir('lockstep-p3-');
 

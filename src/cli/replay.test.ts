@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, lockstep, scratchDir } from '../testing/cli.js';
+import { BIN, lockstep, scratchDir } from '../../test/support/cli.js';
 import { generateRedisCapture, PRESETS } from '../gen/redis.js';
 
 const dir = scratchDir('lockstep-replay-');

@@ -6,7 +6,7 @@ import { fc, test } from '@fast-check/vitest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LinkType, linkTypeName } from '../pcap/linktype.js';
 import { PcapWriter } from '../pcap/writer.js';
-import { needTools } from '../testing/tools.js';
+import { needTools } from '../../test/support/tools.js';
 import { DECODED, DecodedPacket, decodePacket, formatAddress, SkipReasons, skipReason, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type SkipReason } from './decode.js';
 import { encodedLength, encodeSegment, type SegmentSpec } from './encode.js';
 

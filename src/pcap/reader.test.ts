@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { afterAll, describe, expect, it } from 'vitest';
-import { capinfosPacketCount, needTools } from '../testing/tools.js';
+import { capinfosPacketCount, needTools } from '../../test/support/tools.js';
 import { CaptureError } from './errors.js';
 import { LinkType } from './linktype.js';
 import { CaptureReader, MAX_CAPLEN, READ_BUFFER_SIZE, type PacketRecord } from './reader.js';

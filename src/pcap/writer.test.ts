@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeSegment } from '../decode/encode.js';
-import { capinfosPacketCount, needTools, tsharkWarnings } from '../testing/tools.js';
+import { capinfosPacketCount, needTools, tsharkWarnings } from '../../test/support/tools.js';
 import { LinkType } from './linktype.js';
 import { CaptureReader, MAX_CAPLEN } from './reader.js';
 import { PcapWriter } from './writer.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Encoders } from '../protocols/index.js';
 import { encodeCommand } from '../redis/encode.js';
-import { scriptedCapture, type ScriptedSegment } from '../testing/capture.js';
+import { scriptedCapture, type ScriptedSegment } from '../../test/support/capture.js';
 import { resolveConfig, type ConfigPatch, type PipelineConfig } from '../profiles/index.js';
 import { Replay } from './replay.js';
 

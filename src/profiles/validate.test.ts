@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scriptedCapture } from '../testing/capture.js';
+import { scriptedCapture } from '../../test/support/capture.js';
 import { ConfigError, PROFILE_DEFAULTS, PROFILES, resolveConfig, type PipelineConfig } from './index.js';
 import { Replay } from '../pipeline/replay.js';
 import { sweep } from '../pipeline/sweep.js';

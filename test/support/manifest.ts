@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { analyze } from '../analyze.js';
-import type { GenManifest } from '../gen/redis.js';
-import type { TcpMode } from '../tcp/stream.js';
+import { analyze } from '../../src/analyze.js';
+import type { GenManifest } from '../../src/gen/redis.js';
+import type { TcpMode } from '../../src/tcp/stream.js';
 
 /** Analyzes a generated capture and checks every count its manifest promises, and the ledger's balance. */
 export function expectManifest(capture: string, port: number, mode: TcpMode) {

@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { TCP_ACK, TCP_PSH } from '../decode/decode.js';
-import { encodeSegment } from '../decode/encode.js';
-import { CaptureReader } from '../pcap/reader.js';
-import { PcapWriter } from '../pcap/writer.js';
+import { TCP_ACK, TCP_PSH } from '../../src/decode/decode.js';
+import { encodeSegment } from '../../src/decode/encode.js';
+import { CaptureReader } from '../../src/pcap/reader.js';
+import { PcapWriter } from '../../src/pcap/writer.js';
 
 /** One scripted segment: capture time (ns after the start), direction, payload. */
 export interface ScriptedSegment {
