@@ -19,13 +19,21 @@ export { PcapWriter } from './pcap/writer.js';
 export {
   ConfigError,
   PROFILE_DEFAULTS,
+  PROFILE_LIST,
   PROFILES,
+  profileOf,
   resolveConfig,
+  validateConfig,
   type PipelineConfig,
+  type Profile,
   type ProfileName,
+  type Topology,
 } from './profiles/index.js';
+export type { Protocol, Transaction } from './protocols/index.js';
 export { FATES, LedgerImbalance, type Fate } from './pipeline/ledger.js';
-export { Replay, type OutputTarget, type ReplaySummary } from './pipeline/replay.js';
+export { OutputError } from './pipeline/ndjson.js';
+export { Replay, type OutputTarget, type ReplayOptions, type ReplaySummary } from './pipeline/replay.js';
+export { Scheduler, type StepHook } from './sim/scheduler.js';
 
 export interface ReplayLibraryOptions extends ConfigPatch {
   profile?: ProfileName;
