@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { CaptureError } from '../pcap/errors.js';
 import { Encoders } from '../protocols/index.js';
 import { encodeCommand } from '../redis/encode.js';
 import { scriptedCapture, type ScriptedSegment } from '../../test/support/capture.js';
@@ -157,5 +158,14 @@ describe('replay: a run that fails', () => {
     } finally {
       bug.mockRestore();
     }
+  });
+
+  it('a capture that does not open, or an output that cannot be made, leaves no ledger file behind', () => {
+    const ledger = join(dir, 'ledger.ndjson');
+    expect(() => new Replay(join(dir, 'missing.pcap'), config({}), { ledger })).toThrow(CaptureError);
+    expect(readdirSync(dir)).toEqual([]);
+    const out = join(dir, 'no-such-folder', 'events.ndjson');
+    expect(() => new Replay(scriptedCapture(THREE), config({}), { ledger, output: { kind: 'file', path: out } })).toThrow(/ENOENT/);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -119,28 +119,32 @@ export class Replay {
     const t = profileOf(c.profile).topology(c);
     this.topology = t;
     this.scheduler = opts.scheduler ?? new Scheduler();
-    this.ledgerFile = opts.ledger ? new NdjsonWriter(opts.ledger) : null;
-    this.ledger = new Ledger(this.ledgerFile);
+    // the capture first: a capture that does not open leaves nothing else to undo
+    let source: Source | null = null;
+    this.feed = new CaptureFeed(capture, { onTransaction: (tx: Transaction) => source!.emitted(tx) }, { ports: c.ports, tcp: c.tcp });
+    let ledgerFile: NdjsonWriter | null = null;
+    try {
+      ledgerFile = opts.ledger ? new NdjsonWriter(opts.ledger) : null;
+      this.sink = openSink(opts.output ?? { kind: 'none' }, this.lines, this.feed.base);
+    } catch (e) {
+      ledgerFile?.discard();
+      this.feed.stop();
+      throw e;
+    }
+    this.ledgerFile = ledgerFile;
+    this.ledger = new Ledger(ledgerFile);
+    this.outputKind = opts.output?.kind ?? 'none';
     const jitter = c.jitter > 0 ? jitterOptions(c.jitter) : NO_JITTER;
     for (const q of t.queues) this.stores.set(q.name, new Store<Transaction>(q.name, q.capacity, this.scheduler));
-    const first = this.store(t.source.output);
     const whenFull = t.queues.find((q) => q.name === t.source.output)!.whenFull;
     const end: Process = { stage: 'shutdown', run: (now) => this.shutdown(now) };
-    const source = new Source(this.scheduler, first, whenFull, this.ledger, new StageCost('analyzer', t.source.cost, jitter, c.seed), c, (now) => {
+    const cost = new StageCost('analyzer', t.source.cost, jitter, c.seed);
+    source = new Source(this.feed, this.scheduler, this.store(t.source.output), whenFull, this.ledger, cost, c, (now) => {
       this.sourceEndNs = now;
       // late: whatever completes at the very instant the waitstop ends still counts
       this.scheduler.at(now + t.shutdown.afterNs, end, 'deadline', 0, 'late');
     });
     this.source = source;
-    this.feed = new CaptureFeed(capture, { onTransaction: (tx: Transaction) => source.emitted(tx) }, { ports: c.ports, tcp: c.tcp });
-    source.feed = this.feed;
-    this.outputKind = opts.output?.kind ?? 'none';
-    try {
-      this.sink = openSink(opts.output ?? { kind: 'none' }, this.lines, this.feed.base);
-    } catch (e) {
-      this.feed.stop();
-      throw e;
-    }
     this.output = new Output(this.ledger, this.sink, c.dropMethods, c.outputFailureRate, new Random(c.seed, 'output.failures'));
     for (const spec of t.stages) {
       for (let i = 0; i < spec.instances; i++) {
@@ -326,7 +330,6 @@ class Output {
  */
 class Source implements Process {
   readonly stage = 'source';
-  feed!: CaptureFeed;
   /** Transactions the last packet completed: `pending[next..count)` still to publish. Slots are reused. */
   private readonly pending: Transaction[] = [];
   private count = 0;
@@ -334,6 +337,7 @@ class Source implements Process {
   private ended = false;
 
   constructor(
+    private readonly feed: CaptureFeed,
     private readonly clock: Clock,
     private readonly out: Store<Transaction>,
     private readonly whenFull: 'drop' | 'block',
