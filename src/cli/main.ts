@@ -1,12 +1,6 @@
 #!/usr/bin/env node
-import { ANALYZE_USAGE, runAnalyze } from './analyze.js';
 import { UsageError } from './errors.js';
 import { errorReport, EXIT, EXIT_CODES_USAGE, exitCodeFor } from './exit.js';
-import { GEN_USAGE, runGen } from './gen.js';
-import { GOLDEN_USAGE, runGolden } from './golden.js';
-import { REPLAY_USAGE, runReplay } from './replay.js';
-import { REPRO_USAGE, runRepro } from './repro.js';
-import { runSweep, SWEEP_REPLAY_OPTIONS, SWEEP_USAGE } from './sweep.js';
 import { packageVersion } from './version.js';
 
 interface Command {
@@ -17,16 +11,38 @@ interface Command {
   run(argv: string[]): Promise<{ code: number }> | { code: number };
 }
 
-const COMMANDS: Record<string, Command> = {
-  repro: { usage: REPRO_USAGE, run: runRepro },
-  replay: { usage: REPLAY_USAGE, run: runReplay },
-  sweep: { usage: SWEEP_USAGE, more: SWEEP_REPLAY_OPTIONS, run: runSweep },
-  analyze: { usage: ANALYZE_USAGE, run: runAnalyze },
-  gen: { usage: GEN_USAGE, run: runGen },
-  golden: { usage: GOLDEN_USAGE, run: runGolden },
+/**
+ * Each command's module, loaded when that command runs: a command pays only
+ * for what it imports (`analyze` needs no YAML, diff or thread code).
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  repro: async () => {
+    const m = await import('./repro.js');
+    return { usage: m.REPRO_USAGE, run: m.runRepro };
+  },
+  replay: async () => {
+    const m = await import('./replay.js');
+    return { usage: m.REPLAY_USAGE, run: m.runReplay };
+  },
+  sweep: async () => {
+    const m = await import('./sweep.js');
+    return { usage: m.SWEEP_USAGE, more: m.SWEEP_REPLAY_OPTIONS, run: m.runSweep };
+  },
+  analyze: async () => {
+    const m = await import('./analyze.js');
+    return { usage: m.ANALYZE_USAGE, run: m.runAnalyze };
+  },
+  gen: async () => {
+    const m = await import('./gen.js');
+    return { usage: m.GEN_USAGE, run: m.runGen };
+  },
+  golden: async () => {
+    const m = await import('./golden.js');
+    return { usage: m.GOLDEN_USAGE, run: m.runGolden };
+  },
 };
 
-const USAGE = `lockstep — deterministic replay of packet-analysis pipelines
+const usage = async () => `lockstep — deterministic replay of packet-analysis pipelines
 
 Commands:
   repro             elastic/beats#3404 start to finish, on the bundled scenario
@@ -37,7 +53,7 @@ Commands:
   golden            check the golden cases under golden/ (--update rewrites them)
 lockstep CMD --help shows one command's options; lockstep --version its version.
 
-${Object.values(COMMANDS).map((c) => c.usage).join('\n\n')}
+${(await Promise.all(Object.values(COMMANDS).map((load) => load()))).map((c) => c.usage).join('\n\n')}
 
 ${EXIT_CODES_USAGE}
 `;
@@ -50,8 +66,9 @@ function wantsHelp(args: string[]): boolean {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  const command = name === undefined ? undefined : COMMANDS[name];
-  if (command) {
+  const load = name === undefined ? undefined : COMMANDS[name];
+  if (load) {
+    const command = await load();
     if (!wantsHelp(rest)) return (await command.run(rest)).code;
     process.stdout.write(`${[command.usage, command.more, EXIT_CODES_USAGE].filter(Boolean).join('\n\n')}\n`);
     return EXIT.ok;
@@ -64,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(USAGE);
+      process.stdout.write(await usage());
       return name === undefined ? EXIT.userError : EXIT.ok;
     default:
       throw new UsageError(`lockstep: unknown command \`${name}\`; expected one of ${Object.keys(COMMANDS).join(', ')} (lockstep --help)`);
