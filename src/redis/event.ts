@@ -159,11 +159,11 @@ function putString(out: Buffer, p: number, s: string): number {
   return p + out.write(JSON.stringify(s).slice(1, -1), p, 'utf8');
 }
 
-/** The encoder's views and copies (one thread encodes at a time in a module: each thread has its own). */
+/** The encoder's views and copies. */
 const copier = new ByteCopier();
 
 /** Above this many bytes, a range is checked for bytes to escape 8 at a time first, then copied whole. */
-const CHECK_ABOVE = 64;
+const CHECK_ABOVE = 12;
 
 /**
  * Whether `b[from..to)` holds only bytes JSON writes as they are (0x20–0x7f
