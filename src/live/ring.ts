@@ -23,8 +23,8 @@ export class Ring {
   readonly buffer: SharedArrayBuffer;
   private readonly ctl: Int32Array;
   /** The byte ring: records are written here in place ({@link claim}) and read in place ({@link peek}). */
-  readonly data: Buffer;
-  readonly view: DataView;
+  private readonly data: Buffer;
+  private readonly view: DataView;
   private readonly mask: number;
   // the producer's own counters (the consumer's are in ctl)
   private head = 0;
@@ -34,7 +34,7 @@ export class Ring {
   // the record the consumer peeked at: where its bytes counter starts, and its length
   private peekTailBytes = 0;
   /** Length of the record {@link peek} found. */
-  peekedLength = 0;
+  private peekedLength = 0;
 
   private constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
@@ -118,7 +118,7 @@ export class Ring {
    * or -1 if the ring is full. Writes the length (and a wrap marker); write
    * the bytes, then {@link publish} it.
    */
-  claim(length: number): number {
+  private claim(length: number): number {
     const need = recordBytes(length);
     // a record after a wrap marker may take twice its size: half the ring always fits an empty one
     if (need > this.byteCapacity / 2) {
@@ -148,39 +148,16 @@ export class Ring {
   }
 
   /** Ends the record {@link claim} placed. The consumer sees it after the next {@link flush}. */
-  publish(length: number): void {
+  private publish(length: number): void {
     this.headBytes = (this.headBytes + recordBytes(length)) | 0;
     this.head = (this.head + 1) | 0;
   }
 
   /** Shows the consumer every record published so far, waking it if it sleeps. */
-  flush(): void {
+  private flush(): void {
     Atomics.store(this.ctl, HEAD_BYTES, this.headBytes);
     Atomics.store(this.ctl, HEAD, this.head);
     if (Atomics.load(this.ctl, CONSUMER_WAITING) !== 0) Atomics.notify(this.ctl, HEAD);
-  }
-
-  /**
-   * Sleeps until the consumer frees room for a record of `length` bytes, or
-   * `timeoutMs` passes (flush first). Blocks the thread: a caller on the main
-   * thread stops everything else it does meanwhile.
-   */
-  waitForRoom(length: number, timeoutMs: number): void {
-    this.sleepOnTail(() => this.fits(recordBytes(length)) < 0, timeoutMs);
-  }
-
-  /** Sleeps until {@link popped} reaches `count` (compared by difference: counters wrap), or `timeoutMs` passes. */
-  waitForPopped(count: number, timeoutMs: number): void {
-    this.sleepOnTail((tail) => ((tail - count) | 0) < 0, timeoutMs);
-  }
-
-  /** Sleeps on the consumer's tail while `waiting(tail)`, at most `timeoutMs`; a release wakes it. */
-  private sleepOnTail(waiting: (tail: number) => boolean, timeoutMs: number): void {
-    Atomics.store(this.ctl, PRODUCER_WAITING, 1);
-    // the consumer stores its tail before it reads the flag: a release after this load wakes the wait below
-    const tail = Atomics.load(this.ctl, TAIL);
-    if (waiting(tail)) Atomics.wait(this.ctl, TAIL, tail, timeoutMs);
-    Atomics.store(this.ctl, PRODUCER_WAITING, 0);
   }
 
   /** Wakes a consumer sleeping in {@link waitForData} (to see a stop flag, say). */
@@ -210,7 +187,7 @@ export class Ring {
    * {@link peekedLength}), or -1 if the ring is empty. The record stays, and
    * its bytes stay put, until {@link release}.
    */
-  peek(): number {
+  private peek(): number {
     if (Atomics.load(this.ctl, HEAD) === Atomics.load(this.ctl, TAIL)) return -1;
     let tailBytes = Atomics.load(this.ctl, TAIL_BYTES);
     let at = tailBytes & this.mask;
@@ -225,11 +202,10 @@ export class Ring {
     return at + 4;
   }
 
-  /** Frees the record {@link peek} found, waking a producer that waits for room. */
-  release(): void {
+  /** Frees the record {@link peek} found. */
+  private release(): void {
     Atomics.store(this.ctl, TAIL_BYTES, (this.peekTailBytes + recordBytes(this.peekedLength)) | 0);
     Atomics.store(this.ctl, TAIL, (Atomics.load(this.ctl, TAIL) + 1) | 0);
-    if (Atomics.load(this.ctl, PRODUCER_WAITING) !== 0) Atomics.notify(this.ctl, TAIL);
   }
 
   /**
@@ -255,8 +231,6 @@ const FULL = -1;
 // control words; the producer's and the consumer's counters sit on different cache lines
 const HEAD = 0;
 const HEAD_BYTES = 1;
-/** Set while the producer sleeps in {@link Ring.waitForRoom}. */
-const PRODUCER_WAITING = 2;
 const TAIL = 16;
 const TAIL_BYTES = 17;
 /** Set while the consumer sleeps in {@link Ring.waitForData}. */
