@@ -1,7 +1,7 @@
 import { test } from '@fast-check/vitest';
 import { afterAll, describe, expect } from 'vitest';
 import type { PipelineConfig } from '../src/profiles/index.js';
-import { FATES, LOST_WHERE, type Fate } from '../src/pipeline/ledger.js';
+import { FATES, type Fate } from '../src/pipeline/ledger.js';
 import { anyConfig, Captures, captureSpec } from './arbitraries.js';
 import { budget } from './budget.js';
 import { withRepro } from './repro.js';
@@ -62,7 +62,7 @@ describe('conserved: every transaction gets exactly one fate, and the books bala
           expect(new Map(entries.map((e) => [e.id, e.fate])), 'the ledger file gives each id the fate the ledger gave it').toEqual(fates);
           const counted = Object.fromEntries(FATES.map((f) => [f, entries.filter((e) => e.fate === f).length]));
           expect(counted, 'fates in the ledger file').toEqual(s.fates);
-          const lostWhere = Object.fromEntries(LOST_WHERE.map((w) => [w, entries.filter((e) => e.fate === 'lost_at_shutdown' && e.where === w).length]));
+          const lostWhere = Object.fromEntries(Object.keys(s.lostAtShutdownBy).map((w) => [w, entries.filter((e) => e.fate === 'lost_at_shutdown' && e.where === w).length]));
           expect(lostWhere, 'where shutdown lost them').toEqual(s.lostAtShutdownBy);
 
           // the counters say the same as the fates

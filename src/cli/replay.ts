@@ -13,7 +13,7 @@ import {
 } from '../profiles/index.js';
 import { DepthTrace } from '../pipeline/depth-trace.js';
 import { checkDeterminism } from '../pipeline/determinism.js';
-import { FATES, LOST_WHERE } from '../pipeline/ledger.js';
+import { FATES } from '../pipeline/ledger.js';
 import { nodeStats } from '../pipeline/node-stats.js';
 import { Replay, type OutputTarget, type ReplaySummary } from '../pipeline/replay.js';
 import { configFlagsPatch, parseArgsOptions, replayCommand } from '../pipeline/replay-line.js';
@@ -172,7 +172,7 @@ export function formatReplaySummary(s: ReplaySummary, command: string, interrupt
   for (const f of FATES) {
     const n = s.fates[f];
     rows.push([f, n]);
-    if (f === 'lost_at_shutdown' && n > 0) for (const w of LOST_WHERE) if (s.lostAtShutdownBy[w] > 0) rows.push([`  ${w.replace("_", " ")}`, s.lostAtShutdownBy[w]]);
+    if (f === 'lost_at_shutdown' && n > 0) for (const w of Object.keys(s.lostAtShutdownBy)) if (s.lostAtShutdownBy[w]! > 0) rows.push([`  ${w.replace("_", " ")}`, s.lostAtShutdownBy[w]]);
   }
   const fateTable = table(rows, ['l', 'r']).split('\n');
   lines.push(paint.underline(fateTable[0]!), ...fateTable.slice(1).map((l) => (/^(dropped|lost)/.test(l) && !/ 0$/.test(l) ? paint.red(l) : l)));

@@ -26,3 +26,16 @@ describe('Ledger', () => {
     expect(ledger.fates.filtered).toBe(8);
   });
 });
+
+describe('Ledger: where shutdown loses events', () => {
+  it('counts the three usual places always, and any other store of the topology', () => {
+    const ledger = new Ledger(null, ['reporter', 'queue']);
+    expect(ledger.lostAtShutdownBy).toEqual({ queue: 0, pipeline: 0, in_flight: 0, reporter: 0 });
+    for (const id of [1, 2, 3]) ledger.admit(tx(id));
+    ledger.record(tx(1), 'lost_at_shutdown', 5, 'reporter', 0);
+    ledger.record(tx(2), 'lost_at_shutdown', 5, 'in_flight', 0);
+    ledger.record(tx(3), 'published', 5, 'worker.1', 0);
+    expect(ledger.lostAtShutdownBy).toEqual({ queue: 0, pipeline: 0, in_flight: 1, reporter: 1 });
+    expect(ledger.fates.lost_at_shutdown).toBe(2);
+  });
+});

@@ -5,12 +5,15 @@ import type { NdjsonWriter } from './ndjson.js';
 export const FATES = ['published', 'dropped_queue_full', 'lost_at_shutdown', 'output_failed', 'filtered'] as const;
 export type Fate = (typeof FATES)[number];
 
-/** Where an event was when shutdown lost it. */
+/**
+ * Where an event was when shutdown lost it: in one of the topology's stores,
+ * or `in_flight` in a stage's hands. These three are always counted (zero
+ * when a profile has no such store); a profile's other stores add theirs.
+ */
 export const LOST_WHERE = ['queue', 'pipeline', 'in_flight'] as const;
-export type LostWhere = (typeof LOST_WHERE)[number];
 
 export type FateCounts = Record<Fate, number>;
-export type LostCounts = Record<LostWhere, number>;
+export type LostCounts = Record<(typeof LOST_WHERE)[number], number> & Record<string, number>;
 
 /** An equation of DESIGN.md's ledger that did not balance: a bug in lockstep, never in the input. */
 export class LedgerImbalance extends Error {
@@ -29,7 +32,13 @@ export class Ledger {
   /** One bit per transaction id: set once it has its fate. */
   private given = new Int32Array(1024);
 
-  constructor(private readonly out: NdjsonWriter | null) {}
+  /** `stores`: the topology's stores, where shutdown may lose events. */
+  constructor(
+    private readonly out: NdjsonWriter | null,
+    stores: readonly string[] = [],
+  ) {
+    for (const s of stores) this.lostAtShutdownBy[s] ??= 0;
+  }
 
   /** A transaction entered the pipeline. */
   admit(tx: Transaction): void {
@@ -46,7 +55,7 @@ export class Ledger {
     if ((this.given[tx.id >>> 5]! & bit) !== 0) throw new LedgerImbalance(`transaction ${tx.id} was given a second fate (${fate} at ${timeNs} ns)`);
     this.given[tx.id >>> 5]! |= bit;
     this.fates[fate]++;
-    if (fate === 'lost_at_shutdown') this.lostAtShutdownBy[where as LostWhere]++;
+    if (fate === 'lost_at_shutdown') this.lostAtShutdownBy[where]++;
     this.out?.write(`{"id":${tx.id},"fate":"${fate}","time_ns":${timeNs},"where":"${where}","depth":${depth}}`);
   }
 

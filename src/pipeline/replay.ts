@@ -7,7 +7,7 @@ import { Random } from '../sim/random.js';
 import { Scheduler, type Clock, type Process, type StepHook, type Wakeup } from '../sim/scheduler.js';
 import { Store } from '../sim/store.js';
 import type { PipelineConfig } from '../profiles/index.js';
-import { Ledger, type FateCounts, type LostCounts, type LostWhere } from './ledger.js';
+import { Ledger, type FateCounts, type LostCounts } from './ledger.js';
 import { NdjsonWriter, stdoutWriter } from './ndjson.js';
 import { validateConfig } from '../profiles/index.js';
 
@@ -132,7 +132,7 @@ export class Replay {
       throw e;
     }
     this.ledgerFile = ledgerFile;
-    this.ledger = new Ledger(ledgerFile);
+    this.ledger = new Ledger(ledgerFile, t.queues.map((q) => q.name));
     this.outputKind = opts.output?.kind ?? 'none';
     const jitter = c.jitter > 0 ? jitterOptions(c.jitter) : NO_JITTER;
     for (const q of t.queues) this.stores.set(q.name, new Store<Transaction>(q.name, q.capacity, this.scheduler));
@@ -215,7 +215,7 @@ export class Replay {
     for (const name of this.topology.shutdown.stops) {
       const store = this.stores.get(name);
       if (store !== undefined) {
-        for (const tx of store.drain()) this.ledger.record(tx, 'lost_at_shutdown', now, name as LostWhere, 0);
+        for (const tx of store.drain()) this.ledger.record(tx, 'lost_at_shutdown', now, name, 0);
       }
       for (const w of this.workers) if (w.spec === name) w.stop(now);
     }
