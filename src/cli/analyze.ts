@@ -6,6 +6,7 @@ import { choiceOption, onePositional, withUsage } from './args.js';
 import { UsageError } from './errors.js';
 import { scenario } from '../gen/scenarios.js';
 import { paint, table } from '../style.js';
+import type { Command } from './command.js';
 
 export const ANALYZE_USAGE = `lockstep analyze CAPTURE|--scenario issue-3404 [--ports 6379,7101] [--tcp reassemble|packetbeat] [--events FILE] [--json]
 
@@ -81,3 +82,5 @@ export function formatAnalyzeSummary(s: AnalyzeSummary): string {
   lines.push(paint.dim(totalNonZero(c)));
   return `${lines.join('\n')}\n`;
 }
+
+export const command: Command = { usage: ANALYZE_USAGE, run: runAnalyze };

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { intOption, numberOption, onePositional, withUsage } from './args.js';
 import { expected, UsageError } from './errors.js';
 import { paint } from '../style.js';
+import type { Command } from './command.js';
 
 export const GEN_USAGE = `lockstep gen redis --out FILE [--preset issue-3404] [options]
 
@@ -88,3 +89,5 @@ export function runGen(argv: string[]): { code: number } {
   );
   return { code: 0 };
 }
+
+export const command: Command = { usage: GEN_USAGE, run: runGen };

@@ -4,6 +4,7 @@ import { compareCase, UPDATE_COMMAND, updateCase } from '../golden/expected.js';
 import { runCase } from '../golden/run.js';
 import { paint } from '../style.js';
 import { choiceOption, withUsage } from './args.js';
+import type { Command } from './command.js';
 
 export const GOLDEN_USAGE = `lockstep golden [--update] [--case NAME]
 
@@ -69,3 +70,5 @@ export async function runGolden(argv: string[]): Promise<{ code: number }> {
   process.stdout.write(`${cases.length} golden cases match\n`);
   return { code: 0 };
 }
+
+export const command: Command = { usage: GOLDEN_USAGE, run: runGolden };

@@ -1,45 +1,20 @@
 #!/usr/bin/env node
+import type { Command } from './command.js';
 import { UsageError } from './errors.js';
 import { errorReport, EXIT, EXIT_CODES_USAGE, exitCodeFor } from './exit.js';
 import { packageVersion } from './version.js';
-
-interface Command {
-  /** Its usage, in `lockstep --help`. */
-  usage: string;
-  /** What `lockstep CMD --help` adds to it. */
-  more?: string;
-  run(argv: string[]): Promise<{ code: number }> | { code: number };
-}
 
 /**
  * Each command's module, loaded when that command runs: a command pays only
  * for what it imports (`analyze` needs no YAML, diff or thread code).
  */
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  repro: async () => {
-    const m = await import('./repro.js');
-    return { usage: m.REPRO_USAGE, run: m.runRepro };
-  },
-  replay: async () => {
-    const m = await import('./replay.js');
-    return { usage: m.REPLAY_USAGE, run: m.runReplay };
-  },
-  sweep: async () => {
-    const m = await import('./sweep.js');
-    return { usage: m.SWEEP_USAGE, more: m.SWEEP_REPLAY_OPTIONS, run: m.runSweep };
-  },
-  analyze: async () => {
-    const m = await import('./analyze.js');
-    return { usage: m.ANALYZE_USAGE, run: m.runAnalyze };
-  },
-  gen: async () => {
-    const m = await import('./gen.js');
-    return { usage: m.GEN_USAGE, run: m.runGen };
-  },
-  golden: async () => {
-    const m = await import('./golden.js');
-    return { usage: m.GOLDEN_USAGE, run: m.runGolden };
-  },
+  repro: async () => (await import('./repro.js')).command,
+  replay: async () => (await import('./replay.js')).command,
+  sweep: async () => (await import('./sweep.js')).command,
+  analyze: async () => (await import('./analyze.js')).command,
+  gen: async () => (await import('./gen.js')).command,
+  golden: async () => (await import('./golden.js')).command,
 };
 
 const usage = async () => `lockstep — deterministic replay of packet-analysis pipelines

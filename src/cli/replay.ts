@@ -23,6 +23,7 @@ import { onePositional, withUsage } from './args.js';
 import { svgChart, terminalChart } from './chart.js';
 import { UsageError } from './errors.js';
 import { optionsUsage, OUTPUTS, REPLAY_OPTIONS, SOURCES, translatePacketbeatArgs, type FlagValues } from './options.js';
+import type { Command } from './command.js';
 
 export const REPLAY_USAGE = `lockstep replay CAPTURE|--scenario issue-3404 [options]
 lockstep replay -c packetbeat.yml -I CAPTURE -t -E packetbeat.protocols.redis.ports=7101 -waitstop 5
@@ -188,3 +189,5 @@ export function formatReplaySummary(s: ReplaySummary, command: string, interrupt
   lines.push(`replay this run exactly: ${paint.cyan(command)}`);
   return `${lines.join('\n')}\n`;
 }
+
+export const command: Command = { usage: REPLAY_USAGE, run: runReplay };

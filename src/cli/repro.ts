@@ -8,6 +8,7 @@ import { configFlagsPatch, parseArgsOptions, replayCommand, type Flag } from '..
 import { configFlag, optionsUsage, type FlagValues } from './options.js';
 import { scenario } from '../gen/scenarios.js';
 import { paint } from '../style.js';
+import type { Command } from './command.js';
 
 const REPRO_OPTIONS = [
   configFlag('ports'),
@@ -145,3 +146,5 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
   }
   return { code: 0 };
 }
+
+export const command: Command = { usage: REPRO_USAGE, run: runRepro };

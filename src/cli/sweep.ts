@@ -7,6 +7,7 @@ import { CONFIG_FLAGS, replayCommand, type Flag } from '../pipeline/replay-line.
 import { optionsUsage, SOURCES, type FlagValues } from './options.js';
 import { parseReplayArgs } from './replay.js';
 import { paint } from '../style.js';
+import type { Command } from './command.js';
 
 /** sweep's own options; the rest of its command line is a replay's (its --queue-size and --waitstop are these). */
 const SWEEP_OPTIONS = [
@@ -131,3 +132,5 @@ export async function runSweep(argv: string[]): Promise<{ code: number }> {
   process.stdout.write(`${lines.join('\n')}\n`);
   return fault();
 }
+
+export const command: Command = { usage: SWEEP_USAGE, more: SWEEP_REPLAY_OPTIONS, run: runSweep };
