@@ -109,7 +109,6 @@ export class Replay {
   private readonly sink: Sink;
   private readonly ledgerFile: NdjsonWriter | null;
   private readonly lines: string[] = [];
-  private readonly source: Source;
   private finished = false;
   private readonly outputKind: OutputTarget['kind'];
 
@@ -144,7 +143,6 @@ export class Replay {
       // late: whatever completes at the very instant the waitstop ends still counts
       this.scheduler.at(now + t.shutdown.afterNs, end, 'deadline', 0, 'late');
     });
-    this.source = source;
     this.output = new Output(this.ledger, this.sink, c.dropMethods, c.outputFailureRate, new Random(c.seed, 'output.failures'));
     for (const spec of t.stages) {
       for (let i = 0; i < spec.instances; i++) {
@@ -153,7 +151,7 @@ export class Replay {
       }
     }
     this.scheduler.hook = opts.hook ?? this.scheduler.hook;
-    this.scheduler.at(0, this.source, 'next');
+    this.scheduler.at(0, source, 'next');
     for (const w of this.workers) w.input.wait(w);
   }
 
