@@ -30,7 +30,7 @@ export interface CaseOutput {
   headline: string;
 }
 
-interface ResolvedCapture {
+export interface ResolvedCapture {
   /** Path to open. */
   path: string;
   /** Path as printed: relative to the repository root (committed) or the working directory (caches). */
@@ -65,7 +65,7 @@ function generated(name: string, spec: Partial<GenOptions>): string {
   return out;
 }
 
-function resolveCapture(c: GoldenCase): ResolvedCapture {
+export function resolveCapture(c: GoldenCase): ResolvedCapture {
   const spec = c.capture;
   if ('scenario' in spec) {
     const s = scenario(spec.scenario);

@@ -1,0 +1,63 @@
+/**
+ * packetbeat 5's own analyzer (../shared/oracles/packetbeat5-analyzer) on
+ * every golden capture: its output is committed under golden/oracles/NAME/
+ * (the events gzipped, their count, sha256 and the counters it prints), so
+ * lockstep's tests can hold its packetbeat5 view to them without Go. Where
+ * the oracle is built (`.ci/run` builds it and makes this test mandatory),
+ * the committed output must be what it prints today.
+ * `npm run oracles:update` rewrites the files on purpose (refused under CI).
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { GOLDEN_DIR, ROOT } from '../src/golden/case.js';
+import {
+  committedAnalyzerOutput,
+  ORACLE_CAPTURES,
+  ORACLES_DIR,
+  oracleCapture,
+  oraclesMandatory,
+  runAnalyzerOracle,
+} from '../test/support/oracles.js';
+
+const update = process.env.ORACLES_UPDATE === '1';
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const lines = (b: Buffer) => b.toString('utf8').split('\n').filter((l) => l !== '').length;
+
+describe('the packetbeat 5 analyzer oracle on the golden captures', () => {
+  if (update && process.env.CI) throw new Error('oracles:update is refused under CI: the committed output changes only on purpose');
+  if (oraclesMandatory && ORACLES_DIR === null) throw new Error('LOCKSTEP_REQUIRE_ORACLES=1 but LOCKSTEP_ORACLES names no folder of built oracles');
+
+  for (const { name } of ORACLE_CAPTURES) {
+    it(`${name}: the committed events are whole (their count and sha256 as recorded)`, () => {
+      const c = committedAnalyzerOutput(name);
+      expect(c, `golden/oracles/${name}/pb5-analyzer.json is missing: npm run oracles:update`).not.toBeNull();
+      const events = c!.events();
+      expect(lines(events)).toBe(c!.lines);
+      expect(sha256(events)).toBe(c!.sha256);
+      expect(c!.counters.events).toBe(c!.lines);
+    });
+
+    it.skipIf(ORACLES_DIR === null)(`${name}: the oracle prints what is committed`, () => {
+      const capture = oracleCapture(name);
+      const out = runAnalyzerOracle(capture.path, capture.ports);
+      const shown = relative(ROOT, capture.path);
+      const now = {
+        command: `pb5-analyzer -ports ${capture.ports.join(',')} ${shown}`,
+        counters: out.counters,
+        lines: lines(out.events),
+        sha256: sha256(out.events),
+      };
+      if (update) {
+        const dir = join(GOLDEN_DIR, 'oracles', name);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'pb5-analyzer.json'), `${JSON.stringify(now, null, 2)}\n`);
+        writeFileSync(join(dir, 'pb5-analyzer.ndjson.gz'), gzipSync(out.events, { level: 9 }));
+      }
+      const c = committedAnalyzerOutput(name);
+      expect(c && { command: c.command, counters: c.counters, lines: c.lines, sha256: c.sha256 }).toEqual(now);
+    });
+  }
+});

@@ -1,0 +1,75 @@
+/**
+ * packetbeat 5's own code, run on lockstep's captures: the oracles of
+ * `../shared/oracles/` (see its README), built by `.ci/run` into the folder
+ * `LOCKSTEP_ORACLES` names. Their output on the golden captures is committed
+ * under `golden/oracles/`, so tests can hold lockstep to it without Go.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { GOLDEN_DIR, readCase } from '../../src/golden/case.js';
+import { resolveCapture } from '../../src/golden/run.js';
+
+/** The folder holding the built oracles (`pb5-analyzer`, `pb5full`), or null. */
+export const ORACLES_DIR: string | null = process.env.LOCKSTEP_ORACLES || null;
+
+/** Under CI the oracles must be there, as the real tools must. */
+export const oraclesMandatory = process.env.LOCKSTEP_REQUIRE_ORACLES === '1';
+
+/** The golden captures, each named by a case that uses it. */
+export const ORACLE_CAPTURES = [
+  { name: 'issue-3404', fromCase: 'issue-3404-packetbeat5' },
+  { name: 'real-redis', fromCase: 'real-redis-logstash' },
+  { name: 'pipelined-resp3', fromCase: 'pipelined-resp3-packetbeat5' },
+] as const;
+
+/** A golden capture's path and Redis ports, made if it is generated. */
+export function oracleCapture(name: string): { path: string; ports: number[] } {
+  const entry = ORACLE_CAPTURES.find((c) => c.name === name)!;
+  const r = resolveCapture(readCase(join(GOLDEN_DIR, entry.fromCase)));
+  return { path: r.path, ports: r.ports };
+}
+
+/** What the analyzer oracle gives on a capture: its events (NDJSON) and the counters it prints last. */
+export interface AnalyzerOutput {
+  events: Buffer;
+  /** `events=N redis.unmatched_responses=N tcp.dropped_because_of_gaps=N`, as a map. */
+  counters: Record<string, number>;
+}
+
+/** Runs `pb5-analyzer -ports P CAPTURE`. */
+export function runAnalyzerOracle(capture: string, ports: number[], dir = ORACLES_DIR!): AnalyzerOutput {
+  const r = spawnSync(join(dir, 'pb5-analyzer'), ['-ports', ports.join(','), capture], { maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`pb5-analyzer failed (${r.status}): ${r.stderr?.toString().trim()}`);
+  const last = r.stderr.toString().trim().split('\n').pop() ?? '';
+  return { events: r.stdout, counters: parseCounters(last) };
+}
+
+function parseCounters(line: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const kv of line.trim().split(/\s+/)) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) out[kv.slice(0, eq)] = Number(kv.slice(eq + 1));
+  }
+  return out;
+}
+
+/** The committed output of the analyzer oracle on a golden capture. */
+export interface CommittedAnalyzerOutput {
+  /** How it was made, the capture shown as in the golden cases. */
+  command: string;
+  counters: Record<string, number>;
+  lines: number;
+  sha256: string;
+  /** The events themselves (from `pb5-analyzer.ndjson.gz`). */
+  events(): Buffer;
+}
+
+export function committedAnalyzerOutput(name: string): CommittedAnalyzerOutput | null {
+  const dir = join(GOLDEN_DIR, 'oracles', name);
+  const meta = join(dir, 'pb5-analyzer.json');
+  if (!existsSync(meta)) return null;
+  const m = JSON.parse(readFileSync(meta, 'utf8')) as Omit<CommittedAnalyzerOutput, 'events'>;
+  return { ...m, events: () => gunzipSync(readFileSync(join(dir, 'pb5-analyzer.ndjson.gz'))) };
+}
