@@ -8,8 +8,14 @@ export { CaptureFeed, type Counters, type DecodeCounters } from './feed.js';
 export interface AnalyzeOptions {
   /** Redis server ports (default 6379). */
   ports?: readonly number[];
-  /** TCP mode (default `reassemble`). */
+  /** TCP mode (default `reassemble`; `packetbeat` with `as: 'packetbeat5'`). */
   tcp?: TcpMode;
+  /**
+   * `lossless` (default): Redis as it is on the wire. `packetbeat5`: as
+   * packetbeat 5's own analyzer sees it (`redis/packetbeat5.ts`), its
+   * events byte for byte.
+   */
+  as?: 'lossless' | 'packetbeat5';
   /** Write every transaction as an NDJSON line to this file. */
   events?: string;
   /** Called for every transaction, in order. */
@@ -50,7 +56,11 @@ export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSumm
     },
   };
   try {
-    feed = new CaptureFeed(capture, sink, { ports: opts.ports ?? [6379], tcp: opts.tcp ?? 'reassemble' });
+    const ports = opts.ports ?? [6379];
+    feed =
+      opts.as === 'packetbeat5'
+        ? new CaptureFeed(capture, sink, { ports: [{ protocol: PROTOCOLS.redis5!, ports }], tcp: opts.tcp ?? 'packetbeat' })
+        : new CaptureFeed(capture, sink, { ports, tcp: opts.tcp ?? 'reassemble' });
   } catch (e) {
     events?.discard();
     throw e;

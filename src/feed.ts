@@ -3,6 +3,7 @@ import { CaptureError } from './pcap/errors.js';
 import type { CaptureWarning } from './pcap/errors.js';
 import { CaptureReader } from './pcap/reader.js';
 import { analyzersFor, Encoders, type Equation, type PortMap, type Protocol, type ProtocolAnalyzer, type TimeBase, type Transaction, type TransactionSink } from './protocols/index.js';
+import { redisPacketbeat5 } from './redis/packetbeat5.js';
 import { redis } from './redis/protocol.js';
 import { TcpAssembler, type TcpOptions } from './tcp/assembler.js';
 import type { TcpCounters, TcpMode } from './tcp/stream.js';
@@ -16,8 +17,8 @@ export interface FeedOptions {
   tcpOptions?: Partial<TcpOptions>;
 }
 
-/** Every protocol lockstep analyzes, by name. */
-export const PROTOCOLS: Readonly<Record<string, Protocol>> = { redis };
+/** Every protocol lockstep analyzes, by name; `redis5` is Redis as packetbeat 5's own analyzer sees it. */
+export const PROTOCOLS: Readonly<Record<string, Protocol>> = { redis, redis5: redisPacketbeat5 };
 
 const shared = new Encoders(PROTOCOLS);
 

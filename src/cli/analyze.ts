@@ -8,13 +8,15 @@ import { scenario } from '../gen/scenarios.js';
 import { paint, table } from '../style.js';
 import type { Command } from './command.js';
 
-export const ANALYZE_USAGE = `lockstep analyze CAPTURE|--scenario issue-3404 [--ports 6379,7101] [--tcp reassemble|packetbeat] [--events FILE] [--json]
+export const ANALYZE_USAGE = `lockstep analyze CAPTURE|--scenario issue-3404 [--ports 6379,7101] [--tcp reassemble|packetbeat] [--as lossless|packetbeat5] [--events FILE] [--json]
 
 The lossless ground truth: every Redis transaction in CAPTURE, no queue in the way.
   --scenario NAME  the bundled scenario (generated into .lockstep/ on first use; its ports)
   --ports LIST   Redis server ports (default 6379)
   --tcp MODE     reassemble (default: reorder, trim, gaps only for holes never filled)
                  or packetbeat (packetbeat 5.x tcp.go: no reordering)
+  --as VIEW      lossless (default: Redis as it is on the wire), or packetbeat5: what
+                 packetbeat 5's own analyzer finds, its events byte for byte (TCP as packetbeat)
   --events FILE  write every transaction as packetbeat's NDJSON event
   --json         one JSON object on stdout`;
 
@@ -35,6 +37,7 @@ export function runAnalyze(argv: string[]): CommandResult {
         events: { type: 'string' },
         json: { type: 'boolean' },
         scenario: { type: 'string' },
+        as: { type: 'string' },
       },
     }),
   );
@@ -43,7 +46,8 @@ export function runAnalyze(argv: string[]): CommandResult {
   const capture = bundled ? bundled.capture : onePositional(positionals, 'CAPTURE', 'analyze');
   const summary = analyze(capture, {
     ports: (values.ports !== undefined ? parsePorts('--ports', values.ports) : undefined) ?? bundled?.ports ?? [6379],
-    tcp: choiceOption<TcpMode>('tcp', values.tcp, ['reassemble', 'packetbeat']) ?? 'reassemble',
+    tcp: choiceOption<TcpMode>('tcp', values.tcp, ['reassemble', 'packetbeat']),
+    as: choiceOption('as', values.as, ['lossless', 'packetbeat5'] as const),
     events: values.events,
   });
   if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -2,24 +2,31 @@ import type { Transaction } from '../protocols/protocol.js';
 import type { Connection } from '../tcp/connection.js';
 import type { RespMessage } from './resp.js';
 
-/** A request paired with its response: one packetbeat `type: redis` event. */
-export class RedisTransaction implements Transaction {
+/** A request paired with its response, whatever a message is in the view that paired them. */
+export abstract class Pair<M extends { readonly size: number }> implements Transaction {
   constructor(
     readonly id: number,
     readonly conn: Connection,
-    readonly request: RespMessage,
-    readonly response: RespMessage,
+    readonly request: M,
+    readonly response: M,
   ) {}
 
-  get protocol(): 'redis' {
-    return 'redis';
-  }
+  abstract get protocol(): string;
+
+  /** The command, upper-cased (packetbeat's `method`). */
+  abstract get method(): string;
 
   get bytes(): number {
     return this.request.size + this.response.size;
   }
+}
 
-  /** The command, upper-cased (packetbeat's `method`). */
+/** A request paired with its response: one packetbeat `type: redis` event. */
+export class RedisTransaction extends Pair<RespMessage> {
+  get protocol(): 'redis' {
+    return 'redis';
+  }
+
   get method(): string {
     return this.request.method;
   }

@@ -15,6 +15,11 @@ export interface ScriptedSegment {
 
 /** A small capture built from a script, in memory, for exact hand-checked cases. */
 export function scriptedCapture(segments: ScriptedSegment[], port = 6379): CaptureReader {
+  return CaptureReader.fromBytes(scriptedPcap(segments, port), 'scripted.pcap');
+}
+
+/** The bytes of {@link scriptedCapture}: a little-endian pcap with ns timestamps, Ethernet, IPv4 10.0.0.2 → 10.0.0.1. */
+export function scriptedPcap(segments: ScriptedSegment[], port = 6379): Buffer {
   const w = PcapWriter.inMemory({ nanos: true });
   const seqs = new Map<string, number>();
   const frame = Buffer.alloc(70_000);
@@ -45,7 +50,7 @@ export function scriptedCapture(segments: ScriptedSegment[], port = 6379): Captu
     w.write(base + whole, s.atNs - whole * 1e9, frame, 0, n);
   }
   w.close();
-  return CaptureReader.fromBytes(w.bytes(), 'scripted.pcap');
+  return w.bytes();
 }
 
 /**

@@ -1,0 +1,173 @@
+/**
+ * The packetbeat 5 view against packetbeat 5's own analyzer: on every golden
+ * capture its events equal the oracle's committed output byte for byte, and
+ * on small scripted captures each quirk gives the event worked out by hand
+ * from the Go source — and, where the oracle is built (`.ci/run`), exactly
+ * what the oracle prints for the same capture.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyze } from '../analyze.js';
+import { scriptedPcap, type ScriptedSegment } from '../../test/support/capture.js';
+import { lockstep, scratchDir } from '../../test/support/cli.js';
+import { committedAnalyzerOutput, ORACLE_CAPTURES, ORACLES_DIR, oracleCapture, runAnalyzerOracle } from '../../test/support/oracles.js';
+import { encodeCommand } from './encode.js';
+import { parseMessage, putGoString } from './packetbeat5.js';
+
+const dir = scratchDir('lockstep-pb5-');
+
+/** `analyze --as packetbeat5` on a file: its NDJSON events and packetbeat's three counters. */
+function view(capture: string, ports: number[]) {
+  const events = join(dir, 'events.ndjson');
+  const s = analyze(capture, { ports, as: 'packetbeat5', events });
+  return {
+    events: readFileSync(events),
+    counters: { events: s.transactions, 'redis.unmatched_responses': s.counters['redis.unmatched_responses'], 'tcp.dropped_because_of_gaps': s.counters['tcp.dropped_because_of_gaps'] },
+  };
+}
+
+describe('the packetbeat 5 view on the golden captures equals packetbeat 5 byte for byte', () => {
+  for (const { name } of ORACLE_CAPTURES) {
+    it(name, () => {
+      const c = committedAnalyzerOutput(name)!;
+      const capture = oracleCapture(name);
+      const mine = view(capture.path, capture.ports);
+      expect(mine.counters).toEqual(c.counters);
+      expect(createHash('sha256').update(mine.events).digest('hex')).toBe(c.sha256);
+    });
+  }
+
+  it('issue-3404: 23,069 events, 881 unmatched responses, 4 gaps (the lossless view finds 23,498 and 23)', () => {
+    const { path, ports } = oracleCapture('issue-3404');
+    expect(view(path, ports).counters).toEqual({ events: 23_069, 'redis.unmatched_responses': 881, 'tcp.dropped_because_of_gaps': 4 });
+    const lossless = analyze(path, { ports, tcp: 'packetbeat' });
+    expect([lossless.transactions, lossless.counters['redis.unmatched_responses']]).toEqual([23_498, 23]);
+    // and from the command line
+    const cli = lockstep('analyze', path, '--ports', ports.join(','), '--as', 'packetbeat5', '--json');
+    expect(cli.code).toBe(0);
+    const summary = JSON.parse(cli.stdout) as { transactions: number; counters: Record<string, number> };
+    expect([summary.transactions, summary.counters['redis.unmatched_responses']]).toEqual([23_069, 881]);
+    expect(lockstep('analyze', path, '--as', 'packetbeat6').stderr.trim()).toBe('Expected `--as` to be one of lossless, packetbeat5, got `packetbeat6`');
+  });
+});
+
+const TS = '2016-12-22T11:07:23';
+const CLIENT = '"client_ip":"10.0.0.2","client_port":40000,"client_proc":"","client_server":"","ip":"10.0.0.1"';
+const SERVER_AS_CLIENT = '"client_ip":"10.0.0.1","client_port":6379,"client_proc":"","client_server":"","ip":"10.0.0.2"';
+
+/** A scripted capture through the view (and through the oracle, where it is built: they must agree). */
+function scripted(name: string, segments: ScriptedSegment[]) {
+  const file = join(dir, `${name}.pcap`);
+  writeFileSync(file, scriptedPcap(segments));
+  const mine = view(file, [6379]);
+  if (ORACLES_DIR !== null) {
+    const theirs = runAnalyzerOracle(file, [6379]);
+    expect(mine.events.toString('utf8'), 'the oracle prints the same events').toBe(theirs.events.toString('utf8'));
+    expect(mine.counters, 'and the same counters').toEqual(theirs.counters);
+  }
+  return { lines: mine.events.toString('utf8').split('\n').filter((l) => l !== ''), counters: mine.counters };
+}
+
+const ms = (n: number) => n * 1_000_000;
+
+describe('packetbeat 5 quirks, each worked out from its source', () => {
+  it('a command missing from the 5.x table is a response: HSETNX and its reply are two unmatched responses', () => {
+    const r = scripted('hsetnx', [
+      { atNs: 0, toServer: true, payload: encodeCommand(['HSETNX', 'h', 'f', 'v']) },
+      { atNs: ms(1), toServer: false, payload: ':1\r\n' },
+    ]);
+    expect(r.lines).toEqual([]);
+    expect(r.counters).toEqual({ events: 0, 'redis.unmatched_responses': 2, 'tcp.dropped_because_of_gaps': 0 });
+  });
+
+  it('a server array that starts with a command word is a request, sent by the server', () => {
+    const r = scripted('config-get-save', [
+      { atNs: 0, toServer: true, payload: encodeCommand(['CONFIG', 'GET', 'save']) },
+      { atNs: ms(2), toServer: false, payload: '*2\r\n$4\r\nsave\r\n$0\r\n\r\n' },
+      { atNs: ms(5), toServer: true, payload: encodeCommand(['GET', 'a']) },
+      { atNs: ms(9), toServer: false, payload: '$1\r\n1\r\n' },
+    ]);
+    // CONFIG GET (two words in the table: never matches) is unmatched; ["save", ""] waits as a request; GET a waits behind it
+    expect(r.lines).toEqual([
+      `{"@timestamp":"${TS}.002Z","bytes_in":20,"bytes_out":7,${SERVER_AS_CLIENT},"method":"SAVE","port":40000,"proc":"","query":"save ","redis":{"return_value":"1"},"resource":"","responsetime":7,"server":"","status":"OK","type":"redis"}`,
+    ]);
+    expect(r.counters).toEqual({ events: 1, 'redis.unmatched_responses': 1, 'tcp.dropped_because_of_gaps': 0 });
+  });
+
+  it('an array header cut by the end of a segment drops the direction: the request after it is lost', () => {
+    const whole = encodeCommand(['GET', 'a']);
+    const r = scripted('cut-header', [
+      { atNs: 0, toServer: true, payload: whole.subarray(0, 3) }, // "*2\r"
+      { atNs: ms(1), toServer: true, payload: whole.subarray(3) },
+      { atNs: ms(2), toServer: true, payload: encodeCommand(['GET', 'b']) },
+      { atNs: ms(3), toServer: false, payload: '$1\r\n1\r\n$1\r\n2\r\n' },
+    ]);
+    // "*2\r" fails; "\n$3..." starts with no RESP type and fails too; GET b pairs with the first reply, the second finds none
+    expect(r.lines).toEqual([
+      `{"@timestamp":"${TS}.002Z","bytes_in":20,"bytes_out":7,${CLIENT},"method":"GET","port":6379,"proc":"","query":"GET b","redis":{"return_value":"1"},"resource":"b","responsetime":1,"server":"","status":"OK","type":"redis"}`,
+    ]);
+    expect(r.counters['redis.unmatched_responses']).toBe(1);
+  });
+
+  it('a message cut inside a bulk string waits, and keeps the time of its first segment', () => {
+    const whole = encodeCommand(['SET', 'k', 'value']);
+    const r = scripted('cut-bulk', [
+      { atNs: ms(1), toServer: true, payload: whole.subarray(0, 20) },
+      { atNs: ms(4), toServer: true, payload: whole.subarray(20) },
+      { atNs: ms(6), toServer: false, payload: '+OK\r\n' },
+    ]);
+    expect(r.lines).toEqual([
+      `{"@timestamp":"${TS}.001Z","bytes_in":${whole.length},"bytes_out":5,${CLIENT},"method":"SET","port":6379,"proc":"","query":"SET k value","redis":{"return_value":"OK"},"resource":"k","responsetime":5,"server":"","status":"OK","type":"redis"}`,
+    ]);
+  });
+
+  it('a RESP3 reply is not RESP to packetbeat 5: the direction is dropped, the request stays unanswered', () => {
+    const r = scripted('resp3', [
+      { atNs: 0, toServer: true, payload: encodeCommand(['GET', 'a']) },
+      { atNs: ms(1), toServer: false, payload: '_\r\n' },
+      { atNs: ms(2), toServer: true, payload: encodeCommand(['GET', 'b']) },
+      { atNs: ms(3), toServer: false, payload: '$1\r\nB\r\n' },
+    ]);
+    // the queue is FIFO: the reply to GET b pairs with GET a
+    expect(r.lines).toEqual([
+      `{"@timestamp":"${TS}.000Z","bytes_in":20,"bytes_out":7,${CLIENT},"method":"GET","port":6379,"proc":"","query":"GET a","redis":{"return_value":"B"},"resource":"a","responsetime":3,"server":"","status":"OK","type":"redis"}`,
+    ]);
+  });
+
+  it('values are encoded as Go writes them: <>& as \\u003c…, \\b as \\u0008, each invalid UTF-8 byte as \\ufffd', () => {
+    const value = Buffer.concat([Buffer.from('<a>&"\\\n\b\t\u2028é'), Buffer.from([0xff, 0xed, 0xa0, 0x80, 0x7f])]);
+    const request = Buffer.concat([Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n`), value, Buffer.from('\r\n')]);
+    const r = scripted('escapes', [
+      { atNs: 0, toServer: true, payload: request },
+      { atNs: ms(1), toServer: false, payload: '-ERR <no>\r\n' },
+    ]);
+    const query = 'SET k \\u003ca\\u003e\\u0026\\"\\\\\\n\\u0008\\t\\u2028é\\ufffd\\ufffd\\ufffd\\ufffd\u007f';
+    expect(r.lines).toEqual([
+      `{"@timestamp":"${TS}.000Z","bytes_in":${request.length},"bytes_out":11,${CLIENT},"method":"SET","port":6379,"proc":"","query":"${query}","redis":{"error":"ERR \\u003cno\\u003e"},"resource":"k","responsetime":1,"server":"","status":"Error","type":"redis"}`,
+    ]);
+  });
+});
+
+describe('parseMessage, as redis_parse.go', () => {
+  it('renders arrays and nils as packetbeat does, and a request only by its first word', () => {
+    const m = (s: string) => parseMessage(Buffer.from(s));
+    expect(m('*3\r\n$1\r\na\r\n*-1\r\n*2\r\n:1\r\n+x\r\n')).toMatchObject({ kind: 'message', value: Buffer.from('[a, nil, [1, x]]'), isRequest: false });
+    expect(m('*0\r\n')).toMatchObject({ kind: 'message', value: Buffer.from('[]') });
+    expect(m('$-1\r\n')).toMatchObject({ kind: 'message', value: Buffer.from('nil') });
+    expect(m('*1\r\n$4\r\nping\r\n')).toMatchObject({ kind: 'message', isRequest: true, method: Buffer.from('ping'), value: Buffer.from('ping') });
+    // a bulk length is read as far as its digits go
+    expect(m('$3xyz\r\nabc\r\n')).toMatchObject({ kind: 'message', value: Buffer.from('abc') });
+    expect(m('$3\r\nabcd\r\n')).toEqual({ kind: 'error' });
+    expect(m('$3\r\nab')).toEqual({ kind: 'incomplete' });
+    expect(m('*2\r')).toEqual({ kind: 'error' });
+    expect(m('%1\r\n')).toEqual({ kind: 'error' });
+  });
+
+  it('putGoString escapes as encoding/json with HTML escaping', () => {
+    const out: number[] = [];
+    putGoString(out, Buffer.from([0x3c, 0x08, 0x0c, 0x7f, 0xc3, 0xa9, 0xe2, 0x80, 0xa9, 0xc0, 0xaf, 0xf4, 0x90, 0x80, 0x80]));
+    expect(Buffer.from(out).toString('utf8')).toBe('"\\u003c\\u0008\\u000c\u007fé\\u2029\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"');
+  });
+});

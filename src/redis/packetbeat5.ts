@@ -1,0 +1,421 @@
+/**
+ * Redis as packetbeat 5.x's own analyzer sees it (`protos/redis/redis.go`,
+ * `redis_parse.go`, `libbeat/common/streambuf`; the 5.6 tree in
+ * `../shared/oracles/packetbeat5-analyzer`), quirks included — the view the
+ * `packetbeat5` profile is to be fed with (issue 14). Where packetbeat is
+ * wrong this is wrong the same way; the lossless view (`redis/analyzer.ts`)
+ * says what really happened.
+ *
+ * - A message is a request only by content: a top-level array whose first
+ *   element, ASCII-upper-cased, is in the 5.x command table
+ *   (`redis_parse.go:47-206`, `HSETINX` included; two-word entries never
+ *   match). Anything else, from either side, is a response.
+ * - Only `* $ : + -`: any other first byte, an array header cut by the end
+ *   of a segment (`parseArray`'s `UntilCRLF` error is not "incomplete"), a
+ *   bad length or a bulk string not followed by CRLF drops that direction's
+ *   buffered bytes (`doParse`: `conn.streams[dir] = nil`).
+ * - An incomplete message is parsed again from its start when more comes.
+ * - FIFO pairing; a response with no request waiting is dropped and counted
+ *   in `redis.unmatched_responses` (`correlate`). No queue limits.
+ * - More than 10 MiB buffered in a direction, or a bulk length that would
+ *   make Go panic, drops the whole connection's state (`Parse` returns nil).
+ * - The event's client is whoever sent the request; its values are raw
+ *   bytes, encoded as Go's `encoding/json` does (see {@link putGoString}).
+ */
+import type { LineBuffer, Protocol, ProtocolAnalyzer, TimeBase, Transaction, TransactionEncoder, TransactionSink } from '../protocols/protocol.js';
+import type { CloseReason, Connection, Direction } from '../tcp/connection.js';
+import { CLIENT_TO_SERVER } from '../tcp/connection.js';
+import { newRedisCounters, type RedisCounters } from './analyzer.js';
+import { Pair } from './transaction.js';
+
+/** packetbeat's `tcp.TCPMaxDataInStream`. */
+const MAX_DATA_IN_STREAM = 10 * (1 << 20);
+
+/** The 5.x command table, as it is (`redis_parse.go:47-206`). */
+const COMMANDS = new Set(
+  ('APPEND AUTH BGREWRITEAOF BGSAVE BITCOUNT BITOP BITPOS BLPOP BRPOP BRPOPLPUSH DBSIZE DECR DECRBY DEL DISCARD DUMP ECHO EVAL ' +
+    'EVALSHA EXEC EXISTS EXPIRE EXPIREAT FLUSHALL FLUSHDB GET GETBIT GETRANGE GETSET HDEL HEXISTS HGET HGETALL HINCRBY HINCRBYFLOAT ' +
+    'HKEYS HLEN HMGET HMSET HSCAN HSET HSETINX HVALS INCR INCRBY INCRBYFLOAT INFO KEYS LASTSAVE LINDEX LINSERT LLEN LPOP LPUSH LPUSHX ' +
+    'LRANGE LREM LSET LTRIM MGET MIGRATE MONITOR MOVE MSET MSETNX MULTI OBJECT PERSIST PEXPIRE PEXPIREAT PFADD PFCOUNT PFMERGE PING ' +
+    'PSETEX PSUBSCRIBE PTTL PUBLISH PUBSUB PUNSUBSCRIBE QUIT RANDOMKEY RENAME RENAMENX RESTORE RPOP RPOPLPUSH RPUSH RPUSHX SADD SAVE ' +
+    'SCAN SCARD SDIFF SDIFFSTORE SELECT SET SETBIT SETEX SETNX SETRANGE SHUTDOWN SINTER SINTERSTORE SISMEMBER SLAVEOF SLOWLOG SMEMBERS ' +
+    'SMOVE SORT SPOP SRANDMEMBER SREM SSCAN STRLEN SUBSCRIBE SUNION SUNIONSTORE SYNC TIME TTL TYPE UNSUBSCRIBE UNWATCH WATCH ZADD ZCARD ' +
+    'ZCOUNT ZINCRBY ZINTERSTORE ZRANGE ZRANGEBYSCORE ZRANK ZREM ZREMRANGEBYLEX ZREMRANGEBYRANK ZREMRANGEBYSCORE ZREVRANGE ' +
+    'ZREVRANGEBYSCORE ZREVRANK ZSCAN ZSCORE ZUNIONSTORE').split(' '),
+);
+/** Two-word entries are in the table too (`CLIENT KILL`, `CONFIG GET`, …) and set its longest key: 16 bytes (`CONFIG RESETSTAT`). */
+const MAX_COMMAND_LEN = 16;
+
+const EMPTY = Buffer.alloc(0);
+const NIL = Buffer.from('nil');
+const EMPTY_ARRAY = Buffer.from('[]');
+const SPACE = Buffer.from(' ');
+const COMMA = Buffer.from(', ');
+
+function isCommand(word: Buffer): boolean {
+  if (word.length > MAX_COMMAND_LEN) return false;
+  let upper = '';
+  for (const b of word) upper += String.fromCharCode(b >= 0x61 && b <= 0x7a ? b - 32 : b);
+  return COMMANDS.has(upper);
+}
+
+/** What parsing one message from the start of a direction's bytes gives. */
+type Parsed =
+  | { kind: 'message'; end: number; value: Buffer; isError: boolean; isRequest: boolean; method: Buffer; path: Buffer }
+  | { kind: 'incomplete' }
+  /** Not RESP as packetbeat 5 reads it: the direction's bytes are dropped. */
+  | { kind: 'error' }
+  /** What makes Go panic in `CollectWithSuffix` (a negative length): `logp.Recover`, then the connection's state is dropped. */
+  | { kind: 'panic' };
+
+const INCOMPLETE = { kind: 'incomplete' } as const;
+const ERROR = { kind: 'error' } as const;
+const PANIC = { kind: 'panic' } as const;
+
+/** One value of `b[p..end)` (`dispatch`), or why not; `request` collects the top-level command's parts. */
+type Value = { value: Buffer; next: number; isError: boolean } | typeof INCOMPLETE | typeof ERROR | typeof PANIC;
+
+/** `streambuf.UntilCRLF` from `p`: the index of the CR of the first CRLF, or -1 when there is none yet. */
+function crlf(b: Buffer, p: number, end: number): number {
+  for (let i = p; i < end; i++) {
+    if (b[i] !== 0x0d) continue;
+    if (i + 1 >= end) return -1;
+    if (b[i + 1] === 0x0a) return i;
+  }
+  return -1;
+}
+
+/** `streambuf.IntASCII(false)` on `b[from..to)` of a fixed buffer: a sign, at least one digit, anything after ignored; null on error. */
+function intASCII(b: Buffer, from: number, to: number): number | null {
+  let i = from;
+  if (i >= to) return null;
+  const signed = b[i] === 0x2d;
+  if (signed || b[i] === 0x2b) i++;
+  if (i >= to) return null;
+  let n = 0;
+  const start = i;
+  while (i < to && b[i]! >= 0x30 && b[i]! <= 0x39) n = n * 10 + (b[i++]! - 0x30);
+  if (i === start) return null;
+  return signed ? -n : n;
+}
+
+interface Top {
+  isRequest: boolean;
+  method: Buffer;
+  path: Buffer;
+}
+
+function dispatch(b: Buffer, p: number, end: number, depth: number, top: Top): Value {
+  if (p >= end) return INCOMPLETE;
+  switch (b[p]) {
+    case 0x2a: // *
+      return parseArray(b, p, end, depth, top);
+    case 0x24: // $
+      return parseString(b, p, end);
+    case 0x3a: // :  (not checked to be an integer: packetbeat only logs it)
+    case 0x2b: // +
+    case 0x2d: {
+      // -
+      const cr = crlf(b, p, end);
+      if (cr < 0) return INCOMPLETE;
+      return { value: b.subarray(p + 1, cr), next: cr + 2, isError: b[p] === 0x2d };
+    }
+    default:
+      return ERROR;
+  }
+}
+
+function parseString(b: Buffer, p: number, end: number): Value {
+  const cr = crlf(b, p, end);
+  if (cr < 0) return INCOMPLETE;
+  const after = cr + 2;
+  if (cr - p === 3 && b[p + 1] === 0x2d && b[p + 2] === 0x31) return { value: NIL, next: after, isError: false };
+  const n = intASCII(b, p + 1, cr);
+  if (n === null) return ERROR;
+  // CollectWithSuffix(n, "\r\n") from `after`
+  if (n + 2 > end - after) return INCOMPLETE;
+  const at = after + n;
+  if (at < 0) return PANIC;
+  const suffix = b[at] === 0x0d && b[at + 1] === 0x0a;
+  if (!suffix) return ERROR;
+  if (n < 0) return PANIC; // b.data[mark : mark+n] with n < 0
+  return { value: b.subarray(after, at), next: at + 2, isError: false };
+}
+
+function parseArray(b: Buffer, p: number, end: number, depth: number, top: Top): Value {
+  const cr = crlf(b, p, end);
+  // an array header not whole yet is an error to packetbeat 5, not a wait (parseArray returns ok=false)
+  if (cr < 0) return ERROR;
+  const after = cr + 2;
+  const len = cr - p;
+  if (len === 3 && b[p + 1] === 0x2d && b[p + 2] === 0x31) return { value: NIL, next: after, isError: false };
+  if (len === 2 && b[p + 1] === 0x30) return { value: EMPTY_ARRAY, next: after, isError: false };
+  const count = intASCII(b, p + 1, cr);
+  if (count === null) return ERROR;
+  if (count < 0) return { value: NIL, next: after, isError: false };
+  if (count === 0) return { value: EMPTY_ARRAY, next: after, isError: false };
+  const content: Buffer[] = [];
+  let q = after;
+  for (let i = 0; i < count; i++) {
+    const v = dispatch(b, q, end, depth + 1, top);
+    if (!('value' in v)) return v;
+    content.push(v.value);
+    q = v.next;
+  }
+  if (depth === 0 && isCommand(content[0]!)) {
+    top.isRequest = true;
+    top.method = content[0]!;
+    top.path = content.length > 1 ? content[1]! : EMPTY;
+    let contentLen = 0;
+    for (const c of content) contentLen += c.length;
+    return { value: contentLen > 1 ? join(content, SPACE) : content[0]!, next: q, isError: false };
+  }
+  return { value: Buffer.concat([Buffer.from('['), join(content, COMMA), Buffer.from(']')]), next: q, isError: false };
+}
+
+function join(parts: Buffer[], sep: Buffer): Buffer {
+  const out: Buffer[] = [];
+  parts.forEach((part, i) => {
+    if (i > 0) out.push(sep);
+    out.push(part);
+  });
+  return Buffer.concat(out);
+}
+
+/** `parser.parse`: one whole message from `b[0..end)`. Its top-level error flag is only a `-` reply's (an array's never is). */
+export function parseMessage(b: Buffer, end = b.length): Parsed {
+  const top: Top = { isRequest: false, method: EMPTY, path: EMPTY };
+  const v = dispatch(b, 0, end, 0, top);
+  if (!('value' in v)) return v;
+  return { kind: 'message', end: v.next, value: Buffer.from(v.value), isError: b[0] === 0x2d, ...top, method: Buffer.from(top.method), path: Buffer.from(top.path) };
+}
+
+/** A complete message, kept until it is paired. */
+interface Message {
+  tsNs: number;
+  dir: Direction;
+  size: number;
+  value: Buffer;
+  isError: boolean;
+  method: Buffer;
+  path: Buffer;
+}
+
+/** A request and its response, as packetbeat 5 pairs them: one `type: redis` event. */
+export class Packetbeat5Transaction extends Pair<Message> {
+  get protocol(): 'redis5' {
+    return 'redis5';
+  }
+
+  /** `bytes.ToUpper` of the request's first word (ASCII: it matched the command table). */
+  get method(): string {
+    return this.request.method.toString('latin1').toUpperCase();
+  }
+}
+
+/** A connection's state: the two directions' unparsed bytes and the FIFOs of `redisConnectionData`. */
+class State {
+  readonly pending: [Buffer[], Buffer[]] = [[], []];
+  readonly pendingBytes = [0, 0];
+  /** When the message in progress in each direction began (`newMessage(pkt.Ts)`), or -1 for none. */
+  readonly startTs = [-1, -1];
+  readonly requests: Message[] = [];
+}
+
+/** packetbeat 5's Redis analyzer on TCP's streams (TCP in `packetbeat` mode, as `protos/tcp/tcp.go`). */
+export class Packetbeat5Analyzer implements ProtocolAnalyzer {
+  readonly counters: RedisCounters = newRedisCounters();
+  private nextId = 1;
+
+  constructor(private readonly sink: TransactionSink) {}
+
+  private state(conn: Connection): State {
+    let s = conn.app as State | undefined;
+    if (s === undefined) {
+      s = new State();
+      conn.app = s;
+    }
+    return s;
+  }
+
+  onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void {
+    const s = this.state(conn);
+    // stream.Append: a copy (the caller's bytes are not kept), then the 10 MiB bound drops the whole connection
+    s.pending[dir].push(Buffer.from(buf.subarray(offset, offset + length)));
+    s.pendingBytes[dir] += length;
+    if (s.startTs[dir] < 0) s.startTs[dir] = tsNs;
+    if (s.pendingBytes[dir] > MAX_DATA_IN_STREAM) {
+      this.counters['redis.message_too_large']++;
+      this.dropConnection(conn, 'dropped_gap');
+      return;
+    }
+    let bytes = s.pending[dir].length === 1 ? s.pending[dir][0]! : Buffer.concat(s.pending[dir]);
+    let at = 0;
+    while (at < bytes.length) {
+      if (s.startTs[dir] < 0) s.startTs[dir] = tsNs;
+      const rest = at === 0 ? bytes : bytes.subarray(at);
+      const m = parseMessage(rest);
+      if (m.kind === 'incomplete') break;
+      if (m.kind === 'error') {
+        // the direction's stream is dropped with all it buffered; the next segment starts afresh
+        this.counters['redis.parse_errors']++;
+        s.pending[dir] = [];
+        s.pendingBytes[dir] = 0;
+        s.startTs[dir] = -1;
+        return;
+      }
+      if (m.kind === 'panic') {
+        this.counters['redis.parse_errors']++;
+        this.dropConnection(conn, 'dropped_gap');
+        return;
+      }
+      const msg: Message = { tsNs: s.startTs[dir], dir, size: m.end, value: m.value, isError: m.isError, method: m.method, path: m.path };
+      s.startTs[dir] = -1;
+      at += m.end;
+      if (m.isRequest) {
+        this.counters['redis.requests']++;
+        s.requests.push(msg);
+      } else {
+        this.counters['redis.responses']++;
+        const request = s.requests.shift();
+        if (request === undefined) this.counters['redis.unmatched_responses']++;
+        else {
+          this.counters['redis.transactions']++;
+          this.sink.onTransaction(new Packetbeat5Transaction(this.nextId++, conn, request, msg));
+        }
+      }
+    }
+    bytes = at === 0 ? bytes : bytes.subarray(at);
+    s.pending[dir] = bytes.length > 0 ? [bytes] : [];
+    s.pendingBytes[dir] = bytes.length;
+  }
+
+  /** `GapInStream` answers drop: TCP drops the connection's state (`conn.data = nil`). */
+  onGap(conn: Connection, _dir: Direction, _lostBytes: number, _tsNs: number): void {
+    this.dropConnection(conn, 'dropped_gap');
+  }
+
+  onFin(_conn: Connection, _dir: Direction, _tsNs: number): void {
+    // ReceivedFin keeps the state
+  }
+
+  onClose(conn: Connection, _reason: CloseReason, _tsNs: number): void {
+    // packetbeat 5 never closes a connection under -t: requests still waiting are only counted here
+    this.dropConnection(conn, 'no_response');
+  }
+
+  private dropConnection(conn: Connection, reason: 'dropped_gap' | 'no_response'): void {
+    const s = conn.app as State | undefined;
+    if (s === undefined) return;
+    this.counters['redis.unmatched_requests'] += s.requests.length;
+    this.counters[`redis.unmatched_requests.${reason}`] += s.requests.length;
+    conn.app = undefined;
+  }
+}
+
+// ---- the event, as Go's encoding/json writes packetbeat's map ----
+
+const HEX = '0123456789abcdef';
+
+/**
+ * `encodeState.string` of Go 1.x with HTML escaping on (`json.NewEncoder`):
+ * `"` and `\` escaped, `\n` `\r` `\t` short, other controls and `< > &` as
+ * `\u00xx`, U+2028 and U+2029 escaped, each byte of invalid UTF-8 (overlong,
+ * surrogates, above U+10FFFF, cut short) as `\ufffd`, DEL as it is.
+ */
+export function putGoString(out: number[], b: Buffer): void {
+  out.push(0x22);
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26) out.push(c);
+      else if (c === 0x22 || c === 0x5c) out.push(0x5c, c);
+      else if (c === 0x0a) out.push(0x5c, 0x6e);
+      else if (c === 0x0d) out.push(0x5c, 0x72);
+      else if (c === 0x09) out.push(0x5c, 0x74);
+      else out.push(0x5c, 0x75, 0x30, 0x30, HEX.charCodeAt(c >> 4), HEX.charCodeAt(c & 15));
+      i++;
+      continue;
+    }
+    const n = utf8Length(b, i);
+    if (n === 0) {
+      out.push(0x5c, 0x75, 0x66, 0x66, 0x66, 0x64); // \ufffd
+      i++;
+      continue;
+    }
+    if (n === 3 && c === 0xe2 && b[i + 1] === 0x80 && (b[i + 2] === 0xa8 || b[i + 2] === 0xa9)) {
+      out.push(0x5c, 0x75, 0x32, 0x30, 0x32, b[i + 2] === 0xa8 ? 0x38 : 0x39);
+    } else {
+      for (let k = 0; k < n; k++) out.push(b[i + k]!);
+    }
+    i += n;
+  }
+  out.push(0x22);
+}
+
+/** The length of the valid UTF-8 sequence at `b[i]` (`utf8.DecodeRune`'s accept ranges), or 0. */
+function utf8Length(b: Buffer, i: number): number {
+  const c = b[i]!;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < b.length && b[i + k]! >= lo && b[i + k]! <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if ((c >= 0xe1 && c <= 0xec) || c === 0xee || c === 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+function pushText(out: number[], s: string): void {
+  for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
+}
+
+/** The analyzer oracle's line for a transaction (`cmd/pbh`: the event after `normalizeTransAddr`, keys sorted). */
+export class Packetbeat5Encoder implements TransactionEncoder {
+  private bytes(t: Packetbeat5Transaction, base: TimeBase): Buffer {
+    const req = t.request;
+    const resp = t.response;
+    const c = t.conn;
+    // the client is whoever sent the request
+    const fromClient = req.dir === CLIENT_TO_SERVER;
+    const ms = base.sec * 1000 + Math.floor((base.nsec + req.tsNs) / 1e6);
+    const out: number[] = [];
+    pushText(out, `{"@timestamp":"${new Date(ms).toISOString()}","bytes_in":${req.size},"bytes_out":${resp.size},`);
+    pushText(out, `"client_ip":"${fromClient ? c.clientIp : c.serverIp}","client_port":${fromClient ? c.clientPort : c.serverPort},"client_proc":"","client_server":"",`);
+    pushText(out, `"ip":"${fromClient ? c.serverIp : c.clientIp}","method":`);
+    putGoString(out, Buffer.from(t.method, 'latin1'));
+    pushText(out, `,"port":${fromClient ? c.serverPort : c.clientPort},"proc":"","query":`);
+    putGoString(out, req.value);
+    pushText(out, `,"redis":{"${resp.isError ? 'error' : 'return_value'}":`);
+    putGoString(out, resp.value);
+    pushText(out, '},"resource":');
+    putGoString(out, req.path);
+    // int32(resp.ts.Sub(requ.ts).Nanoseconds() / 1e6): Go's division truncates toward zero
+    pushText(out, `,"responsetime":${Math.trunc((resp.tsNs - req.tsNs) / 1e6) | 0},"server":"","status":"${resp.isError ? 'Error' : 'OK'}","type":"redis"}`);
+    return Buffer.from(out);
+  }
+
+  write(tx: Transaction, base: TimeBase, w: LineBuffer): void {
+    const line = this.bytes(tx as Packetbeat5Transaction, base);
+    const buf = w.reserve(line.length);
+    line.copy(buf, w.offset);
+    w.commitLine(w.offset + line.length);
+  }
+
+  format(tx: Transaction, base: TimeBase): string {
+    return this.bytes(tx as Packetbeat5Transaction, base).toString('utf8');
+  }
+}
+
+/** Redis as packetbeat 5's analyzer sees it (TCP in `packetbeat` mode). */
+export const redisPacketbeat5: Protocol = {
+  name: 'redis5',
+  defaultPorts: [6379],
+  analyzer: (sink) => new Packetbeat5Analyzer(sink),
+  encoder: () => new Packetbeat5Encoder(),
+  equations: (c) => [
+    ['redis (packetbeat 5): responses parsed = transactions + unmatched_responses', c['redis.responses']!, c['redis.transactions']! + c['redis.unmatched_responses']!],
+  ],
+};
