@@ -150,6 +150,22 @@ describe('packetbeat 5 quirks, each worked out from its source', () => {
   });
 });
 
+describe('packetbeat 5 past 10 MiB in a stream', () => {
+  it('drops the connection: the rest of the big value is not RESP, its reply finds no request, the next pair is an event', () => {
+    const big = Buffer.concat([Buffer.from(`*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$${11 << 20}\r\n`), Buffer.alloc(11 << 20, 0x78), Buffer.from('\r\n')]);
+    const segments: ScriptedSegment[] = [];
+    for (let at = 0; at < big.length; at += 60_000) segments.push({ atNs: ms(1), toServer: true, payload: big.subarray(at, at + 60_000) });
+    segments.push({ atNs: ms(2), toServer: false, payload: '+OK\r\n' });
+    segments.push({ atNs: ms(3), toServer: true, payload: encodeCommand(['GET', 'a']) });
+    segments.push({ atNs: ms(4), toServer: false, payload: '$1\r\n1\r\n' });
+    const r = scripted('ten-mib', segments);
+    expect(r.lines).toEqual([
+      `{"@timestamp":"${TS}.003Z","bytes_in":20,"bytes_out":7,${CLIENT},"method":"GET","port":6379,"proc":"","query":"GET a","redis":{"return_value":"1"},"resource":"a","responsetime":1,"server":"","status":"OK","type":"redis"}`,
+    ]);
+    expect(r.counters).toEqual({ events: 1, 'redis.unmatched_responses': 1, 'tcp.dropped_because_of_gaps': 0 });
+  });
+});
+
 describe('parseMessage, as redis_parse.go', () => {
   it('renders arrays and nils as packetbeat does, and a request only by its first word', () => {
     const m = (s: string) => parseMessage(Buffer.from(s));

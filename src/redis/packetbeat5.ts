@@ -215,7 +215,8 @@ export class Packetbeat5Transaction extends Pair<Message> {
 
 /** A connection's state: the two directions' unparsed bytes and the FIFOs of `redisConnectionData`. */
 class State {
-  readonly pending: [Buffer[], Buffer[]] = [[], []];
+  /** Each direction's unparsed bytes are `pending[dir][0..pendingBytes[dir])`; the buffer doubles as it fills. */
+  readonly pending: [Buffer, Buffer] = [EMPTY, EMPTY];
   readonly pendingBytes = [0, 0];
   /** When the message in progress in each direction began (`newMessage(pkt.Ts)`), or -1 for none. */
   readonly startTs = [-1, -1];
@@ -241,15 +242,21 @@ export class Packetbeat5Analyzer implements ProtocolAnalyzer {
   onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void {
     const s = this.state(conn);
     // stream.Append: a copy (the caller's bytes are not kept), then the 10 MiB bound drops the whole connection
-    s.pending[dir].push(Buffer.from(buf.subarray(offset, offset + length)));
-    s.pendingBytes[dir] += length;
+    const have = s.pendingBytes[dir]!;
+    if (have + length > s.pending[dir].length) {
+      const bigger = Buffer.allocUnsafe(Math.max(4096, 2 * (have + length)));
+      s.pending[dir].copy(bigger, 0, 0, have);
+      s.pending[dir] = bigger;
+    }
+    buf.copy(s.pending[dir], have, offset, offset + length);
+    s.pendingBytes[dir] = have + length;
     if (s.startTs[dir] < 0) s.startTs[dir] = tsNs;
     if (s.pendingBytes[dir] > MAX_DATA_IN_STREAM) {
       this.counters['redis.message_too_large']++;
       this.dropConnection(conn, 'dropped_gap');
       return;
     }
-    let bytes = s.pending[dir].length === 1 ? s.pending[dir][0]! : Buffer.concat(s.pending[dir]);
+    const bytes = s.pending[dir].subarray(0, s.pendingBytes[dir]);
     let at = 0;
     while (at < bytes.length) {
       if (s.startTs[dir] < 0) s.startTs[dir] = tsNs;
@@ -259,7 +266,6 @@ export class Packetbeat5Analyzer implements ProtocolAnalyzer {
       if (m.kind === 'error') {
         // the direction's stream is dropped with all it buffered; the next segment starts afresh
         this.counters['redis.parse_errors']++;
-        s.pending[dir] = [];
         s.pendingBytes[dir] = 0;
         s.startTs[dir] = -1;
         return;
@@ -285,9 +291,9 @@ export class Packetbeat5Analyzer implements ProtocolAnalyzer {
         }
       }
     }
-    bytes = at === 0 ? bytes : bytes.subarray(at);
-    s.pending[dir] = bytes.length > 0 ? [bytes] : [];
-    s.pendingBytes[dir] = bytes.length;
+    // what is left moves to the front (a message's values were copied out when it was parsed)
+    if (at > 0) s.pending[dir].copyWithin(0, at, bytes.length);
+    s.pendingBytes[dir] = bytes.length - at;
   }
 
   /** `GapInStream` answers drop: TCP drops the connection's state (`conn.data = nil`). */
