@@ -1,0 +1,32 @@
+/**
+ * The packetbeat 5 view against packetbeat 5's own analyzer, on generated
+ * captures with every fault `gen` makes (gaps, retransmissions, duplicates,
+ * reordering, RESP3 replies, connections seen mid-stream, pipelining, small
+ * segments): the same events, byte for byte, and the same counters. Runs
+ * where the oracle is built (`.ci/run` builds it and makes this mandatory).
+ */
+import { test } from '@fast-check/vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect } from 'vitest';
+import { analyze } from '../src/analyze.js';
+import { generateRedisCapture } from '../src/gen/redis.js';
+import { scratchDir } from '../test/support/cli.js';
+import { ORACLES_DIR, runAnalyzerOracle } from '../test/support/oracles.js';
+import { captureOptions } from './arbitraries.js';
+import { budget } from './budget.js';
+
+const dir = scratchDir('lockstep-pb5-oracle-');
+
+describe.skipIf(ORACLES_DIR === null)('the packetbeat 5 view and packetbeat 5 itself', () => {
+  let run = 0;
+  test.prop([captureOptions], budget(30))('give the same events and counters on any generated capture', (opts) => {
+    const file = join(dir, `c-${run++}.pcap`);
+    generateRedisCapture({ ...opts, port: 6379 }, file);
+    const events = `${file}.ndjson`;
+    const s = analyze(file, { ports: [6379], as: 'packetbeat5', events });
+    const oracle = runAnalyzerOracle(file, [6379]);
+    expect({ events: s.transactions, 'redis.unmatched_responses': s.counters['redis.unmatched_responses'], 'tcp.dropped_because_of_gaps': s.counters['tcp.dropped_because_of_gaps'] }).toEqual(oracle.counters);
+    expect(readFileSync(events, 'utf8')).toBe(oracle.events.toString('utf8'));
+  });
+});
