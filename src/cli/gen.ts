@@ -1,6 +1,6 @@
 import { generateRedisCapture, GEN_DEFAULTS, PRESETS, type GenOptions } from '../gen/redis.js';
 import { parseArgs } from 'node:util';
-import { intOption, numberOption, onePositional, withUsage } from './args.js';
+import { choiceOption, intOption, numberOption, onePositional, withUsage } from './args.js';
 import { expected, UsageError } from './errors.js';
 import { paint } from '../style.js';
 import type { Command } from './command.js';
@@ -19,6 +19,8 @@ Writes a deterministic synthetic Redis capture (same options, same bytes) and FI
   --gaps N           lost segments
   --retransmissions N, --duplicates N, --reorder N, --tail N
   --resp3 F          share of connections speaking RESP3 (0..1)
+  --commands SET     redis (default: some commands packetbeat 5 does not know) or packetbeat5
+                     (only commands in packetbeat 5's table; the issue-3404 preset's)
   --ipv6, --nanos    IPv6 addresses; nanosecond pcap timestamps`;
 
 export function runGen(argv: string[]): { code: number } {
@@ -46,6 +48,7 @@ export function runGen(argv: string[]): { code: number } {
         resp3: { type: 'string' },
         ipv6: { type: 'boolean' },
         nanos: { type: 'boolean' },
+        commands: { type: 'string' },
       },
     }),
   );
@@ -68,6 +71,7 @@ export function runGen(argv: string[]): { code: number } {
   set('pipeline', intOption('pipeline', values.pipeline, 1, 10_000));
   set('port', intOption('port', values.port, 1, 65535));
   set('seed', intOption('seed', values.seed, 0, 0xffffffff));
+  set('commands', choiceOption('commands', values.commands, ['redis', 'packetbeat5'] as const));
   set('rate', numberOption('rate', values.rate, 1e-3));
   set('midstream', intOption('midstream', values.midstream, 0, 1_000_000));
   set('gaps', intOption('gaps', values.gaps, 0, 60_000));

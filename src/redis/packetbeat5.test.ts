@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../analyze.js';
+import { generateRedisCapture, PRESETS } from '../gen/redis.js';
 import { scriptedPcap, type ScriptedSegment } from '../../test/support/capture.js';
 import { lockstep, scratchDir } from '../../test/support/cli.js';
 import { committedAnalyzerOutput, ORACLE_CAPTURES, ORACLES_DIR, oracleCapture, runAnalyzerOracle } from '../../test/support/oracles.js';
@@ -39,17 +40,26 @@ describe('the packetbeat 5 view on the golden captures equals packetbeat 5 byte 
     });
   }
 
-  it('issue-3404: 23,069 events, 881 unmatched responses, 4 gaps (the lossless view finds 23,498 and 23)', () => {
+  it('the bundled scenario gives packetbeat 5 the report\'s analyzer counters: 23 unmatched responses, 4 gaps', () => {
     const { path, ports } = oracleCapture('issue-3404');
-    expect(view(path, ports).counters).toEqual({ events: 23_069, 'redis.unmatched_responses': 881, 'tcp.dropped_because_of_gaps': 4 });
+    expect(view(path, ports).counters).toEqual({ events: 23_498, 'redis.unmatched_responses': 23, 'tcp.dropped_because_of_gaps': 4 });
     const lossless = analyze(path, { ports, tcp: 'packetbeat' });
     expect([lossless.transactions, lossless.counters['redis.unmatched_responses']]).toEqual([23_498, 23]);
     // and from the command line
     const cli = lockstep('analyze', path, '--ports', ports.join(','), '--as', 'packetbeat5', '--json');
     expect(cli.code).toBe(0);
     const summary = JSON.parse(cli.stdout) as { transactions: number; counters: Record<string, number> };
-    expect([summary.transactions, summary.counters['redis.unmatched_responses']]).toEqual([23_069, 881]);
+    expect([summary.transactions, summary.counters['redis.unmatched_responses']]).toEqual([23_498, 23]);
     expect(lockstep('analyze', path, '--as', 'packetbeat6').stderr.trim()).toBe('Expected `--as` to be one of lossless, packetbeat5, got `packetbeat6`');
+  });
+
+  it('with commands packetbeat 5 does not know, the views part: 23,069 events and 881 unmatched responses against 23,498 and 23', () => {
+    const file = join(dir, 'issue-3404-redis-commands.pcap');
+    generateRedisCapture({ ...PRESETS['issue-3404'], commands: 'redis' }, file);
+    // its 215 FLUSHSLOTS and 214 LATENCY DOCTOR requests, and their replies, are responses nothing asked for
+    expect(view(file, [7101]).counters).toEqual({ events: 23_069, 'redis.unmatched_responses': 881, 'tcp.dropped_because_of_gaps': 4 });
+    const lossless = analyze(file, { ports: [7101], tcp: 'packetbeat' });
+    expect([lossless.transactions, lossless.counters['redis.unmatched_responses'], lossless.byMethod.FLUSHSLOTS, lossless.byMethod.LATENCY]).toEqual([23_498, 23, 215, 214]);
   });
 });
 
