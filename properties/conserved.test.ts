@@ -5,14 +5,14 @@ import { FATES, type Fate } from '../src/pipeline/ledger.js';
 import { anyConfig, Captures, captureSpec } from './arbitraries.js';
 import { budget } from './budget.js';
 import { withRepro } from './repro.js';
-import { expectBalanced, groundTruth, isSubMultiset, ndjsonLines, run, type Run, type Truth } from './runs.js';
+import { expectBalanced, groundTruth, isSubMultiset, ndjsonLines, run, viewOf, type Run, type Truth } from './runs.js';
 
 const captures = new Captures();
 afterAll(() => captures.remove());
 
 const truths = new Map<string, Truth>();
 function truth(capture: string, c: PipelineConfig): Truth {
-  const key = `${capture} ${c.tcp} ${c.ports.join(',')}`;
+  const key = `${capture} ${c.tcp} ${c.ports.join(',')} ${viewOf(c)}`;
   let t = truths.get(key);
   if (!t) {
     t = groundTruth(capture, c, captures.scratch(`analyze-${truths.size}.ndjson`));

@@ -13,8 +13,8 @@ describe('what the analyzer finds does not depend on how the pipeline runs', () 
     'with block + drain, the published events are the same for any pacing, speed, queue, workers, batches, costs and jitter',
     (gen, a, other) => {
       const capture = captures.path(gen);
-      // the same analyzer settings (ports, TCP mode); everything about the pipeline drawn independently
-      const b = { ...other, ports: a.ports, tcp: a.tcp };
+      // the same analyzer settings (ports, TCP mode, the profile's view of Redis); everything about the pipeline drawn independently
+      const b = { ...other, profile: a.profile, ports: a.ports, tcp: a.tcp };
       withRepro(
         capture,
         [a, b],

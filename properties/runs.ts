@@ -1,6 +1,7 @@
 /** One replay as the properties run it, and the checks every run must pass. */
 import { readFileSync } from 'node:fs';
 import { analyze } from '../src/analyze.js';
+import { profileOf } from '../src/profiles/index.js';
 import { expect } from 'vitest';
 import type { PipelineConfig } from '../src/profiles/index.js';
 import type { Fate } from '../src/pipeline/ledger.js';
@@ -78,8 +79,13 @@ export interface Truth {
   lines: string[];
 }
 
-/** `analyze` with the run's ports and TCP mode, its events written to `eventsPath` and read back. */
-export function groundTruth(capture: string, c: Pick<PipelineConfig, 'ports' | 'tcp'>, eventsPath: string): Truth {
-  const summary = analyze(capture, { ports: c.ports, tcp: c.tcp, events: eventsPath });
+/** Which view of Redis a configuration's profile analyzes with (`packetbeat5`'s is packetbeat 5's own). */
+export function viewOf(c: PipelineConfig): 'lossless' | 'packetbeat5' {
+  return profileOf(c.profile).topology(c).source.protocol === 'redis5' ? 'packetbeat5' : 'lossless';
+}
+
+/** `analyze` with the run's ports, TCP mode and view, its events written to `eventsPath` and read back. */
+export function groundTruth(capture: string, c: PipelineConfig, eventsPath: string): Truth {
+  const summary = analyze(capture, { ports: c.ports, tcp: c.tcp, as: viewOf(c), events: eventsPath });
   return { transactions: summary.transactions, lines: ndjsonLines(eventsPath) };
 }

@@ -28,7 +28,9 @@ describe("import { analyze, replay } from 'lockstep'", () => {
       const config = resolveConfig('packetbeat5', []);
       const r = new Replay(file, config, { scheduler });
       r.run();
-      expect(r.finish().transactions).toBe(200);
+      // packetbeat5 sees Redis as packetbeat 5 does: requests for commands missing from its table pair with nothing
+      expect(r.finish().transactions).toBe(analyze(file, { as: 'packetbeat5' }).transactions);
+      expect(analyze(file, { as: 'packetbeat5' }).transactions).toBe(197);
       expect(r.topology).toEqual(profileOf('packetbeat5').topology(config));
       expect([...stages].sort()).toEqual(['output', 'shutdown', 'source', 'worker.1']);
     } finally {

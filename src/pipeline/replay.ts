@@ -120,7 +120,8 @@ export class Replay {
     this.scheduler = opts.scheduler ?? new Scheduler();
     // the capture first: a capture that does not open leaves nothing else to undo
     let source: Source | null = null;
-    this.feed = new CaptureFeed(capture, { onTransaction: (tx: Transaction) => source!.emitted(tx) }, { ports: c.ports, tcp: c.tcp });
+    const protocol = PROTOCOLS[t.source.protocol]!;
+    this.feed = new CaptureFeed(capture, { onTransaction: (tx: Transaction) => source!.emitted(tx) }, { ports: [{ protocol, ports: c.ports }], tcp: c.tcp });
     let ledgerFile: NdjsonWriter | null = null;
     try {
       ledgerFile = opts.ledger ? new NdjsonWriter(opts.ledger) : null;

@@ -6,11 +6,12 @@ import type { Topology } from './topology.js';
  * block) → `workers` that read it in batches → either the output, or a
  * second, blocking store (packetbeat 5's pipeline queue) read one event at a
  * time by an output worker. The flags can give any profile any of these.
+ * `protocol`: the analyzer of the Redis ports (see {@link Topology.source}).
  */
-export function publisherChain(c: PipelineConfig): Topology {
+export function publisherChain(c: PipelineConfig, protocol = 'redis'): Topology {
   const pipeline = c.pipelineQueueSize > 0;
   return {
-    source: { output: 'queue', cost: c.costs.analyzer },
+    source: { output: 'queue', cost: c.costs.analyzer, protocol },
     queues: [
       { name: 'queue', capacity: c.queueSize, whenFull: c.policy },
       ...(pipeline ? [{ name: 'pipeline', capacity: c.pipelineQueueSize, whenFull: 'block' as const }] : []),

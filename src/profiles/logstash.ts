@@ -39,5 +39,5 @@ export const logstash: Profile = {
       return {};
     },
   },
-  topology: publisherChain,
+  topology: (c) => publisherChain(c),
 };

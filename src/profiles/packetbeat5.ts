@@ -68,5 +68,6 @@ export const packetbeat5: Profile = {
     },
     'packetbeat.protocols.redis.ports': (v, w) => ({ ports: parsePorts('packetbeat.protocols.redis.ports', v, w) }),
   },
-  topology: publisherChain,
+  // Redis as packetbeat 5's own analyzer sees it (src/redis/packetbeat5.ts)
+  topology: (c) => publisherChain(c, 'redis5'),
 };

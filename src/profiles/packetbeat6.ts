@@ -28,5 +28,5 @@ export const packetbeat6: Profile = {
     shutdown_timeout: (v, w) => ({ waitstopNs: parseDuration('shutdown_timeout', v, w) }),
     'queue.mem.events': (v, w) => ({ queueSize: parseWhole('queue.mem.events', v, 1, 100_000_000, w) }),
   },
-  topology: publisherChain,
+  topology: (c) => publisherChain(c),
 };

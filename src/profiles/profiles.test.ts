@@ -1,6 +1,11 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROFILE_DEFAULTS } from './index.js';
-import { profileOf, PROFILE_LIST } from './index.js';
+import { scratchDir } from '../../test/support/cli.js';
+import { committedAnalyzerOutput, ORACLE_CAPTURES, oracleCapture } from '../../test/support/oracles.js';
+import { Replay } from '../pipeline/replay.js';
+import { PROFILE_DEFAULTS, profileOf, PROFILE_LIST, resolveConfig } from './index.js';
 
 describe('profiles', () => {
   it('packetbeat 5: a dropping channel, the publisher counting as it hands on, a blocking pipeline queue, the output worker; abort loses the channel and the publisher\'s hands', () => {
@@ -13,7 +18,7 @@ describe('profiles', () => {
       ['worker', 1, 'queue', 'pipeline', 1, true],
       ['output', 1, 'pipeline', null, 1, false],
     ]);
-    expect(t.source.output).toBe('queue');
+    expect(t.source).toMatchObject({ output: 'queue', protocol: 'redis5' });
     expect(t.shutdown).toEqual({ afterNs: 0, stops: ['queue', 'worker'] });
     // without libbeat's drain of the pipeline, an abort loses that too
     expect(profileOf('packetbeat5').topology({ ...PROFILE_DEFAULTS.packetbeat5, drainPipeline: false }).shutdown.stops).toEqual(['queue', 'worker', 'pipeline', 'output']);
@@ -24,6 +29,7 @@ describe('profiles', () => {
     expect(pb6.queues).toEqual([{ name: 'queue', capacity: 4096, whenFull: 'block' }]);
     expect(pb6.stages.map((s) => [s.name, s.instances, s.output, s.batch])).toEqual([['worker', 1, null, { size: 2048, delayNs: 0 }]]);
     expect(pb6.shutdown.stops).toEqual(['queue', 'worker']);
+    expect(pb6.source.protocol).toBe('redis');
     const ls = profileOf('logstash').topology(PROFILE_DEFAULTS.logstash);
     expect(ls.queues).toEqual([{ name: 'queue', capacity: 250, whenFull: 'block' }]);
     expect(ls.stages.map((s) => [s.name, s.instances, s.output, s.batch])).toEqual([['worker', 2, null, { size: 125, delayNs: 50_000_000 }]]);
@@ -42,4 +48,21 @@ describe('profiles', () => {
       }
     }
   });
+});
+
+describe('the packetbeat5 profile analyzes as packetbeat 5 does', () => {
+  const dir = scratchDir('lockstep-profile-pb5-');
+  for (const { name } of ORACLE_CAPTURES) {
+    it(`${name}: blocking and draining, it writes exactly packetbeat 5's analyzer events`, () => {
+      const { path, ports } = oracleCapture(name);
+      const out = join(dir, `${name}.ndjson`);
+      const config = resolveConfig('packetbeat5', [{ ports, policy: 'block', shutdown: 'drain' }]);
+      const r = new Replay(path, config, { output: { kind: 'file', path: out } });
+      r.run();
+      const s = r.finish();
+      const c = committedAnalyzerOutput(name)!;
+      expect(s.fates.published).toBe(c.lines);
+      expect(createHash('sha256').update(readFileSync(out)).digest('hex')).toBe(c.sha256);
+    });
+  }
 });

@@ -7,8 +7,12 @@ import type { CostModel } from '../sim/cost.js';
  * `Replay` builds the running chain from it; a profile declares it.
  */
 export interface Topology {
-  /** The capture → TCP → protocol analyzer stage, publishing each event it completes into `output`. */
-  source: { output: string; cost: CostModel };
+  /**
+   * The capture → TCP → protocol analyzer stage, publishing each event it
+   * completes into `output`. `protocol` names the analyzer of the Redis ports
+   * (`redis`: the lossless view; `redis5`: packetbeat 5's own).
+   */
+  source: { output: string; cost: CostModel; protocol: string };
   queues: QueueSpec[];
   stages: StageSpec[];
   shutdown: ShutdownSpec;
