@@ -423,5 +423,6 @@ export const redisPacketbeat5: Protocol = {
   encoder: () => new Packetbeat5Encoder(),
   equations: (c) => [
     ['redis (packetbeat 5): responses parsed = transactions + unmatched_responses', c['redis.responses']!, c['redis.transactions']! + c['redis.unmatched_responses']!],
+    ['redis (packetbeat 5): requests parsed = transactions + unmatched_requests', c['redis.requests']!, c['redis.transactions']! + c['redis.unmatched_requests']!],
   ],
 };
