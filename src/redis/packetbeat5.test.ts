@@ -192,8 +192,8 @@ describe('parseMessage, as redis_parse.go', () => {
   });
 
   it('putGoString escapes as encoding/json with HTML escaping', () => {
-    const out: number[] = [];
-    putGoString(out, Buffer.from([0x3c, 0x08, 0x0c, 0x7f, 0xc3, 0xa9, 0xe2, 0x80, 0xa9, 0xc0, 0xaf, 0xf4, 0x90, 0x80, 0x80]));
-    expect(Buffer.from(out).toString('utf8')).toBe('"\\u003c\\u0008\\u000c\u007fé\\u2029\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"');
+    const out = Buffer.alloc(200);
+    const end = putGoString(out, 0, Buffer.from([0x3c, 0x08, 0x0c, 0x7f, 0xc3, 0xa9, 0xe2, 0x80, 0xa9, 0xc0, 0xaf, 0xf4, 0x90, 0x80, 0x80]));
+    expect(out.toString('utf8', 0, end)).toBe('"\\u003c\\u0008\\u000c\u007fé\\u2029\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"');
   });
 });

@@ -26,6 +26,7 @@ import type { LineBuffer, Protocol, ProtocolAnalyzer, TimeBase, Transaction, Tra
 import type { CloseReason, Connection, Direction } from '../tcp/connection.js';
 import { CLIENT_TO_SERVER } from '../tcp/connection.js';
 import { newRedisCounters, type RedisCounters } from './analyzer.js';
+import { Arena } from './resp.js';
 import { Pair } from './transaction.js';
 
 /** packetbeat's `tcp.TCPMaxDataInStream`. */
@@ -52,10 +53,14 @@ const EMPTY_ARRAY = Buffer.from('[]');
 const SPACE = Buffer.from(' ');
 const COMMA = Buffer.from(', ');
 
-function isCommand(word: Buffer): boolean {
-  if (word.length > MAX_COMMAND_LEN) return false;
+/** `isRedisCommand` on `b[from..to)`: ASCII-upper-cased, in the table. */
+function isCommand(b: Buffer, from: number, to: number): boolean {
+  if (to - from > MAX_COMMAND_LEN || from < 0) return false;
   let upper = '';
-  for (const b of word) upper += String.fromCharCode(b >= 0x61 && b <= 0x7a ? b - 32 : b);
+  for (let i = from; i < to; i++) {
+    const c = b[i]!;
+    upper += String.fromCharCode(c >= 0x61 && c <= 0x7a ? c - 32 : c);
+  }
   return COMMANDS.has(upper);
 }
 
@@ -72,8 +77,12 @@ const INCOMPLETE = { kind: 'incomplete' } as const;
 const ERROR = { kind: 'error' } as const;
 const PANIC = { kind: 'panic' } as const;
 
-/** One value of `b[p..end)` (`dispatch`), or why not; `request` collects the top-level command's parts. */
-type Value = { value: Buffer; next: number; isError: boolean } | typeof INCOMPLETE | typeof ERROR | typeof PANIC;
+/**
+ * One value of `b[p..end)` (`dispatch`), or why not. A scalar's bytes are
+ * `b[from..to)` (-1 for nil and arrays). Without `build`, values are not
+ * rendered (EMPTY): the analyzer only needs where a message ends and what it is.
+ */
+type Value = { value: Buffer; next: number; isError: boolean; from: number; to: number } | typeof INCOMPLETE | typeof ERROR | typeof PANIC;
 
 /** `streambuf.UntilCRLF` from `p`: the index of the CR of the first CRLF, or -1 when there is none yet. */
 function crlf(b: Buffer, p: number, end: number): number {
@@ -105,72 +114,83 @@ interface Top {
   path: Buffer;
 }
 
-function dispatch(b: Buffer, p: number, end: number, depth: number, top: Top): Value {
+function dispatch(b: Buffer, p: number, end: number, depth: number, top: Top, build: boolean): Value {
   if (p >= end) return INCOMPLETE;
   switch (b[p]) {
     case 0x2a: // *
-      return parseArray(b, p, end, depth, top);
+      return parseArray(b, p, end, depth, top, build);
     case 0x24: // $
-      return parseString(b, p, end);
+      return parseString(b, p, end, build);
     case 0x3a: // :  (not checked to be an integer: packetbeat only logs it)
     case 0x2b: // +
     case 0x2d: {
       // -
       const cr = crlf(b, p, end);
       if (cr < 0) return INCOMPLETE;
-      return { value: b.subarray(p + 1, cr), next: cr + 2, isError: b[p] === 0x2d };
+      return { value: build ? b.subarray(p + 1, cr) : EMPTY, next: cr + 2, isError: b[p] === 0x2d, from: p + 1, to: cr };
     }
     default:
       return ERROR;
   }
 }
 
-function parseString(b: Buffer, p: number, end: number): Value {
+function parseString(b: Buffer, p: number, end: number, build: boolean): Value {
   const cr = crlf(b, p, end);
   if (cr < 0) return INCOMPLETE;
   const after = cr + 2;
-  if (cr - p === 3 && b[p + 1] === 0x2d && b[p + 2] === 0x31) return { value: NIL, next: after, isError: false };
+  if (cr - p === 3 && b[p + 1] === 0x2d && b[p + 2] === 0x31) return { value: NIL, next: after, isError: false, from: -1, to: -1 };
   const n = intASCII(b, p + 1, cr);
   if (n === null) return ERROR;
   // CollectWithSuffix(n, "\r\n") from `after`
   if (n + 2 > end - after) return INCOMPLETE;
   const at = after + n;
-  if (at < 0) return PANIC;
+  // Go slices its buffer, which begins at the message, from `at`: before it is out of range
+  if (at < origin) return PANIC;
   const suffix = b[at] === 0x0d && b[at + 1] === 0x0a;
   if (!suffix) return ERROR;
   if (n < 0) return PANIC; // b.data[mark : mark+n] with n < 0
-  return { value: b.subarray(after, at), next: at + 2, isError: false };
+  return { value: build ? b.subarray(after, at) : EMPTY, next: at + 2, isError: false, from: after, to: at };
 }
 
-function parseArray(b: Buffer, p: number, end: number, depth: number, top: Top): Value {
+function parseArray(b: Buffer, p: number, end: number, depth: number, top: Top, build: boolean): Value {
   const cr = crlf(b, p, end);
   // an array header not whole yet is an error to packetbeat 5, not a wait (parseArray returns ok=false)
   if (cr < 0) return ERROR;
   const after = cr + 2;
   const len = cr - p;
-  if (len === 3 && b[p + 1] === 0x2d && b[p + 2] === 0x31) return { value: NIL, next: after, isError: false };
-  if (len === 2 && b[p + 1] === 0x30) return { value: EMPTY_ARRAY, next: after, isError: false };
+  if (len === 3 && b[p + 1] === 0x2d && b[p + 2] === 0x31) return { value: NIL, next: after, isError: false, from: -1, to: -1 };
+  if (len === 2 && b[p + 1] === 0x30) return { value: EMPTY_ARRAY, next: after, isError: false, from: -1, to: -1 };
   const count = intASCII(b, p + 1, cr);
   if (count === null) return ERROR;
-  if (count < 0) return { value: NIL, next: after, isError: false };
-  if (count === 0) return { value: EMPTY_ARRAY, next: after, isError: false };
+  if (count < 0) return { value: NIL, next: after, isError: false, from: -1, to: -1 };
+  if (count === 0) return { value: EMPTY_ARRAY, next: after, isError: false, from: -1, to: -1 };
   const content: Buffer[] = [];
   let q = after;
+  // the first element's bytes, when it is a scalar: a command word is one
+  let firstFrom = -1;
+  let firstTo = -1;
   for (let i = 0; i < count; i++) {
-    const v = dispatch(b, q, end, depth + 1, top);
+    const v = dispatch(b, q, end, depth + 1, top, build);
     if (!('value' in v)) return v;
-    content.push(v.value);
+    if (build) content.push(v.value);
+    if (i === 0) {
+      firstFrom = v.from;
+      firstTo = v.to;
+    }
     q = v.next;
   }
-  if (depth === 0 && isCommand(content[0]!)) {
+  // a nil first element renders "nil", which is no command either
+  if (depth === 0 && isCommand(b, firstFrom, firstTo)) {
     top.isRequest = true;
+    if (!build) return { value: EMPTY, next: q, isError: false, from: -1, to: -1 };
     top.method = content[0]!;
     top.path = content.length > 1 ? content[1]! : EMPTY;
     let contentLen = 0;
     for (const c of content) contentLen += c.length;
-    return { value: contentLen > 1 ? join(content, SPACE) : content[0]!, next: q, isError: false };
+    return { value: contentLen > 1 ? join(content, SPACE) : content[0]!, next: q, isError: false, from: -1, to: -1 };
   }
-  return { value: Buffer.concat([Buffer.from('['), join(content, COMMA), Buffer.from(']')]), next: q, isError: false };
+  if (!build) return { value: EMPTY, next: q, isError: false, from: -1, to: -1 };
+  return { value: Buffer.concat([Buffer.from('['), join(content, COMMA), Buffer.from(']')]), next: q, isError: false, from: -1, to: -1 };
 }
 
 function join(parts: Buffer[], sep: Buffer): Buffer {
@@ -182,23 +202,94 @@ function join(parts: Buffer[], sep: Buffer): Buffer {
   return Buffer.concat(out);
 }
 
-/** `parser.parse`: one whole message from `b[0..end)`. Its top-level error flag is only a `-` reply's (an array's never is). */
-export function parseMessage(b: Buffer, end = b.length): Parsed {
+/**
+ * `parser.parse`: one whole message from `b[start..end)` (`end` in the
+ * result is where it ends in `b`). Its top-level error
+ * flag is only a `-` reply's (an array's never is). With `build` false the
+ * value, method and path are left EMPTY (views of `b` otherwise).
+ */
+export function parseMessage(b: Buffer, end = b.length, build = true, start = 0): Parsed {
+  if (!build) {
+    const e = scanWhole(b, start, end);
+    if (e > 0) return { kind: 'message', end: e, value: EMPTY, isError: b[start] === 0x2d, isRequest: scannedRequest, method: EMPTY, path: EMPTY };
+  }
   const top: Top = { isRequest: false, method: EMPTY, path: EMPTY };
-  const v = dispatch(b, 0, end, 0, top);
+  origin = start;
+  const v = dispatch(b, start, end, 0, top, build);
   if (!('value' in v)) return v;
-  return { kind: 'message', end: v.next, value: Buffer.from(v.value), isError: b[0] === 0x2d, ...top, method: Buffer.from(top.method), path: Buffer.from(top.path) };
+  return { kind: 'message', end: v.next, value: v.value, isError: b[start] === 0x2d, ...top };
 }
 
-/** A complete message, kept until it is paired. */
+/** Where the message {@link parseMessage} is parsing begins in its buffer (it is not reentrant). */
+let origin = 0;
+
+/** Whether the message {@link scanWhole} found last is a request. */
+let scannedRequest = false;
+
+/** A length line's digits `b[from..to)`, only digits and at most 15 of them; -1 for anything else. */
+function digits(b: Buffer, from: number, to: number): number {
+  if (to <= from || to - from > 15) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * The common case, without the general walk: a whole, plain message at
+ * `b[start..end)` — a simple, error or integer line, a bulk string, or an
+ * array of bulk strings — where it ends, or -1 to leave it to
+ * {@link dispatch}, which decides everything else (cut, nested, nil, odd
+ * lengths, not RESP) exactly as packetbeat does. A message both read whole
+ * reads the same either way.
+ */
+function scanWhole(b: Buffer, start: number, end: number): number {
+  const t = b[start];
+  const cr = crlf(b, start, end);
+  if (cr < 0) return -1;
+  scannedRequest = false;
+  if (t === 0x2b || t === 0x2d || t === 0x3a) return cr + 2;
+  if (t === 0x24) {
+    const n = digits(b, start + 1, cr);
+    const at = cr + 2 + n;
+    return n >= 0 && at + 2 <= end && b[at] === 0x0d && b[at + 1] === 0x0a ? at + 2 : -1;
+  }
+  if (t !== 0x2a) return -1;
+  const count = digits(b, start + 1, cr);
+  if (count <= 0) return -1;
+  let p = cr + 2;
+  for (let i = 0; i < count; i++) {
+    if (p >= end || b[p] !== 0x24) return -1;
+    const lcr = crlf(b, p, end);
+    if (lcr < 0) return -1;
+    const n = digits(b, p + 1, lcr);
+    const at = lcr + 2 + n;
+    if (n < 0 || at + 2 > end || b[at] !== 0x0d || b[at + 1] !== 0x0a) return -1;
+    if (i === 0) scannedRequest = isCommand(b, lcr + 2, at);
+    p = at + 2;
+  }
+  return p;
+}
+
+/** A complete message, kept until it is paired: a copy of its bytes in an arena, rendered when its event is written. */
 interface Message {
   tsNs: number;
   dir: Direction;
-  size: number;
-  value: Buffer;
+  /** The message's bytes are `chunk[offset..offset+size)` (`size`: packetbeat's bytes_in / bytes_out). */
+  chunk: Buffer;
+  offset: number;
+  readonly size: number;
   isError: boolean;
-  method: Buffer;
-  path: Buffer;
+}
+
+/** A whole message's rendering: its value, and for a request its method and path (`resource`). */
+function render(m: Message): { value: Buffer; method: Buffer; path: Buffer } {
+  const r = parseMessage(m.chunk, m.offset + m.size, true, m.offset);
+  if (r.kind !== 'message') throw new Error('a complete message no longer parses');
+  return r;
 }
 
 /** A request and its response, as packetbeat 5 pairs them: one `type: redis` event. */
@@ -207,9 +298,12 @@ export class Packetbeat5Transaction extends Pair<Message> {
     return 'redis5';
   }
 
+  private renderedMethod: string | undefined;
+
   /** `bytes.ToUpper` of the request's first word (ASCII: it matched the command table). */
   get method(): string {
-    return this.request.method.toString('latin1').toUpperCase();
+    this.renderedMethod ??= render(this.request).method.toString('latin1').toUpperCase();
+    return this.renderedMethod;
   }
 }
 
@@ -227,6 +321,8 @@ class State {
 export class Packetbeat5Analyzer implements ProtocolAnalyzer {
   readonly counters: RedisCounters = newRedisCounters();
   private nextId = 1;
+  /** Where complete messages are copied: they outlive the segment they came in. */
+  private readonly arena = new Arena();
 
   constructor(private readonly sink: TransactionSink) {}
 
@@ -241,27 +337,29 @@ export class Packetbeat5Analyzer implements ProtocolAnalyzer {
 
   onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void {
     const s = this.state(conn);
-    // stream.Append: a copy (the caller's bytes are not kept), then the 10 MiB bound drops the whole connection
+    // stream.Append, then the 10 MiB bound drops the whole connection
     const have = s.pendingBytes[dir]!;
-    if (have + length > s.pending[dir].length) {
-      const bigger = Buffer.allocUnsafe(Math.max(4096, 2 * (have + length)));
-      s.pending[dir].copy(bigger, 0, 0, have);
-      s.pending[dir] = bigger;
-    }
-    buf.copy(s.pending[dir], have, offset, offset + length);
-    s.pendingBytes[dir] = have + length;
-    if (s.startTs[dir] < 0) s.startTs[dir] = tsNs;
-    if (s.pendingBytes[dir] > MAX_DATA_IN_STREAM) {
+    if (have + length > MAX_DATA_IN_STREAM) {
       this.counters['redis.message_too_large']++;
       this.dropConnection(conn, 'dropped_gap');
       return;
     }
-    const bytes = s.pending[dir].subarray(0, s.pendingBytes[dir]);
-    let at = 0;
-    while (at < bytes.length) {
+    if (s.startTs[dir] < 0) s.startTs[dir] = tsNs;
+    // with nothing pending, the segment is parsed where it lies (valid during this call); what is left is copied after
+    let bytes: Buffer;
+    let at: number;
+    if (have === 0) {
+      bytes = buf;
+      at = offset;
+    } else {
+      this.append(s, dir, buf, offset, length);
+      bytes = s.pending[dir];
+      at = 0;
+    }
+    const end = have === 0 ? offset + length : have + length;
+    while (at < end) {
       if (s.startTs[dir] < 0) s.startTs[dir] = tsNs;
-      const rest = at === 0 ? bytes : bytes.subarray(at);
-      const m = parseMessage(rest);
+      const m = parseMessage(bytes, end, false, at);
       if (m.kind === 'incomplete') break;
       if (m.kind === 'error') {
         // the direction's stream is dropped with all it buffered; the next segment starts afresh
@@ -275,9 +373,14 @@ export class Packetbeat5Analyzer implements ProtocolAnalyzer {
         this.dropConnection(conn, 'dropped_gap');
         return;
       }
-      const msg: Message = { tsNs: s.startTs[dir], dir, size: m.end, value: m.value, isError: m.isError, method: m.method, path: m.path };
+      const size = m.end - at;
+      const arena = this.arena;
+      arena.reserve(size);
+      arena.copier.copy(bytes, at, size, arena.chunk, arena.used);
+      const msg: Message = { tsNs: s.startTs[dir], dir, chunk: arena.chunk, offset: arena.used, size, isError: m.isError };
+      arena.used += size;
       s.startTs[dir] = -1;
-      at += m.end;
+      at = m.end;
       if (m.isRequest) {
         this.counters['redis.requests']++;
         s.requests.push(msg);
@@ -291,9 +394,26 @@ export class Packetbeat5Analyzer implements ProtocolAnalyzer {
         }
       }
     }
-    // what is left moves to the front (a message's values were copied out when it was parsed)
-    if (at > 0) s.pending[dir].copyWithin(0, at, bytes.length);
-    s.pendingBytes[dir] = bytes.length - at;
+    // what is left stays pending: copied out of the caller's segment, or moved to the front (messages were copied out)
+    if (bytes === buf) {
+      s.pendingBytes[dir] = 0;
+      if (at < end) this.append(s, dir, buf, at, end - at);
+    } else {
+      if (at > 0) s.pending[dir].copyWithin(0, at, end);
+      s.pendingBytes[dir] = end - at;
+    }
+  }
+
+  /** Copies `src[from..from+length)` after a direction's pending bytes; the buffer doubles as it fills. */
+  private append(s: State, dir: Direction, src: Buffer, from: number, length: number): void {
+    const have = s.pendingBytes[dir]!;
+    if (have + length > s.pending[dir].length) {
+      const bigger = Buffer.allocUnsafe(Math.max(4096, 2 * (have + length)));
+      s.pending[dir].copy(bigger, 0, 0, have);
+      s.pending[dir] = bigger;
+    }
+    src.copy(s.pending[dir], have, from, from + length);
+    s.pendingBytes[dir] = have + length;
   }
 
   /** `GapInStream` answers drop: TCP drops the connection's state (`conn.data = nil`). */
@@ -324,40 +444,52 @@ export class Packetbeat5Analyzer implements ProtocolAnalyzer {
 const HEX = '0123456789abcdef';
 
 /**
- * `encodeState.string` of Go 1.x with HTML escaping on (`json.NewEncoder`):
+ * `encodeState.string` of Go 1.x with HTML escaping on (`json.NewEncoder`),
+ * written into `out` at `p` (room for 6 bytes per byte of `b`, plus 2):
  * `"` and `\` escaped, `\n` `\r` `\t` short, other controls and `< > &` as
  * `\u00xx`, U+2028 and U+2029 escaped, each byte of invalid UTF-8 (overlong,
  * surrogates, above U+10FFFF, cut short) as `\ufffd`, DEL as it is.
+ * Returns where it ends.
  */
-export function putGoString(out: number[], b: Buffer): void {
-  out.push(0x22);
+export function putGoString(out: Buffer, p: number, b: Buffer): number {
+  out[p++] = 0x22;
   let i = 0;
   while (i < b.length) {
     const c = b[i]!;
     if (c < 0x80) {
-      if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26) out.push(c);
-      else if (c === 0x22 || c === 0x5c) out.push(0x5c, c);
-      else if (c === 0x0a) out.push(0x5c, 0x6e);
-      else if (c === 0x0d) out.push(0x5c, 0x72);
-      else if (c === 0x09) out.push(0x5c, 0x74);
-      else out.push(0x5c, 0x75, 0x30, 0x30, HEX.charCodeAt(c >> 4), HEX.charCodeAt(c & 15));
+      if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26) out[p++] = c;
+      else {
+        out[p++] = 0x5c;
+        if (c === 0x22 || c === 0x5c) out[p++] = c;
+        else if (c === 0x0a) out[p++] = 0x6e;
+        else if (c === 0x0d) out[p++] = 0x72;
+        else if (c === 0x09) out[p++] = 0x74;
+        else {
+          out[p++] = 0x75;
+          out[p++] = 0x30;
+          out[p++] = 0x30;
+          out[p++] = HEX.charCodeAt(c >> 4);
+          out[p++] = HEX.charCodeAt(c & 15);
+        }
+      }
       i++;
       continue;
     }
     const n = utf8Length(b, i);
     if (n === 0) {
-      out.push(0x5c, 0x75, 0x66, 0x66, 0x66, 0x64); // \ufffd
+      p += out.write('\\ufffd', p, 'latin1');
       i++;
       continue;
     }
     if (n === 3 && c === 0xe2 && b[i + 1] === 0x80 && (b[i + 2] === 0xa8 || b[i + 2] === 0xa9)) {
-      out.push(0x5c, 0x75, 0x32, 0x30, 0x32, b[i + 2] === 0xa8 ? 0x38 : 0x39);
+      p += out.write(b[i + 2] === 0xa8 ? '\\u2028' : '\\u2029', p, 'latin1');
     } else {
-      for (let k = 0; k < n; k++) out.push(b[i + k]!);
+      for (let k = 0; k < n; k++) out[p++] = b[i + k]!;
     }
     i += n;
   }
-  out.push(0x22);
+  out[p++] = 0x22;
+  return p;
 }
 
 /** The length of the valid UTF-8 sequence at `b[i]` (`utf8.DecodeRune`'s accept ranges), or 0. */
@@ -374,44 +506,52 @@ function utf8Length(b: Buffer, i: number): number {
   return 0;
 }
 
-function pushText(out: number[], s: string): void {
-  for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
-}
-
 /** The analyzer oracle's line for a transaction (`cmd/pbh`: the event after `normalizeTransAddr`, keys sorted). */
 export class Packetbeat5Encoder implements TransactionEncoder {
-  private bytes(t: Packetbeat5Transaction, base: TimeBase): Buffer {
-    const req = t.request;
-    const resp = t.response;
+  private scratch = Buffer.allocUnsafe(64 * 1024);
+
+  /** Writes the line into `out` from `p` (room for {@link bound} bytes); returns where it ends. */
+  private encode(t: Packetbeat5Transaction, base: TimeBase, out: Buffer, p: number): number {
+    const req = render(t.request);
+    const resp = render(t.response);
     const c = t.conn;
     // the client is whoever sent the request
-    const fromClient = req.dir === CLIENT_TO_SERVER;
-    const ms = base.sec * 1000 + Math.floor((base.nsec + req.tsNs) / 1e6);
-    const out: number[] = [];
-    pushText(out, `{"@timestamp":"${new Date(ms).toISOString()}","bytes_in":${req.size},"bytes_out":${resp.size},`);
-    pushText(out, `"client_ip":"${fromClient ? c.clientIp : c.serverIp}","client_port":${fromClient ? c.clientPort : c.serverPort},"client_proc":"","client_server":"",`);
-    pushText(out, `"ip":"${fromClient ? c.serverIp : c.clientIp}","method":`);
-    putGoString(out, Buffer.from(t.method, 'latin1'));
-    pushText(out, `,"port":${fromClient ? c.serverPort : c.clientPort},"proc":"","query":`);
-    putGoString(out, req.value);
-    pushText(out, `,"redis":{"${resp.isError ? 'error' : 'return_value'}":`);
-    putGoString(out, resp.value);
-    pushText(out, '},"resource":');
-    putGoString(out, req.path);
+    const fromClient = t.request.dir === CLIENT_TO_SERVER;
+    const ms = base.sec * 1000 + Math.floor((base.nsec + t.request.tsNs) / 1e6);
+    p += out.write(
+      `{"@timestamp":"${new Date(ms).toISOString()}","bytes_in":${t.request.size},"bytes_out":${t.response.size},` +
+        `"client_ip":"${fromClient ? c.clientIp : c.serverIp}","client_port":${fromClient ? c.clientPort : c.serverPort},"client_proc":"","client_server":"",` +
+        `"ip":"${fromClient ? c.serverIp : c.clientIp}","method":"${t.method}","port":${fromClient ? c.serverPort : c.clientPort},"proc":"","query":`,
+      p,
+      'latin1',
+    );
+    p = putGoString(out, p, req.value);
+    p += out.write(`,"redis":{"${t.response.isError ? 'error' : 'return_value'}":`, p, 'latin1');
+    p = putGoString(out, p, resp.value);
+    p += out.write('},"resource":', p, 'latin1');
+    p = putGoString(out, p, req.path);
     // int32(resp.ts.Sub(requ.ts).Nanoseconds() / 1e6): Go's division truncates toward zero
-    pushText(out, `,"responsetime":${Math.trunc((resp.tsNs - req.tsNs) / 1e6) | 0},"server":"","status":"${resp.isError ? 'Error' : 'OK'}","type":"redis"}`);
-    return Buffer.from(out);
+    const responsetime = Math.trunc((t.response.tsNs - t.request.tsNs) / 1e6) | 0;
+    p += out.write(`,"responsetime":${responsetime},"server":"","status":"${t.response.isError ? 'Error' : 'OK'}","type":"redis"}`, p, 'latin1');
+    return p;
+  }
+
+  /** At most 6 bytes a byte of the rendered values (whose joins never outgrow twice the message), plus the fixed text. */
+  private static bound(t: Packetbeat5Transaction): number {
+    return 6 * 2 * (t.request.size + t.response.size) + 1024;
   }
 
   write(tx: Transaction, base: TimeBase, w: LineBuffer): void {
-    const line = this.bytes(tx as Packetbeat5Transaction, base);
-    const buf = w.reserve(line.length);
-    line.copy(buf, w.offset);
-    w.commitLine(w.offset + line.length);
+    const t = tx as Packetbeat5Transaction;
+    const buf = w.reserve(Packetbeat5Encoder.bound(t));
+    w.commitLine(this.encode(t, base, buf, w.offset));
   }
 
   format(tx: Transaction, base: TimeBase): string {
-    return this.bytes(tx as Packetbeat5Transaction, base).toString('utf8');
+    const t = tx as Packetbeat5Transaction;
+    const n = Packetbeat5Encoder.bound(t);
+    if (n > this.scratch.length) this.scratch = Buffer.allocUnsafe(n);
+    return this.scratch.toString('utf8', 0, this.encode(t, base, this.scratch, 0));
   }
 }
 
