@@ -302,7 +302,12 @@ export class Packetbeat5Transaction extends Pair<Message> {
 
   /** `bytes.ToUpper` of the request's first word (ASCII: it matched the command table). */
   get method(): string {
-    this.renderedMethod ??= render(this.request).method.toString('latin1').toUpperCase();
+    if (this.renderedMethod === undefined) {
+      const q = this.request;
+      const words = flatWords(q);
+      const word = words !== null ? q.chunk.subarray(words[0], words[1]) : render(q).method;
+      this.renderedMethod = word.toString('latin1').toUpperCase();
+    }
     return this.renderedMethod;
   }
 }
@@ -451,10 +456,17 @@ const HEX = '0123456789abcdef';
  * surrogates, above U+10FFFF, cut short) as `\ufffd`, DEL as it is.
  * Returns where it ends.
  */
-export function putGoString(out: Buffer, p: number, b: Buffer): number {
-  out[p++] = 0x22;
-  let i = 0;
-  while (i < b.length) {
+export function putGoString(out: Buffer, p: number, b: Buffer, from = 0, to = b.length): number {
+  out[p] = 0x22;
+  p = putGoChars(out, p + 1, b, from, to);
+  out[p] = 0x22;
+  return p + 1;
+}
+
+/** {@link putGoString}'s escaping of `b[from..to)`, without the quotes. */
+function putGoChars(out: Buffer, p: number, b: Buffer, from: number, to: number): number {
+  let i = from;
+  while (i < to) {
     const c = b[i]!;
     if (c < 0x80) {
       if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26) out[p++] = c;
@@ -475,7 +487,7 @@ export function putGoString(out: Buffer, p: number, b: Buffer): number {
       i++;
       continue;
     }
-    const n = utf8Length(b, i);
+    const n = utf8Length(b, i, to);
     if (n === 0) {
       p += out.write('\\ufffd', p, 'latin1');
       i++;
@@ -488,14 +500,13 @@ export function putGoString(out: Buffer, p: number, b: Buffer): number {
     }
     i += n;
   }
-  out[p++] = 0x22;
   return p;
 }
 
 /** The length of the valid UTF-8 sequence at `b[i]` (`utf8.DecodeRune`'s accept ranges), or 0. */
-function utf8Length(b: Buffer, i: number): number {
+function utf8Length(b: Buffer, i: number, to: number): number {
   const c = b[i]!;
-  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < b.length && b[i + k]! >= lo && b[i + k]! <= hi;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < to && b[i + k]! >= lo && b[i + k]! <= hi;
   if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
   if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
   if ((c >= 0xe1 && c <= 0xec) || c === 0xee || c === 0xef) return cont(1) && cont(2) ? 3 : 0;
@@ -506,33 +517,107 @@ function utf8Length(b: Buffer, i: number): number {
   return 0;
 }
 
+/** A message that is an array of bulk strings (what {@link scanWhole} reads whole): each word's `[from, to)` in its chunk, or null. */
+function flatWords(m: Message): number[] | null {
+  const b = m.chunk;
+  const end = m.offset + m.size;
+  if (b[m.offset] !== 0x2a) return null;
+  const cr = crlf(b, m.offset, end);
+  const count = digits(b, m.offset + 1, cr);
+  if (count <= 0) return null;
+  const words: number[] = [];
+  let p = cr + 2;
+  for (let i = 0; i < count; i++) {
+    if (b[p] !== 0x24) return null;
+    const lcr = crlf(b, p, end);
+    const n = digits(b, p + 1, lcr);
+    if (n < 0) return null;
+    words.push(lcr + 2, lcr + 2 + n);
+    p = lcr + 4 + n;
+  }
+  return words;
+}
+
+/** A request's query from its words: joined by spaces, or its first word alone when they hold at most one byte (`contentLen > 1`). */
+function putQuery(out: Buffer, p: number, b: Buffer, words: number[]): number {
+  let contentLen = 0;
+  for (let i = 0; i < words.length; i += 2) contentLen += words[i + 1]! - words[i]!;
+  if (contentLen <= 1) return putGoString(out, p, b, words[0]!, words[1]!);
+  out[p++] = 0x22;
+  for (let i = 0; i < words.length; i += 2) {
+    if (i > 0) out[p++] = 0x20;
+    p = putGoChars(out, p, b, words[i]!, words[i + 1]!);
+  }
+  out[p++] = 0x22;
+  return p;
+}
+
+/** Where {@link scalarValue}'s value ends. */
+let scalarEnd = 0;
+
+/** A line or bulk string reply's value: where it starts in its chunk (its end in {@link scalarEnd}), or -1 for anything else. */
+function scalarValue(m: Message): number {
+  const b = m.chunk;
+  const t = b[m.offset];
+  const end = m.offset + m.size;
+  const cr = crlf(b, m.offset, end);
+  if (t === 0x2b || t === 0x2d || t === 0x3a) {
+    scalarEnd = cr;
+    return m.offset + 1;
+  }
+  if (t !== 0x24) return -1;
+  const n = digits(b, m.offset + 1, cr);
+  if (n < 0) return -1;
+  scalarEnd = cr + 2 + n;
+  return cr + 2;
+}
+
 /** The analyzer oracle's line for a transaction (`cmd/pbh`: the event after `normalizeTransAddr`, keys sorted). */
 export class Packetbeat5Encoder implements TransactionEncoder {
   private scratch = Buffer.allocUnsafe(64 * 1024);
 
+  /** The line's start up to the timestamp's second, kept while the second lasts. */
+  private second = NaN;
+  private secondPrefix = '';
+
   /** Writes the line into `out` from `p` (room for {@link bound} bytes); returns where it ends. */
   private encode(t: Packetbeat5Transaction, base: TimeBase, out: Buffer, p: number): number {
-    const req = render(t.request);
-    const resp = render(t.response);
+    const q = t.request;
+    const r = t.response;
     const c = t.conn;
     // the client is whoever sent the request
-    const fromClient = t.request.dir === CLIENT_TO_SERVER;
-    const ms = base.sec * 1000 + Math.floor((base.nsec + t.request.tsNs) / 1e6);
+    const fromClient = q.dir === CLIENT_TO_SERVER;
+    const ms = base.sec * 1000 + Math.floor((base.nsec + q.tsNs) / 1e6);
+    const second = Math.floor(ms / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.secondPrefix = `{"@timestamp":"${new Date(second * 1000).toISOString().slice(0, 20)}`;
+    }
+    const frac = ms - second * 1000;
     p += out.write(
-      `{"@timestamp":"${new Date(ms).toISOString()}","bytes_in":${t.request.size},"bytes_out":${t.response.size},` +
+      `${this.secondPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z","bytes_in":${q.size},"bytes_out":${r.size},` +
         `"client_ip":"${fromClient ? c.clientIp : c.serverIp}","client_port":${fromClient ? c.clientPort : c.serverPort},"client_proc":"","client_server":"",` +
         `"ip":"${fromClient ? c.serverIp : c.clientIp}","method":"${t.method}","port":${fromClient ? c.serverPort : c.clientPort},"proc":"","query":`,
       p,
       'latin1',
     );
-    p = putGoString(out, p, req.value);
-    p += out.write(`,"redis":{"${t.response.isError ? 'error' : 'return_value'}":`, p, 'latin1');
-    p = putGoString(out, p, resp.value);
+    // the common request, an array of bulk strings, is written from its bytes; anything else is rendered first
+    const words = flatWords(q);
+    let rendered: ReturnType<typeof render> | null = null;
+    if (words !== null) p = putQuery(out, p, q.chunk, words);
+    else {
+      rendered = render(q);
+      p = putGoString(out, p, rendered.value);
+    }
+    p += out.write(`,"redis":{"${r.isError ? 'error' : 'return_value'}":`, p, 'latin1');
+    const scalar = scalarValue(r);
+    p = scalar >= 0 ? putGoString(out, p, r.chunk, scalar, scalarEnd) : putGoString(out, p, render(r).value);
     p += out.write('},"resource":', p, 'latin1');
-    p = putGoString(out, p, req.path);
+    if (words !== null) p = words.length > 2 ? putGoString(out, p, q.chunk, words[2]!, words[3]!) : putGoString(out, p, EMPTY);
+    else p = putGoString(out, p, rendered!.path);
     // int32(resp.ts.Sub(requ.ts).Nanoseconds() / 1e6): Go's division truncates toward zero
-    const responsetime = Math.trunc((t.response.tsNs - t.request.tsNs) / 1e6) | 0;
-    p += out.write(`,"responsetime":${responsetime},"server":"","status":"${t.response.isError ? 'Error' : 'OK'}","type":"redis"}`, p, 'latin1');
+    const responsetime = Math.trunc((r.tsNs - q.tsNs) / 1e6) | 0;
+    p += out.write(`,"responsetime":${responsetime},"server":"","status":"${r.isError ? 'Error' : 'OK'}","type":"redis"}`, p, 'latin1');
     return p;
   }
 
