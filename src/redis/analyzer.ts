@@ -1,4 +1,4 @@
-import type { ProtocolAnalyzer, TransactionSink } from '../protocols/protocol.js';
+import type { Equation, ProtocolAnalyzer, TransactionSink } from '../protocols/protocol.js';
 import type { CloseReason, Connection, Direction } from '../tcp/connection.js';
 import { CLIENT_TO_SERVER } from '../tcp/connection.js';
 import { Arena, DEFAULT_RESP_LIMITS, RespParser, type RespLimits, type RespMessage } from './resp.js';
@@ -36,6 +36,14 @@ export function newRedisCounters(): RedisCounters {
     'redis.parse_errors': 0,
     'redis.message_too_large': 0,
   };
+}
+
+/** What a Redis view's counters must satisfy: every message parsed is paired, or counted as unmatched. */
+export function pairingEquations(view: string, c: Readonly<Record<string, number>>): Equation[] {
+  return [
+    [`${view}: responses parsed = transactions + unmatched_responses`, c['redis.responses']!, c['redis.transactions']! + c['redis.unmatched_responses']!],
+    [`${view}: requests parsed = transactions + unmatched_requests`, c['redis.requests']!, c['redis.transactions']! + c['redis.unmatched_requests']!],
+  ];
 }
 
 export type UnmatchedReason = 'no_response' | 'dropped_gap' | 'queue_limit' | 'expired';

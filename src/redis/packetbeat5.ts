@@ -25,7 +25,7 @@
 import type { LineBuffer, Protocol, ProtocolAnalyzer, TimeBase, Transaction, TransactionEncoder, TransactionSink } from '../protocols/protocol.js';
 import type { CloseReason, Connection, Direction } from '../tcp/connection.js';
 import { CLIENT_TO_SERVER } from '../tcp/connection.js';
-import { newRedisCounters, type RedisCounters } from './analyzer.js';
+import { newRedisCounters, pairingEquations, type RedisCounters } from './analyzer.js';
 import { Arena } from './resp.js';
 import { Pair } from './transaction.js';
 
@@ -258,6 +258,24 @@ function scanWhole(b: Buffer, start: number, end: number): number {
     return n >= 0 && at + 2 <= end && b[at] === 0x0d && b[at + 1] === 0x0a ? at + 2 : -1;
   }
   if (t !== 0x2a) return -1;
+  const e = bulkArray(b, start, end, null);
+  if (e > 0) scannedRequest = isCommand(b, firstWordFrom, firstWordTo);
+  return e;
+}
+
+/** Where the first word {@link bulkArray} walked lies. */
+let firstWordFrom = -1;
+let firstWordTo = -1;
+
+/**
+ * A whole array of bulk strings at `b[start..end)` (each length plain
+ * digits, each followed by CRLF): where it ends, or -1 for anything else.
+ * Each word's `[from, to)` is pushed on `words` when one is given.
+ */
+function bulkArray(b: Buffer, start: number, end: number, words: number[] | null): number {
+  if (b[start] !== 0x2a) return -1;
+  const cr = crlf(b, start, end);
+  if (cr < 0) return -1;
   const count = digits(b, start + 1, cr);
   if (count <= 0) return -1;
   let p = cr + 2;
@@ -268,7 +286,11 @@ function scanWhole(b: Buffer, start: number, end: number): number {
     const n = digits(b, p + 1, lcr);
     const at = lcr + 2 + n;
     if (n < 0 || at + 2 > end || b[at] !== 0x0d || b[at + 1] !== 0x0a) return -1;
-    if (i === 0) scannedRequest = isCommand(b, lcr + 2, at);
+    if (i === 0) {
+      firstWordFrom = lcr + 2;
+      firstWordTo = at;
+    }
+    words?.push(lcr + 2, at);
     p = at + 2;
   }
   return p;
@@ -519,23 +541,8 @@ function utf8Length(b: Buffer, i: number, to: number): number {
 
 /** A message that is an array of bulk strings (what {@link scanWhole} reads whole): each word's `[from, to)` in its chunk, or null. */
 function flatWords(m: Message): number[] | null {
-  const b = m.chunk;
-  const end = m.offset + m.size;
-  if (b[m.offset] !== 0x2a) return null;
-  const cr = crlf(b, m.offset, end);
-  const count = digits(b, m.offset + 1, cr);
-  if (count <= 0) return null;
   const words: number[] = [];
-  let p = cr + 2;
-  for (let i = 0; i < count; i++) {
-    if (b[p] !== 0x24) return null;
-    const lcr = crlf(b, p, end);
-    const n = digits(b, p + 1, lcr);
-    if (n < 0) return null;
-    words.push(lcr + 2, lcr + 2 + n);
-    p = lcr + 4 + n;
-  }
-  return words;
+  return bulkArray(m.chunk, m.offset, m.offset + m.size, words) > 0 ? words : null;
 }
 
 /** A request's query from its words: joined by spaces, or its first word alone when they hold at most one byte (`contentLen > 1`). */
@@ -646,8 +653,5 @@ export const redisPacketbeat5: Protocol = {
   defaultPorts: [6379],
   analyzer: (sink) => new Packetbeat5Analyzer(sink),
   encoder: () => new Packetbeat5Encoder(),
-  equations: (c) => [
-    ['redis (packetbeat 5): responses parsed = transactions + unmatched_responses', c['redis.responses']!, c['redis.transactions']! + c['redis.unmatched_responses']!],
-    ['redis (packetbeat 5): requests parsed = transactions + unmatched_requests', c['redis.requests']!, c['redis.transactions']! + c['redis.unmatched_requests']!],
-  ],
+  equations: (c) => pairingEquations('redis (packetbeat 5)', c),
 };

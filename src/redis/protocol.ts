@@ -1,5 +1,5 @@
 import type { Protocol } from '../protocols/protocol.js';
-import { RedisAnalyzer } from './analyzer.js';
+import { pairingEquations, RedisAnalyzer } from './analyzer.js';
 import { EventEncoder } from './event.js';
 
 /** Redis (RESP2 and RESP3) as packetbeat's `protos/redis` sees it: requests paired with responses in order. */
@@ -8,8 +8,5 @@ export const redis: Protocol = {
   defaultPorts: [6379],
   analyzer: (sink) => new RedisAnalyzer(sink),
   encoder: () => new EventEncoder(),
-  equations: (c) => [
-    ['redis: responses parsed = transactions + unmatched_responses', c['redis.responses']!, c['redis.transactions']! + c['redis.unmatched_responses']!],
-    ['redis: requests parsed = transactions + unmatched_requests', c['redis.requests']!, c['redis.transactions']! + c['redis.unmatched_requests']!],
-  ],
+  equations: (c) => pairingEquations('redis', c),
 };
