@@ -12,7 +12,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { hostname } from 'node:os';
 import { GOLDEN_DIR, ROOT } from '../src/golden/case.js';
+import { replay } from '../src/pipeline/replay.js';
+import { resolveConfig } from '../src/profiles/index.js';
 import {
   committedAnalyzerOutput,
   ORACLE_CAPTURES,
@@ -20,6 +23,7 @@ import {
   oracleCapture,
   oraclesMandatory,
   runAnalyzerOracle,
+  runPipelineOracle,
 } from '../test/support/oracles.js';
 
 const update = process.env.ORACLES_UPDATE === '1';
@@ -58,6 +62,18 @@ describe('the packetbeat 5 analyzer oracle on the golden captures', () => {
       }
       const c = committedAnalyzerOutput(name);
       expect(c && { command: c.command, counters: c.counters, lines: c.lines, sha256: c.sha256 }).toEqual(now);
+    });
+  }
+
+  for (const { name } of ORACLE_CAPTURES) {
+    // queue_size 100000 holds every event, and 3 s after end of file is time enough to write them all
+    it.skipIf(ORACLES_DIR === null)(`${name}: packetbeat 5's publishing path writes, byte for byte, what --profile packetbeat5 writes (beat, server)`, () => {
+      const capture = oracleCapture(name);
+      const real = runPipelineOracle(capture.path, capture.ports, 100_000, 3);
+      expect(real.summary.dropped_at_trans_chan).toBe(0);
+      const config = resolveConfig('packetbeat5', [{ ports: capture.ports, queueSize: 100_000, pipelineQueueSize: 100_000, waitstopNs: 3e9, beatHostname: hostname() }]);
+      const ours = replay(capture.path, config, { output: { kind: 'memory' } });
+      expect(real.events.toString('utf8')).toBe(ours.lines!.map((l) => `${l}\n`).join(''));
     });
   }
 });

@@ -1,6 +1,8 @@
 /** One replay as the properties run it, and the checks every run must pass. */
+import { asPublished } from '../test/support/oracles.js';
 import { readFileSync } from 'node:fs';
 import { analyze } from '../src/analyze.js';
+import { streamTimeout } from '../src/feed.js';
 import { profileOf } from '../src/profiles/index.js';
 import { expect } from 'vitest';
 import type { PipelineConfig } from '../src/profiles/index.js';
@@ -86,6 +88,11 @@ export function viewOf(c: PipelineConfig): 'lossless' | 'packetbeat5' {
 
 /** `analyze` with the run's ports, TCP mode and view, its events written to `eventsPath` and read back. */
 export function groundTruth(capture: string, c: PipelineConfig, eventsPath: string): Truth {
-  const summary = analyze(capture, { ports: c.ports, tcp: c.tcp, as: viewOf(c), events: eventsPath });
-  return { transactions: summary.transactions, lines: ndjsonLines(eventsPath) };
+  const view = viewOf(c);
+  const streamTimeoutNs = streamTimeout(c.tcp, c.pacing === 'topspeed', c.transactionTimeoutNs);
+  const summary = analyze(capture, { ports: c.ports, tcp: c.tcp, as: view, events: eventsPath, streamTimeoutNs });
+  const lines = ndjsonLines(eventsPath);
+  // packetbeat 5's events as its publisher sends them on (analyze gives them as the analyzer emits them)
+  const published = view === 'packetbeat5' ? lines.map((l) => asPublished(l, c.beatHostname, c.beatVersion, c.beatName || c.beatHostname)) : lines;
+  return { transactions: summary.transactions, lines: published };
 }

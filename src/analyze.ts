@@ -1,4 +1,5 @@
-import { CaptureFeed, PROTOCOLS, type Counters } from './feed.js';
+import { CaptureFeed, PROTOCOLS, streamTimeout, type Counters } from './feed.js';
+import { DEFAULT_TCP_OPTIONS } from './tcp/assembler.js';
 import { NdjsonWriter } from './pipeline/ndjson.js';
 import { Encoders, type TimeBase, type Transaction, type TransactionSink } from './protocols/index.js';
 import type { TcpMode } from './tcp/stream.js';
@@ -16,6 +17,11 @@ export interface AnalyzeOptions {
    * events byte for byte.
    */
   as?: 'lossless' | 'packetbeat5';
+  /**
+   * Idle time after which a connection is forgotten, in capture-time ns
+   * (default: 10 s; with packetbeat's TCP never, as packetbeat under \`-t\`).
+   */
+  streamTimeoutNs?: number;
   /** Write every transaction as an NDJSON line to this file. */
   events?: string;
   /** Called for every transaction, in order. */
@@ -57,10 +63,13 @@ export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSumm
   };
   try {
     const ports = opts.ports ?? [6379];
+    const tcp = opts.tcp ?? (opts.as === 'packetbeat5' ? 'packetbeat' : 'reassemble');
+    // no pacing: analyze reads as fast as it can (packetbeat's -t)
+    const tcpOptions = { streamTimeoutNs: opts.streamTimeoutNs ?? streamTimeout(tcp, true, DEFAULT_TCP_OPTIONS.streamTimeoutNs) };
     feed =
       opts.as === 'packetbeat5'
-        ? new CaptureFeed(capture, sink, { ports: [{ protocol: PROTOCOLS.redis5!, ports }], tcp: opts.tcp ?? 'packetbeat' })
-        : new CaptureFeed(capture, sink, { ports, tcp: opts.tcp ?? 'reassemble' });
+        ? new CaptureFeed(capture, sink, { ports: [{ protocol: PROTOCOLS.redis5!, ports }], tcp, tcpOptions })
+        : new CaptureFeed(capture, sink, { ports, tcp, tcpOptions });
   } catch (e) {
     events?.discard();
     throw e;

@@ -17,6 +17,17 @@ export interface FeedOptions {
   tcpOptions?: Partial<TcpOptions>;
 }
 
+/**
+ * How long an idle connection is kept, in capture time. packetbeat's stream
+ * table (protos/tcp/tcp.go:245 PutWithTimeout, the protocol's
+ * `transaction_timeout`) expires on the wall clock: replaying at capture pace
+ * that is capture time, but a \`-t\` replay outruns it, so with packetbeat's
+ * TCP at top speed nothing expires.
+ */
+export function streamTimeout(tcp: TcpMode, topspeed: boolean, timeoutNs: number): number {
+  return tcp === 'packetbeat' && topspeed ? Infinity : timeoutNs;
+}
+
 /** Every protocol lockstep analyzes, by name; `redis5` is Redis as packetbeat 5's own analyzer sees it. */
 export const PROTOCOLS: Readonly<Record<string, Protocol>> = { redis, redis5: redisPacketbeat5 };
 

@@ -108,6 +108,16 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     { parse: (_, raw) => raw.split(',').map((m) => m.trim().toUpperCase()).filter(Boolean), show: (methods) => methods.join(','), unlessDefault: true },
   ),
   setting('outputFailureRate', { name: 'output-failure-rate', value: 'R', help: 'the chance an output service fails its whole batch (fate output_failed)' }, { unlessDefault: true }),
+  setting(
+    'transactionTimeoutNs',
+    { name: 'transaction-timeout', value: 'D', help: "a connection idle this long is forgotten (transaction_timeout; default 10s; packetbeat TCP at topspeed: never, as under -t)" },
+    { ...duration('s'), unlessDefault: true },
+  ),
+  setting('sendRequest', { name: 'send-request', value: 'true|false', help: 'packetbeat5 events also carry the request (send_request)' }, { unlessDefault: true }),
+  setting('sendResponse', { name: 'send-response', value: 'true|false', help: 'packetbeat5 events also carry the response (send_response)' }, { unlessDefault: true }),
+  setting('beatName', { name: 'beat-name', value: 'NAME', help: "packetbeat5 events' beat.name, and server of loopback addresses (packetbeat's name; default the hostname)" }, { unlessDefault: true }),
+  setting('beatHostname', { name: 'beat-hostname', value: 'HOST', help: "packetbeat5 events' beat.hostname (default lockstep)" }, { unlessDefault: true }),
+  setting('beatVersion', { name: 'beat-version', value: 'V', help: "packetbeat5 events' beat.version (default 5.6.17)" }, { unlessDefault: true }),
 ];
 
 /** The `node:util` parseArgs options of a list of flags. */

@@ -134,9 +134,11 @@ describe('replay: hand-checked cases', () => {
       { atNs: 0, toServer: true, payload: encodeCommand(['PING']) },
       { atNs: 600e9, toServer: false, payload: '+PONG\r\n' },
     ];
-    const real = run(segs, { pacing: 'timestamps', shutdown: 'drain' });
+    // a transaction_timeout past the 600 s wait keeps the connection (the 10 s default forgets it, as packetbeat would)
+    const real = run(segs, { pacing: 'timestamps', shutdown: 'drain', transactionTimeoutNs: 700e9 });
     expect(real.fates).toEqual(['1 published @600001001000 worker.1 depth=0']);
-    const fast = run(segs, { pacing: 'timestamps', speed: 10, shutdown: 'drain' });
+    expect(run(segs, { pacing: 'timestamps', shutdown: 'drain' }).fates).toEqual([]);
+    const fast = run(segs, { pacing: 'timestamps', speed: 10, shutdown: 'drain', transactionTimeoutNs: 700e9 });
     expect(fast.fates).toEqual(['1 published @60001001000 worker.1 depth=0']);
   });
 });

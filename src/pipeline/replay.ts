@@ -1,6 +1,6 @@
-import { CaptureFeed, PROTOCOLS, type Counters } from '../feed.js';
+import { CaptureFeed, PROTOCOLS, streamTimeout, type Counters } from '../feed.js';
 import type { CaptureReader } from '../pcap/reader.js';
-import { Encoders, type TimeBase, type Transaction } from '../protocols/index.js';
+import { Encoders, type EventOptions, type TimeBase, type Transaction } from '../protocols/index.js';
 import { profileOf, type StageSpec, type Topology } from '../profiles/index.js';
 import { jitterOptions, NO_JITTER, StageCost, type JitterOptions } from '../sim/cost.js';
 import { Random } from '../sim/random.js';
@@ -69,8 +69,8 @@ interface Sink {
   discard(): void;
 }
 
-function openSink(target: OutputTarget, lines: string[], base: TimeBase): Sink {
-  const encoder = new Encoders(PROTOCOLS);
+function openSink(target: OutputTarget, lines: string[], base: TimeBase, options: EventOptions): Sink {
+  const encoder = new Encoders(PROTOCOLS, options);
   const nothing = () => {};
   switch (target.kind) {
     case 'none':
@@ -121,11 +121,15 @@ export class Replay {
     // the capture first: a capture that does not open leaves nothing else to undo
     let source: Source | null = null;
     const protocol = PROTOCOLS[t.source.protocol]!;
-    this.feed = new CaptureFeed(capture, { onTransaction: (tx: Transaction) => source!.emitted(tx) }, { ports: [{ protocol, ports: c.ports }], tcp: c.tcp });
+    this.feed = new CaptureFeed(capture, { onTransaction: (tx: Transaction) => source!.emitted(tx) }, {
+      ports: [{ protocol, ports: c.ports }],
+      tcp: c.tcp,
+      tcpOptions: { streamTimeoutNs: streamTimeout(c.tcp, c.pacing === 'topspeed', c.transactionTimeoutNs) },
+    });
     let ledgerFile: NdjsonWriter | null = null;
     try {
       ledgerFile = opts.ledger ? new NdjsonWriter(opts.ledger) : null;
-      this.sink = openSink(opts.output ?? { kind: 'none' }, this.lines, this.feed.base);
+      this.sink = openSink(opts.output ?? { kind: 'none' }, this.lines, this.feed.base, t.events);
     } catch (e) {
       ledgerFile?.discard();
       this.feed.stop();

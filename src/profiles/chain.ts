@@ -1,3 +1,4 @@
+import { ANALYZER_EVENTS, type EventOptions } from '../protocols/protocol.js';
 import type { PipelineConfig } from './profile.js';
 import type { Topology } from './topology.js';
 
@@ -6,12 +7,14 @@ import type { Topology } from './topology.js';
  * block) → `workers` that read it in batches → either the output, or a
  * second, blocking store (packetbeat 5's pipeline queue) read one event at a
  * time by an output worker. The flags can give any profile any of these.
- * `protocol`: the analyzer of the Redis ports (see {@link Topology.source}).
+ * `protocol`: the analyzer of the Redis ports (see {@link Topology.source});
+ * `events`: what the shipper adds to each event (see {@link Topology.events}).
  */
-export function publisherChain(c: PipelineConfig, protocol = 'redis'): Topology {
+export function publisherChain(c: PipelineConfig, protocol = 'redis', events: EventOptions = ANALYZER_EVENTS): Topology {
   const pipeline = c.pipelineQueueSize > 0;
   return {
     source: { output: 'queue', cost: c.costs.analyzer, protocol },
+    events,
     queues: [
       { name: 'queue', capacity: c.queueSize, whenFull: c.policy },
       ...(pipeline ? [{ name: 'pipeline', capacity: c.pipelineQueueSize, whenFull: 'block' as const }] : []),

@@ -23,6 +23,18 @@ describe('configuration', () => {
     expect(resolveConfig('packetbeat5', list.patches).ports).toEqual([7101]);
   });
 
+  it("reads packetbeat.yml's redis transaction_timeout, send_request, send_response and the shipper's name", () => {
+    const f = readConfigFile(
+      file('redis.yml', 'name: edge-1\npacketbeat.protocols.redis:\n  ports: [6379]\n  transaction_timeout: 30s\n  send_request: true\n  send_response: false\n'),
+    );
+    const c = resolveConfig('packetbeat5', f.patches);
+    expect([c.transactionTimeoutNs, c.sendRequest, c.sendResponse, c.beatName]).toEqual([30e9, true, false, 'edge-1']);
+    const d = resolveConfig('packetbeat5', []);
+    expect([d.transactionTimeoutNs, d.sendRequest, d.sendResponse, d.beatName, d.beatHostname, d.beatVersion]).toEqual([10e9, false, false, '', 'lockstep', '5.6.17']);
+    expect(() => settingPatch('packetbeat.protocols.redis.send_request', 'yes')).toThrow('Expected `packetbeat.protocols.redis.send_request` to be true or false, got `yes`');
+    expect(() => settingPatch('name', 'a\nb')).toThrow('Expected `name` to be a name: one line of text, at most 255 bytes, got `a\nb`');
+  });
+
   it('reads logstash.yml: workers, batch size and delay, the memory queue', () => {
     const f = readConfigFile(file('logstash.yml', 'pipeline.workers: 4\npipeline:\n  batch:\n    size: 50\n    delay: 5\nqueue.type: memory\n'));
     expect(f.profile).toBe('logstash');

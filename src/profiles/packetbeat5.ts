@@ -1,6 +1,6 @@
 import type { Costs, Profile } from './profile.js';
 import { publisherChain } from './chain.js';
-import { parsePorts, parseWhole } from './values.js';
+import { parseBool, parseDuration, parsePorts, parseText, parseWhole } from './values.js';
 
 const US = 1_000;
 
@@ -54,6 +54,14 @@ export const packetbeat5: Profile = {
     costs: PACKETBEAT5_COSTS,
     dropMethods: [],
     outputFailureRate: 0,
+    // protos/redis/config.go: TransactionTimeout protos.DefaultTransactionExpiration (10 s); SendRequest/SendResponse false
+    transactionTimeoutNs: 10_000_000_000,
+    sendRequest: false,
+    sendResponse: false,
+    // the hostname is the capture machine's, which lockstep cannot know: a fixed name keeps events reproducible
+    beatName: '',
+    beatHostname: 'lockstep',
+    beatVersion: '5.6.17',
   },
   settings: {
     // the publisher channel and, behind the publisher, the pipeline queue: both `queue_size` long
@@ -67,7 +75,20 @@ export const packetbeat5: Profile = {
       return {};
     },
     'packetbeat.protocols.redis.ports': (v, w) => ({ ports: parsePorts('packetbeat.protocols.redis.ports', v, w) }),
+    'packetbeat.protocols.redis.transaction_timeout': (v, w) => ({
+      transactionTimeoutNs: parseDuration('packetbeat.protocols.redis.transaction_timeout', v, w),
+    }),
+    'packetbeat.protocols.redis.send_request': (v, w) => ({ sendRequest: parseBool('packetbeat.protocols.redis.send_request', v, w) }),
+    'packetbeat.protocols.redis.send_response': (v, w) => ({ sendResponse: parseBool('packetbeat.protocols.redis.send_response', v, w) }),
+    // libbeat's `name` (the shipper's name, default its hostname): `beat.name`, and `server` for loopback
+    name: (v, w) => ({ beatName: parseText('name', v, w) }),
   },
-  // Redis as packetbeat 5's own analyzer sees it (src/redis/packetbeat5.ts)
-  topology: (c) => publisherChain(c, 'redis5'),
+  // Redis as packetbeat 5's own analyzer sees it (src/redis/packetbeat5.ts), published as its publisher does
+  topology: (c) =>
+    publisherChain(c, 'redis5', {
+      // libbeat/publisher/client.go annotateEvent: beat {name, hostname, version}; `name` defaults to the hostname
+      shipper: { name: c.beatName === '' ? c.beatHostname : c.beatName, hostname: c.beatHostname, version: c.beatVersion },
+      sendRequest: c.sendRequest,
+      sendResponse: c.sendResponse,
+    }),
 };

@@ -53,6 +53,23 @@ export interface PipelineConfig {
   dropMethods: string[];
   /** Chance that an output service fails its whole batch (fate `output_failed`). */
   outputFailureRate: number;
+  /**
+   * packetbeat's `transaction_timeout`: a connection idle this long (capture
+   * time) is forgotten. Not with `tcp: packetbeat` at `topspeed`: packetbeat's
+   * stream table expires on the wall clock, which a `-t` replay outruns.
+   */
+  transactionTimeoutNs: number;
+  /** packetbeat's `send_request` / `send_response`: the event also carries the request / response as rendered. */
+  sendRequest: boolean;
+  sendResponse: boolean;
+  /**
+   * What packetbeat 5's publisher adds to an event: \`beat: {hostname, name,
+   * version}\`, and the name as \`client_server\`/\`server\` of a loopback
+   * address. \`beatName\` is packetbeat's \`name\` ('' = the hostname).
+   */
+  beatName: string;
+  beatHostname: string;
+  beatVersion: string;
 }
 
 /** A partial configuration: what one source (file, -E, flags) sets. */

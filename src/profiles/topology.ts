@@ -1,3 +1,4 @@
+import type { EventOptions } from '../protocols/protocol.js';
 import type { CostModel } from '../sim/cost.js';
 
 /**
@@ -13,6 +14,8 @@ export interface Topology {
    * (`redis`: the lossless view; `redis5`: packetbeat 5's own).
    */
   source: { output: string; cost: CostModel; protocol: string };
+  /** What the shipper adds to each event on its way out (packetbeat 5's publisher: `beat`, `server`). */
+  events: EventOptions;
   queues: QueueSpec[];
   stages: StageSpec[];
   shutdown: ShutdownSpec;

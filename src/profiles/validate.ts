@@ -3,7 +3,7 @@ import { DRAWS_PER, type CostModel } from '../sim/cost.js';
 import { TCP_MODES } from '../tcp/stream.js';
 import { PACINGS, POLICIES, SHUTDOWN_MODES, type Costs, type PipelineConfig } from './profile.js';
 import { PROFILES } from './registry.js';
-import { ConfigError, parseBool, parseChoice, parseNumber, parsePorts, parseWhole } from './values.js';
+import { ConfigError, parseBool, parseChoice, parseNumber, parsePorts, parseText, parseWhole } from './values.js';
 
 /** Reads one setting's value under the name it was given as (`queueSize`, `--queue-size`), or throws a ConfigError. */
 export type FieldCheck<T> = (key: string, value: unknown, where?: string) => T;
@@ -63,6 +63,12 @@ export const FIELDS: { [K in keyof PipelineConfig]-?: FieldCheck<PipelineConfig[
   costs,
   dropMethods: methods,
   outputFailureRate: number(0, 1),
+  transactionTimeoutNs: whole(1),
+  sendRequest: (k, v, w) => parseBool(k, v, w),
+  sendResponse: (k, v, w) => parseBool(k, v, w),
+  beatName: (k, v, w) => parseText(k, v, w),
+  beatHostname: (k, v, w) => parseText(k, v, w),
+  beatVersion: (k, v, w) => parseText(k, v, w),
 };
 
 /**

@@ -56,3 +56,12 @@ export function parseBool(key: string, v: unknown, where = ''): boolean {
   throw new ConfigError(key, 'true or false', v, where);
 }
 
+
+/** A name (YAML may give it as a number): one line of printable text, at most 255 bytes. */
+export function parseText(key: string, v: unknown, where = ''): string {
+  const t = typeof v === 'number' && Number.isFinite(v) ? String(v) : v;
+  if (typeof t !== 'string' || Buffer.byteLength(t) > 255 || /[\u0000-\u001f\u007f]/.test(t)) {
+    throw new ConfigError(key, 'a name: one line of text, at most 255 bytes', v, where);
+  }
+  return t;
+}

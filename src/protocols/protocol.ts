@@ -50,6 +50,22 @@ export interface TransactionEncoder {
   format(tx: Transaction, base: TimeBase): string;
 }
 
+/**
+ * What the shipper adds to each event after the analyzer, as packetbeat 5's
+ * publisher does (publish/publish.go normalizeTransAddr; libbeat's client
+ * adds \`beat\`). An encoder without them writes the events as the analyzer
+ * emits them.
+ */
+export interface EventOptions {
+  /** \`beat: {hostname, name, version}\`; the name is also \`client_server\`/\`server\` of a loopback address. */
+  shipper: { name: string; hostname: string; version: string } | null;
+  /** packetbeat's \`send_request\` / \`send_response\`: the request / response as rendered, as \`request\` / \`response\`. */
+  sendRequest: boolean;
+  sendResponse: boolean;
+}
+
+export const ANALYZER_EVENTS: EventOptions = { shipper: null, sendRequest: false, sendResponse: false };
+
 /** One of the ledger's equations: its text, and its two sides. */
 export type Equation = readonly [name: string, left: number, right: number];
 
@@ -63,7 +79,8 @@ export interface Protocol {
   readonly name: string;
   readonly defaultPorts: readonly number[];
   analyzer(sink: TransactionSink): ProtocolAnalyzer;
-  encoder(): TransactionEncoder;
+  /** Its events' encoder; a protocol whose events have no shipper fields ignores `options`. */
+  encoder(options: EventOptions): TransactionEncoder;
   /** What its counters must satisfy, given how many transactions the pipeline was given. */
   equations(counters: Readonly<Record<string, number>>): Equation[];
 }

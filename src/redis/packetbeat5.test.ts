@@ -16,6 +16,8 @@ import { lockstep, scratchDir } from '../../test/support/cli.js';
 import { committedAnalyzerOutput, ORACLE_CAPTURES, ORACLES_DIR, oracleCapture, runAnalyzerOracle } from '../../test/support/oracles.js';
 import { encodeCommand } from './encode.js';
 import { parseMessage, putGoString } from './packetbeat5.js';
+import { replay } from '../pipeline/replay.js';
+import { resolveConfig, type ConfigPatch } from '../profiles/index.js';
 
 const dir = scratchDir('lockstep-pb5-');
 
@@ -195,5 +197,54 @@ describe('parseMessage, as redis_parse.go', () => {
     const out = Buffer.alloc(200);
     const end = putGoString(out, 0, Buffer.from([0x3c, 0x08, 0x0c, 0x7f, 0xc3, 0xa9, 0xe2, 0x80, 0xa9, 0xc0, 0xaf, 0xf4, 0x90, 0x80, 0x80]));
     expect(out.toString('utf8', 0, end)).toBe('"\\u003c\\u0008\\u000c\u007fé\\u2029\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"');
+  });
+});
+
+describe('as packetbeat 5 publishes them (--profile packetbeat5)', () => {
+  /** Every event of a replay that loses none. */
+  function published(capture: string, ports: number[], patch: ConfigPatch): string[] {
+    const config = resolveConfig('packetbeat5', [{ ports, queueSize: 100_000, waitstopNs: 5e9 }, patch]);
+    return replay(capture, config, { output: { kind: 'memory' } }).lines!;
+  }
+
+  it('adds beat {hostname, name, version}, and send_request / send_response copy query and value (libbeat client.go, redis.go:308)', () => {
+    const file = join(dir, 'published.pcap');
+    writeFileSync(file, scriptedPcap([
+      { atNs: 0, toServer: true, payload: encodeCommand(['GET', 'k<1>']) },
+      { atNs: ms(3), toServer: false, payload: '-ERR "no"\r\n' },
+    ]));
+    expect(published(file, [6379], {})).toEqual([
+      `{"@timestamp":"${TS}.000Z","beat":{"hostname":"lockstep","name":"lockstep","version":"5.6.17"},"bytes_in":23,"bytes_out":11,${CLIENT},"method":"GET","port":6379,"proc":"","query":"GET k\\u003c1\\u003e","redis":{"error":"ERR \\"no\\""},"resource":"k\\u003c1\\u003e","responsetime":3,"server":"","status":"Error","type":"redis"}`,
+    ]);
+    expect(published(file, [6379], { beatName: 'edge&1', beatHostname: 'h', beatVersion: '5.0.0', sendRequest: true, sendResponse: true })).toEqual([
+      `{"@timestamp":"${TS}.000Z","beat":{"hostname":"h","name":"edge\\u00261","version":"5.0.0"},"bytes_in":23,"bytes_out":11,${CLIENT},"method":"GET","port":6379,"proc":"","query":"GET k\\u003c1\\u003e","redis":{"error":"ERR \\"no\\""},"request":"GET k\\u003c1\\u003e","resource":"k\\u003c1\\u003e","response":"ERR \\"no\\"","responsetime":3,"server":"","status":"Error","type":"redis"}`,
+    ]);
+  });
+
+  it('names both ends of a loopback connection after the shipper (publish.go GetServerName), as packetbeat 5 wrote real-redis', () => {
+    const { path, ports } = oracleCapture('real-redis');
+    const lines = published(path, ports, { beatHostname: 'vm' });
+    expect(lines).toHaveLength(10_017);
+    // the first line pb5full (../shared/oracles/packetbeat5-pipeline) wrote on a host named vm
+    expect(lines[0]).toBe(
+      '{"@timestamp":"2026-11-21T05:54:56.928Z","beat":{"hostname":"vm","name":"vm","version":"5.6.17"},"bytes_in":14,"bytes_out":7,"client_ip":"127.0.0.1","client_port":34706,"client_proc":"","client_server":"vm","ip":"127.0.0.1","method":"PING","port":32117,"proc":"","query":"ping","redis":{"return_value":"PONG"},"resource":"","responsetime":0,"server":"vm","status":"OK","type":"redis"}',
+    );
+  });
+
+  it('forgets a connection idle past transaction_timeout at capture pace, never at top speed (as under -t)', () => {
+    // a BLPOP answered after 15 s of capture time
+    const file = join(dir, 'blpop-15s.pcap');
+    writeFileSync(file, scriptedPcap([
+      { atNs: 0, toServer: true, payload: encodeCommand(['BLPOP', 'q', '0']) },
+      { atNs: 15e9, toServer: false, payload: '*2\r\n$1\r\nq\r\n$1\r\nx\r\n' },
+    ]));
+    const run = (patch: ConfigPatch) => {
+      const s = replay(file, resolveConfig('packetbeat5', [{ queueSize: 100, waitstopNs: 1e9 }, patch]), { output: { kind: 'memory' } });
+      return [s.lines!.length, s.counters['redis.unmatched_responses'], s.counters['tcp.streams_expired']];
+    };
+    expect(run({})).toEqual([1, 0, 0]);
+    // at the capture's pace the 10 s default expires it: the reply meets an empty connection
+    expect(run({ pacing: 'timestamps', speed: 100 })).toEqual([0, 1, 1]);
+    expect(run({ pacing: 'timestamps', speed: 100, transactionTimeoutNs: 20e9 })).toEqual([1, 0, 0]);
   });
 });

@@ -22,7 +22,7 @@
  * - The event's client is whoever sent the request; its values are raw
  *   bytes, encoded as Go's `encoding/json` does (see {@link putGoString}).
  */
-import type { LineBuffer, Protocol, ProtocolAnalyzer, TimeBase, Transaction, TransactionEncoder, TransactionSink } from '../protocols/protocol.js';
+import { ANALYZER_EVENTS, type EventOptions, type LineBuffer, type Protocol, type ProtocolAnalyzer, type TimeBase, type Transaction, type TransactionEncoder, type TransactionSink } from '../protocols/protocol.js';
 import type { CloseReason, Connection, Direction } from '../tcp/connection.js';
 import { CLIENT_TO_SERVER } from '../tcp/connection.js';
 import { newRedisCounters, pairingEquations, type RedisCounters } from './analyzer.js';
@@ -545,6 +545,19 @@ function flatWords(m: Message): number[] | null {
   return bulkArray(m.chunk, m.offset, m.offset + m.size, words) > 0 ? words : null;
 }
 
+/** Writes \`head\` and a copy of the JSON value at \`out[from, to)\`. */
+function putField(out: Buffer, p: number, head: string, from: number, to: number): number {
+  p += out.write(head, p, 'latin1');
+  return p + out.copy(out, p, from, to);
+}
+
+/** A string as Go's json.Marshal writes it. */
+function goJson(text: string): string {
+  const b = Buffer.from(text, 'utf8');
+  const out = Buffer.allocUnsafe(6 * b.length + 2);
+  return out.toString('utf8', 0, putGoString(out, 0, b));
+}
+
 /** A request's query from its words: joined by spaces, or its first word alone when they hold at most one byte (`contentLen > 1`). */
 function putQuery(out: Buffer, p: number, b: Buffer, words: number[]): number {
   let contentLen = 0;
@@ -582,6 +595,21 @@ function scalarValue(m: Message): number {
 /** The analyzer oracle's line for a transaction (`cmd/pbh`: the event after `normalizeTransAddr`, keys sorted). */
 export class Packetbeat5Encoder implements TransactionEncoder {
   private scratch = Buffer.allocUnsafe(64 * 1024);
+  /** `"beat":{…},` when a shipper publishes the events, else empty. */
+  private readonly beat: string;
+  /** The shipper's name as a JSON string: `client_server`/`server` of a loopback address; `""` without a shipper. */
+  private readonly serverName: string;
+  private readonly sendRequest: boolean;
+  private readonly sendResponse: boolean;
+
+  constructor(options: EventOptions = ANALYZER_EVENTS) {
+    const s = options.shipper;
+    // Go's json.Marshal sorts a map's keys: hostname, name, version
+    this.beat = s ? `"beat":{"hostname":${goJson(s.hostname)},"name":${goJson(s.name)},"version":${goJson(s.version)}},` : '';
+    this.serverName = s ? goJson(s.name) : '""';
+    this.sendRequest = options.sendRequest;
+    this.sendResponse = options.sendResponse;
+  }
 
   /** The line's start up to the timestamp's second, kept while the second lasts. */
   private second = NaN;
@@ -601,47 +629,66 @@ export class Packetbeat5Encoder implements TransactionEncoder {
       this.secondPrefix = `{"@timestamp":"${new Date(second * 1000).toISOString().slice(0, 20)}`;
     }
     const frac = ms - second * 1000;
+    const clientIp = fromClient ? c.clientIp : c.serverIp;
+    const serverIp = fromClient ? c.serverIp : c.clientIp;
     p += out.write(
-      `${this.secondPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z","bytes_in":${q.size},"bytes_out":${r.size},` +
-        `"client_ip":"${fromClient ? c.clientIp : c.serverIp}","client_port":${fromClient ? c.clientPort : c.serverPort},"client_proc":"","client_server":"",` +
-        `"ip":"${fromClient ? c.serverIp : c.clientIp}","method":"${t.method}","port":${fromClient ? c.serverPort : c.clientPort},"proc":"","query":`,
+      `${this.secondPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z",${this.beat}"bytes_in":${q.size},"bytes_out":${r.size},` +
+        `"client_ip":"${clientIp}","client_port":${fromClient ? c.clientPort : c.serverPort},"client_proc":"","client_server":${this.nameOf(clientIp)},` +
+        `"ip":"${serverIp}","method":"${t.method}","port":${fromClient ? c.serverPort : c.clientPort},"proc":"","query":`,
       p,
       'latin1',
     );
     // the common request, an array of bulk strings, is written from its bytes; anything else is rendered first
     const words = flatWords(q);
     let rendered: ReturnType<typeof render> | null = null;
+    const query = p;
     if (words !== null) p = putQuery(out, p, q.chunk, words);
     else {
       rendered = render(q);
       p = putGoString(out, p, rendered.value);
     }
+    const queryEnd = p;
     p += out.write(`,"redis":{"${r.isError ? 'error' : 'return_value'}":`, p, 'latin1');
+    const value = p;
     const scalar = scalarValue(r);
     p = scalar >= 0 ? putGoString(out, p, r.chunk, scalar, scalarEnd) : putGoString(out, p, render(r).value);
-    p += out.write('},"resource":', p, 'latin1');
+    const valueEnd = p;
+    // send_request / send_response (protos/redis/redis.go:308-313): the request's and the response's message, as query and return value say them
+    out[p++] = 0x7d; // the end of "redis"
+    if (this.sendRequest) p = putField(out, p, ',"request":', query, queryEnd);
+    p += out.write(',"resource":', p, 'latin1');
     if (words !== null) p = words.length > 2 ? putGoString(out, p, q.chunk, words[2]!, words[3]!) : putGoString(out, p, EMPTY);
     else p = putGoString(out, p, rendered!.path);
+    if (this.sendResponse) p = putField(out, p, ',"response":', value, valueEnd);
     // int32(resp.ts.Sub(requ.ts).Nanoseconds() / 1e6): Go's division truncates toward zero
     const responsetime = Math.trunc((r.tsNs - q.tsNs) / 1e6) | 0;
-    p += out.write(`,"responsetime":${responsetime},"server":"","status":"${r.isError ? 'Error' : 'OK'}","type":"redis"}`, p, 'latin1');
+    p += out.write(`,"responsetime":${responsetime},"server":${this.nameOf(serverIp)},"status":"${r.isError ? 'Error' : 'OK'}","type":"redis"}`, p, 'latin1');
     return p;
   }
 
-  /** At most 6 bytes a byte of the rendered values (whose joins never outgrow twice the message), plus the fixed text. */
-  private static bound(t: Packetbeat5Transaction): number {
-    return 6 * 2 * (t.request.size + t.response.size) + 1024;
+  /**
+   * The publisher's name for an address (libbeat/publisher/publish.go:128
+   * GetServerName): the shipper's own for a loopback one (Go's
+   * \`IP.IsLoopback\`: 127.0.0.0/8, ::1), none for any other (topology is deprecated).
+   */
+  private nameOf(ip: string): string {
+    return ip.startsWith('127.') || ip === '::1' ? this.serverName : '""';
+  }
+
+  /** At most 6 bytes a byte of the rendered values (whose joins never outgrow twice the message), twice with send_request/send_response, plus the fixed text. */
+  private bound(t: Packetbeat5Transaction): number {
+    return 6 * 2 * 2 * (t.request.size + t.response.size) + 1024 + this.beat.length + 2 * this.serverName.length;
   }
 
   write(tx: Transaction, base: TimeBase, w: LineBuffer): void {
     const t = tx as Packetbeat5Transaction;
-    const buf = w.reserve(Packetbeat5Encoder.bound(t));
+    const buf = w.reserve(this.bound(t));
     w.commitLine(this.encode(t, base, buf, w.offset));
   }
 
   format(tx: Transaction, base: TimeBase): string {
     const t = tx as Packetbeat5Transaction;
-    const n = Packetbeat5Encoder.bound(t);
+    const n = this.bound(t);
     if (n > this.scratch.length) this.scratch = Buffer.allocUnsafe(n);
     return this.scratch.toString('utf8', 0, this.encode(t, base, this.scratch, 0));
   }
@@ -652,6 +699,6 @@ export const redisPacketbeat5: Protocol = {
   name: 'redis5',
   defaultPorts: [6379],
   analyzer: (sink) => new Packetbeat5Analyzer(sink),
-  encoder: () => new Packetbeat5Encoder(),
+  encoder: (options) => new Packetbeat5Encoder(options),
   equations: (c) => pairingEquations('redis (packetbeat 5)', c),
 };

@@ -14,7 +14,11 @@ export interface TcpOptions {
   mode: TcpMode;
   /** Ports of the monitored servers (packetbeat.protocols.redis.ports). */
   ports: readonly number[];
-  /** Idle time after which a connection is forgotten, in capture-time nanoseconds. */
+  /**
+   * Idle time after which a connection is forgotten, in capture-time
+   * nanoseconds; \`Infinity\`: never (packetbeat replaying with \`-t\`, whose
+   * stream table expires on the wall clock, which a replay outruns).
+   */
   streamTimeoutNs: number;
   maxBufferedBytes: number;
   maxBufferedSegments: number;
@@ -114,12 +118,17 @@ export class TcpAssembler {
       return;
     }
     if (tsNs > this.nowNs) this.nowNs = tsNs;
+    // packetbeat's stream table returns no connection idle past its timeout
+    // (libbeat/common/cache.go get: \`!elem.IsExpired(now)\`): expire before the lookup
+    if (this.oldest >= 0 && this.seenNs[this.oldest]! < this.nowNs - this.opts.streamTimeoutNs) this.expire(this.nowNs);
     const flags = pkt.flags;
     const len = pkt.payloadLength;
     let conn = this.last !== null && this.matches(this.last, pkt, dir) ? this.last : this.lookup(pkt, dir);
     let created = false;
-    if (conn && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && conn.sawData) {
-      // a new connection reuses the 4-tuple
+    if (conn && !this.packetbeatMode && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && conn.sawData) {
+      // a new connection reuses the 4-tuple. packetbeat 5's tcp.go has no notion of a
+      // SYN (protos/tcp/tcp.go:149: a segment without payload or FIN changes nothing), so
+      // there the old connection's state and sequence numbers go on
       this.close(conn, 'reused', tsNs);
       conn = null;
     }
@@ -141,7 +150,6 @@ export class TcpAssembler {
       if ((flags & TCP_RST) !== 0) this.close(conn, 'rst', tsNs);
       else if (conn.toServer!.finished && conn.toClient!.finished) this.close(conn, 'fin', tsNs);
     }
-    if (this.oldest >= 0 && this.seenNs[this.oldest]! < this.nowNs - this.opts.streamTimeoutNs) this.expire(this.nowNs);
   }
 
   /**

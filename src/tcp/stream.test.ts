@@ -121,7 +121,8 @@ describe('TCP, reassemble mode', () => {
     tcp.process(segment(true, 1, 'a', TCP_ACK, 40000), 0);
     tcp.process(segment(true, 1, 'b', TCP_ACK, 40001), 5_000);
     tcp.process(segment(true, 2, 'c', TCP_ACK, 40001), 10_001);
-    expect(rec.events).toEqual(['data 0 a', 'data 0 b', 'data 0 c', 'close 1 expired']);
+    // the packet that comes 10,001 ns after the first connection's last finds it gone
+    expect(rec.events).toEqual(['data 0 a', 'data 0 b', 'close 1 expired', 'data 0 c']);
     expect(tcp.counters['tcp.streams_expired']).toBe(1);
   });
 
@@ -184,5 +185,41 @@ describe('TCP, packetbeat mode (packetbeat 5.x tcp.go)', () => {
   it('hands a FIN to the analyzer and keeps the connection until it expires', () => {
     const { rec } = run('packetbeat', [segment(true, 1, 'a'), segment(true, 2, '', TCP_FIN | TCP_ACK), segment(false, 5, 'b')]);
     expect(rec.events).toEqual(['data 0 a', 'fin 0', 'data 1 b', 'close 1 end_of_capture']);
+  });
+
+  it('goes on with the old state when a SYN reuses the 4-tuple (tcp.go never sees a SYN)', () => {
+    // the second connection's first byte (1000) is past the first's last sequence (3: a FIN takes none in tcp.go): a gap of 997
+    const { rec, counters } = run('packetbeat', [
+      segment(true, 1, 'ab'),
+      segment(true, 3, '', TCP_FIN | TCP_ACK),
+      segment(true, 999, '', TCP_SYN),
+      segment(true, 1000, 'cd'),
+    ]);
+    expect(rec.events).toEqual(['data 0 ab', 'fin 0', 'gap 0 997', 'data 0 cd', 'close 1 end_of_capture']);
+    expect(counters['tcp.connections']).toBe(1);
+    expect(counters['tcp.dropped_because_of_gaps']).toBe(1);
+    // a new ISN below the last sequence: the new connection's first segment is taken for a retransmission
+    const below = run('packetbeat', [segment(true, 5000, 'ab'), segment(true, 99, '', TCP_SYN), segment(true, 100, 'cd')]);
+    expect(below.rec.events).toEqual(['data 0 ab', 'close 1 end_of_capture']);
+    expect(below.counters['tcp.retransmitted_bytes']).toBe(2);
+  });
+
+  it('forgets a connection idle past the timeout before the packet that comes after it, and never with an infinite timeout', () => {
+    // 1,000 ns apart; the timeout 1,500 ns: the third packet comes 2,000 ns after the second
+    const packets = () => [segment(true, 1, 'a'), segment(true, 2, 'b'), segment(true, 100, 'c')];
+    const rec = new Recorder();
+    const tcp = new TcpAssembler(rec, { mode: 'packetbeat', ports: [6379], streamTimeoutNs: 1_500 });
+    const [a, b, c] = packets();
+    tcp.process(a!, 0);
+    tcp.process(b!, 1_000);
+    tcp.process(c!, 3_000);
+    tcp.closeAll();
+    // a fresh connection: no last sequence, so no gap
+    expect(rec.events).toEqual(['data 0 a', 'data 0 b', 'close 1 expired', 'data 0 c', 'close 2 end_of_capture']);
+    const never = new Recorder();
+    const tcp2 = new TcpAssembler(never, { mode: 'packetbeat', ports: [6379], streamTimeoutNs: Infinity });
+    packets().forEach((p, i) => tcp2.process(p, i * 1e15));
+    tcp2.closeAll();
+    expect(never.events).toEqual(['data 0 a', 'data 0 b', 'gap 0 97', 'data 0 c', 'close 1 end_of_capture']);
   });
 });

@@ -5,7 +5,8 @@
  * under `golden/oracles/`, so tests can hold lockstep to it without Go.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GOLDEN_DIR, readCase } from '../../src/golden/case.js';
@@ -55,6 +56,22 @@ function parseCounters(line: string): Record<string, number> {
   return out;
 }
 
+/**
+ * An analyzer oracle event as packetbeat 5's publisher sends it on (the
+ * fields `--profile packetbeat5` adds, shown byte for byte against the
+ * pipeline oracle in golden/oracles.test.ts): \`beat\` after the timestamp, and
+ * the shipper's name as \`client_server\`/\`server\` of a loopback address.
+ */
+export function asPublished(line: string, hostname = 'lockstep', version = '5.6.17', name = hostname): string {
+  const loopback = (ip: string) => ip.startsWith('127.') || ip === '::1';
+  const client = /"client_ip":"([^"]*)"/.exec(line)![1]!;
+  const server = /,"ip":"([^"]*)"/.exec(line)![1]!;
+  return line
+    .replace(/^(\{"@timestamp":"[^"]*",)/, `$1"beat":{"hostname":"${hostname}","name":"${name}","version":"${version}"},`)
+    .replace('"client_server":""', `"client_server":"${loopback(client) ? name : ''}"`)
+    .replace(/"server":""(,"status")/, `"server":"${loopback(server) ? name : ''}"$1`);
+}
+
 /** The committed output of the analyzer oracle on a golden capture. */
 export interface CommittedAnalyzerOutput {
   /** How it was made, the capture shown as in the golden cases. */
@@ -72,4 +89,32 @@ export function committedAnalyzerOutput(name: string): CommittedAnalyzerOutput |
   if (!existsSync(meta)) return null;
   const m = JSON.parse(readFileSync(meta, 'utf8')) as Omit<CommittedAnalyzerOutput, 'events'>;
   return { ...m, events: () => gunzipSync(readFileSync(join(dir, 'pb5-analyzer.ndjson.gz'))) };
+}
+
+/** What the pipeline oracle wrote (its file output, rotated files in order) and its closing `PB5FULL {…}` line. */
+export interface PipelineOutput {
+  events: Buffer;
+  summary: Record<string, number | string>;
+}
+
+/**
+ * Runs `pb5full -ports P -queue_size Q -waitstop W -o DIR/events.ndjson CAPTURE`:
+ * packetbeat 5's whole publishing path, nondeterministic like the original.
+ */
+export function runPipelineOracle(capture: string, ports: number[], queueSize: number, waitstopS: number, dir = ORACLES_DIR!): PipelineOutput {
+  const out = mkdtempSync(join(tmpdir(), 'lockstep-pb5full-'));
+  try {
+    const args = ['-ports', ports.join(','), '-queue_size', String(queueSize), '-waitstop', String(waitstopS), '-o', join(out, 'events.ndjson'), capture];
+    const r = spawnSync(join(dir, 'pb5full'), args, { maxBuffer: 1 << 30 });
+    if (r.status !== 0) throw new Error(`pb5full failed (${r.status}): ${r.stderr?.toString().trim().split('\n').pop()}`);
+    const last = r.stderr.toString().trim().split('\n').pop() ?? '';
+    if (!last.startsWith('PB5FULL ')) throw new Error(`pb5full printed no summary: ${last}`);
+    // libbeat's FileRotator: events.ndjson is the newest, events.ndjson.1 the one before, …
+    const files = readdirSync(out).filter((f) => f.startsWith('events.ndjson'));
+    const age = (f: string) => (f === 'events.ndjson' ? 0 : Number(f.slice('events.ndjson.'.length)));
+    files.sort((a, b) => age(b) - age(a));
+    return { events: Buffer.concat(files.map((f) => readFileSync(join(out, f)))), summary: JSON.parse(last.slice('PB5FULL '.length)) };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
