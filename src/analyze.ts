@@ -91,3 +91,28 @@ export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSumm
     error: feed.error?.message ?? null,
   };
 }
+
+/** What packetbeat 5's view of a capture misses or adds, against the lossless view of the same capture. */
+export interface ViewDifference {
+  /** Transactions on the wire (the lossless view, TCP reassembled). */
+  wireTransactions: number;
+  /** Per method, transactions on the wire packetbeat 5 does not report (its count is lower). */
+  missed: Record<string, number>;
+  /** Per method, transactions packetbeat 5 reports beyond the wire's (a request it paired that the wire did not answer, a server array it took for a request). */
+  added: Record<string, number>;
+  /** Responses nothing asked for, on the wire. */
+  wireUnmatchedResponses: number;
+}
+
+/** packetbeat 5's view (`pb5`) against the lossless view (`wire`), method by method. */
+export function viewDifference(pb5: AnalyzeSummary, wire: AnalyzeSummary): ViewDifference {
+  const missed: Record<string, number> = {};
+  const added: Record<string, number> = {};
+  const methods = [...new Set([...Object.keys(pb5.byMethod), ...Object.keys(wire.byMethod)])].sort();
+  for (const m of methods) {
+    const d = (wire.byMethod[m] ?? 0) - (pb5.byMethod[m] ?? 0);
+    if (d > 0) missed[m] = d;
+    else if (d < 0) added[m] = -d;
+  }
+  return { wireTransactions: wire.transactions, missed, added, wireUnmatchedResponses: wire.counters['redis.unmatched_responses'] ?? 0 };
+}

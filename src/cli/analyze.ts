@@ -1,4 +1,4 @@
-import { analyze, type AnalyzeSummary } from '../analyze.js';
+import { analyze, viewDifference, type AnalyzeSummary, type ViewDifference } from '../analyze.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { parseArgs } from 'node:util';
 import { parsePorts } from '../profiles/index.js';
@@ -16,7 +16,8 @@ The lossless ground truth: every Redis transaction in CAPTURE, no queue in the w
   --tcp MODE     reassemble (default: reorder, trim, gaps only for holes never filled)
                  or packetbeat (packetbeat 5.x tcp.go: no reordering)
   --as VIEW      lossless (default: Redis as it is on the wire), or packetbeat5: what
-                 packetbeat 5's own analyzer finds, its events byte for byte (TCP as packetbeat)
+                 packetbeat 5's own analyzer finds, its events byte for byte (TCP as packetbeat),
+                 and what it misses against the lossless view
   --events FILE  write every transaction as packetbeat's NDJSON event
   --json         one JSON object on stdout`;
 
@@ -44,14 +45,18 @@ export function runAnalyze(argv: string[]): CommandResult {
   const bundled = values.scenario !== undefined ? scenario(values.scenario) : null;
   if (bundled && positionals.length > 0) throw new UsageError('lockstep analyze: give CAPTURE or --scenario, not both');
   const capture = bundled ? bundled.capture : onePositional(positionals, 'CAPTURE', 'analyze');
+  const ports = (values.ports !== undefined ? parsePorts('--ports', values.ports) : undefined) ?? bundled?.ports ?? [6379];
+  const as = choiceOption('as', values.as, ['lossless', 'packetbeat5'] as const);
   const summary = analyze(capture, {
-    ports: (values.ports !== undefined ? parsePorts('--ports', values.ports) : undefined) ?? bundled?.ports ?? [6379],
+    ports,
     tcp: choiceOption<TcpMode>('tcp', values.tcp, ['reassemble', 'packetbeat']),
-    as: choiceOption('as', values.as, ['lossless', 'packetbeat5'] as const),
+    as,
     events: values.events,
   });
-  if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else process.stdout.write(formatAnalyzeSummary(summary));
+  // packetbeat 5's view is held against the wire: what it misses, the lossless view says
+  const difference = as === 'packetbeat5' && !summary.error ? viewDifference(summary, analyze(capture, { ports })) : null;
+  if (values.json) process.stdout.write(`${JSON.stringify(difference ? { ...summary, againstTheWire: difference } : summary)}\n`);
+  else process.stdout.write(formatAnalyzeSummary(summary) + (difference ? formatDifference(summary, difference) : ''));
   for (const w of summary.warnings) process.stderr.write(`lockstep: warning: ${w}\n`);
   if (summary.error) {
     process.stderr.write(`lockstep: ${summary.error}\n`);
@@ -84,6 +89,20 @@ export function formatAnalyzeSummary(s: AnalyzeSummary): string {
   ];
   for (const [name, n] of problems) lines.push(`${n > 0 ? paint.yellow(String(n)) : String(n)} ${name}`);
   lines.push(paint.dim(totalNonZero(c)));
+  return `${lines.join('\n')}\n`;
+}
+
+/** What packetbeat 5 misses or adds, by method, against the lossless view. */
+export function formatDifference(pb5: AnalyzeSummary, d: ViewDifference): string {
+  const list = (m: Record<string, number>) => Object.entries(m).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ');
+  const lines = [`Against the wire (the lossless view, TCP reassembled): ${paint.bold(String(d.wireTransactions))} transactions, ${d.wireUnmatchedResponses} unmatched responses`];
+  const missed = Object.values(d.missed).reduce((a, b) => a + b, 0);
+  const added = Object.values(d.added).reduce((a, b) => a + b, 0);
+  if (missed > 0) lines.push(`  packetbeat 5 misses ${paint.yellow(String(missed))}: ${list(d.missed)}`);
+  if (added > 0) lines.push(`  packetbeat 5 reports ${paint.yellow(String(added))} the wire does not have: ${list(d.added)}`);
+  const extra = (pb5.counters['redis.unmatched_responses'] ?? 0) - d.wireUnmatchedResponses;
+  if (extra > 0) lines.push(`  and counts ${paint.yellow(String(extra))} more unmatched responses (requests it takes for responses, replies it cannot pair)`);
+  if (missed === 0 && added === 0 && extra === 0) lines.push('  packetbeat 5 reports as many transactions of each method as the wire has');
   return `${lines.join('\n')}\n`;
 }
 

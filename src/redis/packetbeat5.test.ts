@@ -62,6 +62,17 @@ describe('the packetbeat 5 view on the golden captures equals packetbeat 5 byte 
     expect(view(file, [7101]).counters).toEqual({ events: 23_069, 'redis.unmatched_responses': 881, 'tcp.dropped_because_of_gaps': 4 });
     const lossless = analyze(file, { ports: [7101], tcp: 'packetbeat' });
     expect([lossless.transactions, lossless.counters['redis.unmatched_responses'], lossless.byMethod.FLUSHSLOTS, lossless.byMethod.LATENCY]).toEqual([23_498, 23, 215, 214]);
+    // and analyze --as packetbeat5 says so, against the lossless view
+    const cli = lockstep('analyze', file, '--ports', '7101', '--as', 'packetbeat5');
+    expect(cli.code).toBe(0);
+    expect(cli.stdout.split('\n').slice(-4)).toEqual([
+      'Against the wire (the lossless view, TCP reassembled): 23498 transactions, 23 unmatched responses',
+      '  packetbeat 5 misses 429: FLUSHSLOTS 215, LATENCY 214',
+      '  and counts 858 more unmatched responses (requests it takes for responses, replies it cannot pair)',
+      '',
+    ]);
+    const json = JSON.parse(lockstep('analyze', file, '--ports', '7101', '--as', 'packetbeat5', '--json').stdout) as { againstTheWire: unknown };
+    expect(json.againstTheWire).toEqual({ wireTransactions: 23_498, missed: { FLUSHSLOTS: 215, LATENCY: 214 }, added: {}, wireUnmatchedResponses: 23 });
   });
 });
 
