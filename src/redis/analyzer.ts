@@ -5,7 +5,7 @@ import { confirmation, confirmationKind, isMonitorLine, isPubSubMessage, PubSubS
 import { Arena, DEFAULT_RESP_LIMITS, RespParser, type RespLimits, type RespMessage } from './resp.js';
 import { RedisTransaction } from './transaction.js';
 
-/** Counters of the Redis analyzer, with packetbeat's names where it has them. */
+/** Counters of the Redis analyzer, with packetbeat's names where it has them (both views). */
 export type RedisCounters = {
   'redis.requests': number;
   'redis.responses': number;
@@ -17,22 +17,10 @@ export type RedisCounters = {
   'redis.unmatched_requests.queue_limit': number;
   'redis.unmatched_requests.expired': number;
   'redis.unmatched_responses': number;
-  /** Requests Redis answers with nothing (`*0`, `*-1`, an empty inline line): parsed, never queued. */
-  'redis.no_reply_requests': number;
-  /** Requests that were inline commands (`PING\r\n`), not RESP arrays. */
-  'redis.inline_requests': number;
-  /** Out-of-band server messages: RESP3 pushes (pub/sub, tracking `invalidate`) and RESP2 pub/sub messages. */
+  /** Out-of-band server messages: RESP3 pushes (pub/sub, tracking `invalidate`) and, lossless, RESP2 pub/sub messages. */
   'redis.push_messages': number;
-  /** Pub/sub confirmations after a request's first (SUBSCRIBE a b c: 2), counted, not paired. */
-  'redis.pubsub_confirmations': number;
-  /** Lines of the MONITOR feed. */
-  'redis.monitor_messages': number;
   'redis.parse_errors': number;
-  /** Bytes passed over after parse errors, looking for the next message. */
-  'redis.resync_skipped_bytes': number;
   'redis.message_too_large': number;
-  /** Messages over the size limit kept abbreviated (their large bulk strings walked over by length), still paired. */
-  'redis.large_messages': number;
 };
 
 export function newRedisCounters(): RedisCounters {
@@ -46,14 +34,42 @@ export function newRedisCounters(): RedisCounters {
     'redis.unmatched_requests.queue_limit': 0,
     'redis.unmatched_requests.expired': 0,
     'redis.unmatched_responses': 0,
+    'redis.push_messages': 0,
+    'redis.parse_errors': 0,
+    'redis.message_too_large': 0,
+  };
+}
+
+/** The lossless view's counters: the shared ones, and what it sees that packetbeat 5 does not. */
+export type LosslessCounters = RedisCounters & {
+  /** Wire bytes of every request parsed (paired or not); with the skipped bytes, the client's whole payload. */
+  'redis.request_bytes': number;
+  /** Wire bytes of every server message parsed: replies, pushes, confirmations, the MONITOR feed. */
+  'redis.server_bytes': number;
+  /** Requests Redis answers with nothing (`*0`, `*-1`, an empty inline line): parsed, never queued. */
+  'redis.no_reply_requests': number;
+  /** Requests that were inline commands (`PING\r\n`), not RESP arrays. */
+  'redis.inline_requests': number;
+  /** Pub/sub confirmations after a request's first (SUBSCRIBE a b c: 2), counted, not paired. */
+  'redis.pubsub_confirmations': number;
+  /** Lines of the MONITOR feed. */
+  'redis.monitor_messages': number;
+  /** Bytes passed over after parse errors, looking for the next message. */
+  'redis.resync_skipped_bytes': number;
+  /** Messages over the size limit kept abbreviated (their large bulk strings walked over by length), still paired. */
+  'redis.large_messages': number;
+};
+
+export function newLosslessCounters(): LosslessCounters {
+  return {
+    ...newRedisCounters(),
+    'redis.request_bytes': 0,
+    'redis.server_bytes': 0,
     'redis.no_reply_requests': 0,
     'redis.inline_requests': 0,
-    'redis.push_messages': 0,
     'redis.pubsub_confirmations': 0,
     'redis.monitor_messages': 0,
-    'redis.parse_errors': 0,
     'redis.resync_skipped_bytes': 0,
-    'redis.message_too_large': 0,
     'redis.large_messages': 0,
   };
 }
@@ -155,7 +171,7 @@ class RedisConnection {
  * correlation by order (pipelined requests pair with responses in turn).
  */
 export class RedisAnalyzer implements ProtocolAnalyzer {
-  readonly counters: RedisCounters = newRedisCounters();
+  readonly counters: LosslessCounters = newLosslessCounters();
   private nextTxId = 1;
   private readonly opts: RedisOptions;
   private readonly arena = new Arena();
@@ -211,6 +227,7 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
 
   private request(conn: Connection, s: RedisConnection, m: RespMessage): void {
     this.counters['redis.requests']++;
+    this.counters['redis.request_bytes'] += m.size;
     if (m.isInline) this.counters['redis.inline_requests']++;
     if (!m.expectsReply) {
       this.counters['redis.no_reply_requests']++;
@@ -223,6 +240,7 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
   }
 
   private response(conn: Connection, s: RedisConnection, m: RespMessage): void {
+    this.counters['redis.server_bytes'] += m.size;
     const first = m.chunk[m.offset];
     const ps = s.pubsub;
     // pub/sub confirmations (`>3 subscribe …`, RESP2 `*3 subscribe …`): the first answers the request, the rest are counted
