@@ -310,7 +310,8 @@ fi
 # The end marker must be in the capture twice (ECHO request and its reply),
 # otherwise the tail of the workload was lost.
 markers=$(tcpdump -r "$WORK/capture.pcap" -A 2>/dev/null | grep -c -- "$END_MARKER" || true)
-if [[ $markers -lt 2 ]]; then
+# (A short --snaplen cuts the marker itself: then only tcpdump's drop count is checked.)
+if [[ $markers -lt 2 && $SNAPLEN -ge 65535 ]]; then
   echo "end marker seen $markers time(s) in the capture, expected 2: capture truncated" >&2
   exit 1
 fi
