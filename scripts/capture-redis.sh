@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Capture real Redis traffic on loopback for lockstep's golden tests.
 #
-# Usage: scripts/capture-redis.sh OUT_DIR [--requests N]
+# Usage: scripts/capture-redis.sh OUT_DIR [--requests N] [--full] [--big BYTES]
+#                                  [--iface lo|any] [--snaplen N]
 #
 # Starts a throwaway redis-server (no persistence, no config file) on a free
 # loopback port, captures its traffic with tcpdump while running a pipelined
@@ -11,6 +12,15 @@
 #   OUT_DIR/commandstats.txt   INFO commandstats, taken after capture stopped
 #   OUT_DIR/versions.txt       redis-server / redis_version / tcpdump versions
 #   OUT_DIR/port.txt           the server port (for analyze --ports)
+#
+# --full adds what the lossless view must get right: pipelining 64 deep,
+# 20 KB values, inline commands (redis-benchmark -t ping_inline), and
+# scripts/redis-workload.py's raw RESP: RESP3 with CLIENT TRACKING pushes,
+# pub/sub in RESP2 and RESP3, MONITOR, inline commands, *0 and *-1 requests,
+# short connections reusing one client port. --big BYTES adds a SET and GET
+# of a BYTES-long value (over 10 MiB: the RESP limit). --iface any captures
+# on Linux's any device (link type SLL); --snaplen N cuts packets at N bytes
+# (tcpdump -s 96: truncated payloads, which lockstep must warn about).
 # Every command the server executes is sent while tcpdump is capturing, so the
 # commandstats are exact ground truth for the requests in the capture (except
 # the deliberately unknown command, which Redis counts only in errorstats).
@@ -20,7 +30,7 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 OUT_DIR [--requests N]" >&2
+  echo "usage: $0 OUT_DIR [--requests N] [--full] [--big BYTES] [--iface lo|any] [--snaplen N]" >&2
   exit 2
 }
 
@@ -28,8 +38,32 @@ usage() {
 OUT_DIR=$1
 shift
 REQUESTS=2000
+FULL=0
+BIG_VALUE=0
+IFACE=lo
+SNAPLEN=262144
 while [[ $# -gt 0 ]]; do
   case $1 in
+    --full)
+      FULL=1
+      shift
+      ;;
+    --big)
+      [[ $# -ge 2 ]] || usage
+      BIG_VALUE=$2
+      FULL=1
+      shift 2
+      ;;
+    --iface)
+      [[ $# -ge 2 ]] || usage
+      IFACE=$2
+      shift 2
+      ;;
+    --snaplen)
+      [[ $# -ge 2 ]] || usage
+      SNAPLEN=$2
+      shift 2
+      ;;
     --requests)
       [[ $# -ge 2 ]] || usage
       REQUESTS=$2
@@ -51,7 +85,13 @@ done
   exit 2
 }
 
-for tool in redis-server redis-cli redis-benchmark tcpdump capinfos; do
+[[ $BIG_VALUE =~ ^[0-9]+$ && $SNAPLEN =~ ^[1-9][0-9]*$ && ($IFACE == lo || $IFACE == any) ]] || {
+  echo "--big takes a byte count, --snaplen a positive integer, --iface lo or any" >&2
+  exit 2
+}
+TOOLS="redis-server redis-cli redis-benchmark tcpdump capinfos"
+[[ $FULL == 1 ]] && TOOLS="$TOOLS python3"
+for tool in $TOOLS; do
   command -v "$tool" >/dev/null 2>&1 || {
     echo "required tool not found in PATH: $tool" >&2
     exit 1
@@ -166,12 +206,12 @@ rm -f "$PCAP"
 # Immediate mode uses a TPACKET_V2 ring with one snaplen-sized slot per packet,
 # so the default 2 MB buffer only holds ~8 packets of 256 KiB and bursts of
 # pipelined traffic get dropped by the kernel: hence the 64 MiB buffer (-B).
-tcpdump -i lo --immediate-mode -U -s 262144 -B 65536 -w "$WORK/capture.pcap" "tcp port $PORT" \
+tcpdump -i "$IFACE" --immediate-mode -U -s "$SNAPLEN" -B 65536 -w "$WORK/capture.pcap" "tcp port $PORT" \
   2>"$WORK/tcpdump.err" &
 TCPDUMP_PID=$!
 listening=0
 for _ in $(seq 1 100); do
-  if grep -q "listening on lo" "$WORK/tcpdump.err" 2>/dev/null; then
+  if grep -q "listening on $IFACE" "$WORK/tcpdump.err" 2>/dev/null; then
     listening=1
     break
   fi
@@ -215,6 +255,23 @@ redis-benchmark -p "$PORT" -n "$REQUESTS" -c 4 -P 16 -t set,get,incr,lpush,lpop 
   exit 1
 }
 
+if [[ $FULL == 1 ]]; then
+  # pipelining 64 deep; 20 KB values; inline PING (redis-benchmark's PING_INLINE)
+  redis-benchmark -p "$PORT" -n "$REQUESTS" -c 4 -P 64 -t set,get,incr,lpush,lpop -d 16 -q >>"$WORK/benchmark.out" 2>&1 &&
+    redis-benchmark -p "$PORT" -n 50 -c 2 -P 8 -t set,get -d 20000 -q >>"$WORK/benchmark.out" 2>&1 &&
+    redis-benchmark -p "$PORT" -n 300 -c 2 -P 16 -t ping_inline -q >>"$WORK/benchmark.out" 2>&1 || {
+    echo "redis-benchmark failed:" >&2
+    cat "$WORK/benchmark.out" >&2
+    exit 1
+  }
+  big_args=()
+  [[ $BIG_VALUE -gt 0 ]] && big_args=(--big "$BIG_VALUE")
+  python3 "$(dirname "$0")/redis-workload.py" "$PORT" "${big_args[@]}" || {
+    echo "scripts/redis-workload.py failed" >&2
+    exit 1
+  }
+fi
+
 END_MARKER=lockstep-capture-end
 BIG=$(head -c 3000 /dev/zero | tr '\0' 'x')
 rcli SET lockstep:str hello                          # +OK
@@ -253,7 +310,8 @@ fi
 # The end marker must be in the capture twice (ECHO request and its reply),
 # otherwise the tail of the workload was lost.
 markers=$(tcpdump -r "$WORK/capture.pcap" -A 2>/dev/null | grep -c -- "$END_MARKER" || true)
-if [[ $markers -lt 2 ]]; then
+# (A short --snaplen cuts the marker itself: then only tcpdump's drop count is checked.)
+if [[ $markers -lt 2 && $SNAPLEN -ge 65535 ]]; then
   echo "end marker seen $markers time(s) in the capture, expected 2: capture truncated" >&2
   exit 1
 fi

@@ -78,6 +78,100 @@ describe('analyze on a real redis-server capture', () => {
   );
 });
 
+const FULL = 'golden/real-redis-full';
+const fullPort = Number(readFileSync(`${FULL}/port.txt`, 'utf8'));
+/** Counters of the lossless view that say what answered no request, and what was skipped. */
+const OUT_OF_BAND = [
+  'redis.requests', 'redis.transactions', 'redis.no_reply_requests', 'redis.inline_requests', 'redis.push_messages',
+  'redis.pubsub_confirmations', 'redis.monitor_messages', 'redis.unmatched_requests', 'redis.unmatched_responses',
+  'redis.parse_errors', 'redis.resync_skipped_bytes', 'redis.large_messages',
+] as const;
+const pick = (c: Record<string, number>) => Object.fromEntries(OUT_OF_BAND.map((k) => [k, c[k]]));
+
+/**
+ * A `scripts/capture-redis.sh --full` capture: per-command counts equal
+ * `INFO commandstats` (artefacts: the unknown command Redis counts only in
+ * errorstats; `*0`/`*-1` run nothing, so neither side counts them; CLIENT
+ * TRACKING is commandstats' `client|tracking`, summed under CLIENT), and the
+ * bytes of every message parsed equal tshark's unique payload per direction.
+ */
+function expectFullWorkload(capture: string, port: number, stats: string) {
+  const summary = analyze(capture, { ports: [port] });
+  expectMatchesCommandstats(summary.byMethod, readCommandstats(stats), ['LOCKSTEPNOSUCHCOMMAND']);
+  return summary;
+}
+
+describe('analyze on a real redis-server capture of every kind of message (capture-redis.sh --full)', () => {
+  it('counts exactly the calls the server counted, and what answers no request', () => {
+    const summary = expectFullWorkload(`${FULL}/capture.pcap`, fullPort, `${FULL}/commandstats.txt`);
+    expect([summary.packets, summary.transactions]).toEqual([1285, 5591]);
+    expect(pick(summary.counters)).toEqual({
+      'redis.requests': 5593,
+      'redis.transactions': 5591,
+      // *0 and *-1
+      'redis.no_reply_requests': 2,
+      // 300 PING_INLINE from redis-benchmark, 7 from redis-workload.py (its *0 and *-1 are not inline)
+      'redis.inline_requests': 307,
+      // an invalidate, a message and a pmessage in RESP3, a message in RESP2
+      'redis.push_messages': 4,
+      // SUBSCRIBE of 3 channels and UNSUBSCRIBE of all 3 (RESP3): 2 + 2; SUBSCRIBE and UNSUBSCRIBE of 2 (RESP2): 1 + 1
+      'redis.pubsub_confirmations': 6,
+      'redis.monitor_messages': 2,
+      'redis.unmatched_requests': 0,
+      'redis.unmatched_responses': 0,
+      'redis.parse_errors': 0,
+      'redis.resync_skipped_bytes': 0,
+      'redis.large_messages': 0,
+    });
+    expect([summary.counters['redis.request_bytes'], summary.counters['redis.server_bytes']]).toEqual([1_348_444, 1_191_755]);
+    expect(summary.warnings).toEqual([
+      "307 inline commands (not RESP, e.g. redis-benchmark's PING_INLINE) read as requests by their words (redis.inline_requests)",
+    ]);
+  });
+
+  it.skipIf(!withTools('tshark'))('parses every payload byte tshark sees', () => {
+    const { counters } = analyze(`${FULL}/capture.pcap`, { ports: [fullPort] });
+    expect(tsharkUniquePayloadBytes(`${FULL}/capture.pcap`, fullPort)).toEqual({
+      toServer: counters['redis.request_bytes'],
+      toClient: counters['redis.server_bytes'],
+    });
+  });
+
+  const fresh = (name: string, ...args: string[]) => {
+    const out = join(dir, name);
+    execFileSync('bash', ['scripts/capture-redis.sh', out, '--requests', '300', ...args], { stdio: 'pipe', timeout: 120_000 });
+    return { out, port: Number(readFileSync(join(out, 'port.txt'), 'utf8')), capture: join(out, 'capture.pcap') };
+  };
+  const tools = ['redis-server', 'redis-cli', 'redis-benchmark', 'tcpdump', 'tshark', 'capinfos', 'python3'];
+
+  it.skipIf(!withTools(...tools))('pairs a 20 MiB SET with its +OK and GET with its reply, on a fresh capture', () => {
+    const { out, port, capture } = fresh('big', '--big', String(20 * 1024 * 1024));
+    const summary = expectFullWorkload(capture, port, join(out, 'commandstats.txt'));
+    const c = summary.counters;
+    expect([c['redis.large_messages'], c['redis.unmatched_requests'], c['redis.unmatched_responses'], c['redis.parse_errors']]).toEqual([2, 0, 0, 0]);
+    expect(tsharkUniquePayloadBytes(capture, port)).toEqual({ toServer: c['redis.request_bytes'], toClient: c['redis.server_bytes'] });
+    expect(summary.warnings.some((w) => w.startsWith('2 messages over the 10 MiB limit'))).toBe(true);
+  }, 180_000);
+
+  it.skipIf(!withTools(...tools))('reads a capture on the any device (Linux SLL) as on lo', () => {
+    const { out, port, capture } = fresh('any', '--full', '--iface', 'any');
+    const summary = expectFullWorkload(capture, port, join(out, 'commandstats.txt'));
+    expect(summary.packets).toBe(capinfosPacketCount(capture));
+    const c = summary.counters;
+    expect(tsharkUniquePayloadBytes(capture, port)).toEqual({ toServer: c['redis.request_bytes'], toClient: c['redis.server_bytes'] });
+    expect(c['redis.unmatched_requests'] + c['redis.unmatched_responses'] + c['redis.parse_errors']).toBe(0);
+  }, 180_000);
+
+  it.skipIf(!withTools(...tools))('warns with counts when tcpdump -s 96 cut the packets, never silently', () => {
+    const { port, capture } = fresh('snap', '--full', '--snaplen', '96');
+    const summary = analyze(capture, { ports: [port] });
+    const snapped = summary.warnings.find((w) => /^\d+ packets cut short by the snap length/.test(w));
+    expect(snapped).toBeDefined();
+    expect(Number(snapped!.split(' ')[0])).toBe(summary.counters['decode.truncated']);
+    expect(summary.counters['decode.truncated']).toBeGreaterThan(100);
+  }, 180_000);
+});
+
 describe('gen redis', () => {
   const preset = join(dir, 'issue-3404.pcap');
   const manifest = generateRedisCapture(PRESETS['issue-3404']!, preset);

@@ -87,7 +87,7 @@ export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSumm
     transactions,
     byMethod: Object.fromEntries([...byMethod.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     counters,
-    warnings: feed.reader.warnings.map((w) => w.message),
+    warnings: [...feed.reader.warnings.map((w) => w.message), ...analysisWarnings(feed.snapped, feed.snappedBytes, counters)],
     error: feed.error?.message ?? null,
   };
 }
@@ -115,4 +115,36 @@ export function viewDifference(pb5: AnalyzeSummary, wire: AnalyzeSummary): ViewD
     else if (d < 0) added[m] = -d;
   }
   return { wireTransactions: wire.transactions, missed, added, wireUnmatchedResponses: wire.counters['redis.unmatched_responses'] ?? 0 };
+}
+
+/**
+ * What the analysis could not see or had to guess, with its counts: never
+ * silence. A snap length shorter than the packets (`tcpdump -s 96`) loses
+ * their payload; unparsed bytes, inline commands and values too large to
+ * keep are analyzed, but differently from a plain RESP exchange.
+ */
+export function analysisWarnings(snapped: number, snappedBytes: number, c: Counters): string[] {
+  const out: string[] = [];
+  const n = (k: string) => c[k] ?? 0;
+  if (snapped > 0) {
+    out.push(
+      `${snapped} packets cut short by the snap length (caplen < length; ${snappedBytes} bytes not captured): ` +
+        `their payload is missing, so the Redis messages in them could not be seen ` +
+        `(decode.truncated=${n('decode.truncated')}, tcp.dropped_because_of_gaps=${n('tcp.dropped_because_of_gaps')}, ` +
+        `redis.unmatched_requests=${n('redis.unmatched_requests')}, redis.unmatched_responses=${n('redis.unmatched_responses')}); capture with a larger -s`,
+    );
+  }
+  if (n('redis.parse_errors') > 0) {
+    out.push(
+      `${n('redis.parse_errors')} Redis parse errors: ${n('redis.resync_skipped_bytes')} bytes skipped to resynchronise at the next message ` +
+        `(redis.resync_skipped_bytes; ${n('redis.message_too_large')} of the errors were messages over the size limit)`,
+    );
+  }
+  if (n('redis.inline_requests') > 0) {
+    out.push(`${n('redis.inline_requests')} inline commands (not RESP, e.g. redis-benchmark's PING_INLINE) read as requests by their words (redis.inline_requests)`);
+  }
+  if (n('redis.large_messages') > 0) {
+    out.push(`${n('redis.large_messages')} messages over the 10 MiB limit: their large values were walked over by length and not kept (events show "<N bytes not kept>"); still paired (redis.large_messages)`);
+  }
+  return out;
 }

@@ -61,6 +61,9 @@ export class CaptureFeed {
   maxTsNs = 0;
   /** Captured length of the last packet read. */
   lastCaplen = 0;
+  /** Packets cut short by the snap length (caplen < length on the wire), and the bytes they lack. */
+  snapped = 0;
+  snappedBytes = 0;
   /** The fault that ended reading early, if any. */
   error: CaptureError | null = null;
   /** Transactions the analyzers completed, all protocols together. */
@@ -107,6 +110,10 @@ export class CaptureFeed {
     this.packets++;
     this.bytes += rec.caplen;
     this.lastCaplen = rec.caplen;
+    if (rec.caplen < rec.origLen) {
+      this.snapped++;
+      this.snappedBytes += rec.origLen - rec.caplen;
+    }
     const tsNs = (rec.tsSec - this.base.sec) * 1e9 + (rec.tsNsec - this.base.nsec);
     this.lastTsNs = tsNs;
     if (tsNs > this.maxTsNs) this.maxTsNs = tsNs;

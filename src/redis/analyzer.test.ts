@@ -151,4 +151,105 @@ describe('RedisAnalyzer', () => {
     expect(s.txs.map((tx) => tx.response.text)).toEqual(['v']);
     expect(s.redis.counters['redis.push_messages']).toBe(1);
   });
+
+  it('pairs a RESP3 SUBSCRIBE with its first confirmation and counts the others, so later replies pair with their requests', () => {
+    const s = new Session();
+    const push = (kind: string, ch: string | null, n: number) =>
+      `>3\r\n$${kind.length}\r\n${kind}\r\n${ch === null ? '_' : `$${ch.length}\r\n${ch}`}\r\n:${n}\r\n`;
+    s.request(0, ['SUBSCRIBE', 'a', 'b', 'c'], ['PSUBSCRIBE', 'p*']);
+    s.send(false, 1, Buffer.from(push('subscribe', 'a', 1) + push('subscribe', 'b', 2) + push('subscribe', 'c', 3) + push('psubscribe', 'p*', 4)));
+    s.send(false, 2, Buffer.from('>3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n'));
+    s.request(3, ['GET', 'k'], ['UNSUBSCRIBE'], ['UNSUBSCRIBE'], ['PING']);
+    s.send(false, 4, Buffer.from('$1\r\nv\r\n' + push('unsubscribe', 'c', 3) + push('unsubscribe', 'a', 2) + push('unsubscribe', 'b', 1)));
+    s.send(false, 5, Buffer.from(push('unsubscribe', null, 1) + '+PONG\r\n'));
+    s.end();
+    expect(s.txs.map((tx) => [tx.request.text, tx.response.text])).toEqual([
+      ['SUBSCRIBE a b c', '[subscribe, a, 1]'],
+      ['PSUBSCRIBE p*', '[psubscribe, p*, 4]'],
+      ['GET k', 'v'],
+      ['UNSUBSCRIBE', '[unsubscribe, c, 3]'],
+      ['UNSUBSCRIBE', '[unsubscribe, nil, 1]'],
+      ['PING', 'PONG'],
+    ]);
+    const c = s.redis.counters;
+    expect([c['redis.pubsub_confirmations'], c['redis.push_messages'], c['redis.unmatched_responses'], c['redis.unmatched_requests']]).toEqual([4, 1, 0, 0]);
+  });
+
+  it('in RESP2 subscribe mode, confirmations pair as in RESP3 and messages answer no request', () => {
+    const s = new Session();
+    const arr = (...w: (string | number)[]) => `*${w.length}\r\n${w.map((x) => (typeof x === 'number' ? `:${x}\r\n` : `$${x.length}\r\n${x}\r\n`)).join('')}`;
+    s.request(0, ['SUBSCRIBE', 'a', 'b']);
+    s.send(false, 1, Buffer.from(arr('subscribe', 'a', 1) + arr('subscribe', 'b', 2)));
+    s.send(false, 2, Buffer.from(arr('message', 'a', 'hello') + arr('message', 'b', 'subscribe')));
+    s.request(3, ['PING'], ['UNSUBSCRIBE', 'a', 'b']);
+    s.send(false, 4, Buffer.from(arr('pong', '') + arr('unsubscribe', 'a', 1) + arr('unsubscribe', 'b', 0)));
+    // out of subscribe mode, an array that looks like a message is a reply again
+    s.request(5, ['LRANGE', 'l', '0', '-1']);
+    s.send(false, 6, Buffer.from(arr('message', 'x', 'y')));
+    s.end();
+    expect(s.txs.map((tx) => [tx.request.text, tx.response.text])).toEqual([
+      ['SUBSCRIBE a b', '[subscribe, a, 1]'],
+      ['PING', '[pong, ]'],
+      ['UNSUBSCRIBE a b', '[unsubscribe, a, 1]'],
+      ['LRANGE l 0 -1', '[message, x, y]'],
+    ]);
+    expect([s.redis.counters['redis.pubsub_confirmations'], s.redis.counters['redis.push_messages']]).toEqual([2, 2]);
+  });
+
+  it('counts the MONITOR feed apart from replies', () => {
+    const s = new Session();
+    s.request(0, ['MONITOR']);
+    s.send(false, 1, Buffer.from('+OK\r\n+1700000000.123456 [0 127.0.0.1:5000] "SET" "a" "1"\r\n+1700000000.2 [0 lua] "GET" "a"\r\n'));
+    s.request(2, ['RESET']);
+    s.send(false, 3, Buffer.from('+RESET\r\n'));
+    s.end();
+    expect(s.txs.map((tx) => tx.method)).toEqual(['MONITOR', 'RESET']);
+    expect([s.redis.counters['redis.monitor_messages'], s.redis.counters['redis.unmatched_responses']]).toEqual([2, 0]);
+  });
+
+  it('expects no reply to *0 and *-1, and takes inline commands as requests', () => {
+    const s = new Session();
+    s.send(true, 0, Buffer.from('*0\r\nPING\r\n*-1\r\nset a "b c"\r\n\r\n'));
+    s.send(false, 1, Buffer.from('+PONG\r\n+OK\r\n'));
+    s.end();
+    expect(s.txs.map((tx) => [tx.method, tx.request.text, tx.response.text])).toEqual([
+      ['PING', 'PING', 'PONG'],
+      ['SET', 'set a b c', 'OK'],
+    ]);
+    const c = s.redis.counters;
+    expect([c['redis.requests'], c['redis.no_reply_requests'], c['redis.inline_requests'], c['redis.unmatched_requests']]).toEqual([5, 3, 3, 0]);
+  });
+
+  it('pairs a value larger than the message limit with its reply, holding none of it', () => {
+    const s = new Session('reassemble', { maxMessageBytes: 1024 });
+    const big = encodeCommand(['SET', 'big', 'v'.repeat(5000)]);
+    for (let i = 0; i < big.length; i += 1000) s.send(true, 0, big.subarray(i, i + 1000));
+    s.send(false, 1, Buffer.from('+OK\r\n'));
+    s.request(2, ['GET', 'big']);
+    const reply = encodeValue({ t: 'bulk', s: 'v'.repeat(5000) });
+    for (let i = 0; i < reply.length; i += 1000) s.send(false, 3, reply.subarray(i, i + 1000));
+    s.request(4, ['PING']);
+    s.send(false, 5, Buffer.from('+PONG\r\n'));
+    s.end();
+    expect(s.txs.map((tx) => [tx.request.text, tx.response.text, tx.request.size, tx.response.size])).toEqual([
+      ['SET big <5000 bytes not kept>', 'OK', big.length, 5],
+      ['GET big', '<5000 bytes not kept>', 22, reply.length],
+      ['PING', 'PONG', 14, 7],
+    ]);
+    expect([s.redis.counters['redis.large_messages'], s.redis.counters['redis.parse_errors']]).toEqual([2, 0]);
+  });
+
+  it('resynchronises after a parse error: a capture that starts mid-reply keeps the replies after it', () => {
+    const s = new Session();
+    s.send(false, 0, Buffer.from('alue-of-a-reply-begun-before-the-capture\r\n'));
+    s.request(1, ['GET', 'a'], ['GET', 'b']);
+    s.send(false, 2, Buffer.from('junk\r\n$1\r\n1\r\n$1\r\n2\r\n'));
+    s.end();
+    expect(s.txs.map((tx) => [tx.request.text, tx.response.text])).toEqual([
+      ['GET a', '1'],
+      ['GET b', '2'],
+    ]);
+    const c = s.redis.counters;
+    expect([c['redis.parse_errors'], c['redis.resync_skipped_bytes']]).toEqual([1, 42 + 6]);
+  });
 });

@@ -1,10 +1,11 @@
 import type { Equation, ProtocolAnalyzer, TransactionSink } from '../protocols/protocol.js';
 import type { CloseReason, Connection, Direction } from '../tcp/connection.js';
 import { CLIENT_TO_SERVER } from '../tcp/connection.js';
+import { confirmation, confirmationKind, isMonitorLine, isPubSubMessage, PubSubState } from './pubsub.js';
 import { Arena, DEFAULT_RESP_LIMITS, RespParser, type RespLimits, type RespMessage } from './resp.js';
 import { RedisTransaction } from './transaction.js';
 
-/** Counters of the Redis analyzer, with packetbeat's names where it has them. */
+/** Counters of the Redis analyzer, with packetbeat's names where it has them (both views). */
 export type RedisCounters = {
   'redis.requests': number;
   'redis.responses': number;
@@ -16,6 +17,7 @@ export type RedisCounters = {
   'redis.unmatched_requests.queue_limit': number;
   'redis.unmatched_requests.expired': number;
   'redis.unmatched_responses': number;
+  /** Out-of-band server messages: RESP3 pushes (pub/sub, tracking `invalidate`) and, lossless, RESP2 pub/sub messages. */
   'redis.push_messages': number;
   'redis.parse_errors': number;
   'redis.message_too_large': number;
@@ -38,11 +40,56 @@ export function newRedisCounters(): RedisCounters {
   };
 }
 
-/** What a Redis view's counters must satisfy: every message parsed is paired, or counted as unmatched. */
+/** The lossless view's counters: the shared ones, and what it sees that packetbeat 5 does not. */
+export type LosslessCounters = RedisCounters & {
+  /** Wire bytes of every request parsed (paired or not); with the skipped bytes, the client's whole payload. */
+  'redis.request_bytes': number;
+  /** Wire bytes of every server message parsed: replies, pushes, confirmations, the MONITOR feed. */
+  'redis.server_bytes': number;
+  /** Requests Redis answers with nothing (`*0`, `*-1`, an empty inline line): parsed, never queued. */
+  'redis.no_reply_requests': number;
+  /** Requests that were inline commands (`PING\r\n`), not RESP arrays. */
+  'redis.inline_requests': number;
+  /** Pub/sub confirmations after a request's first (SUBSCRIBE a b c: 2), counted, not paired. */
+  'redis.pubsub_confirmations': number;
+  /** Lines of the MONITOR feed. */
+  'redis.monitor_messages': number;
+  /** Bytes passed over after parse errors, looking for the next message. */
+  'redis.resync_skipped_bytes': number;
+  /** Messages over the size limit kept abbreviated (their large bulk strings walked over by length), still paired. */
+  'redis.large_messages': number;
+};
+
+export function newLosslessCounters(): LosslessCounters {
+  return {
+    ...newRedisCounters(),
+    'redis.request_bytes': 0,
+    'redis.server_bytes': 0,
+    'redis.no_reply_requests': 0,
+    'redis.inline_requests': 0,
+    'redis.pubsub_confirmations': 0,
+    'redis.monitor_messages': 0,
+    'redis.resync_skipped_bytes': 0,
+    'redis.large_messages': 0,
+  };
+}
+
+/**
+ * What a Redis view's counters must satisfy: every message parsed is paired,
+ * or counted as unmatched (or, in the lossless view, as a request Redis
+ * answers with nothing).
+ */
 export function pairingEquations(view: string, c: Readonly<Record<string, number>>): Equation[] {
+  const noReply = c['redis.no_reply_requests'];
   return [
     [`${view}: responses parsed = transactions + unmatched_responses`, c['redis.responses']!, c['redis.transactions']! + c['redis.unmatched_responses']!],
-    [`${view}: requests parsed = transactions + unmatched_requests`, c['redis.requests']!, c['redis.transactions']! + c['redis.unmatched_requests']!],
+    noReply === undefined
+      ? [`${view}: requests parsed = transactions + unmatched_requests`, c['redis.requests']!, c['redis.transactions']! + c['redis.unmatched_requests']!]
+      : [
+          `${view}: requests parsed = transactions + unmatched_requests + no_reply_requests`,
+          c['redis.requests']!,
+          c['redis.transactions']! + c['redis.unmatched_requests']! + noReply,
+        ],
   ];
 }
 
@@ -69,6 +116,10 @@ export const DEFAULT_REDIS_OPTIONS: RedisOptions = {
   queueMaxBytes: 1024 * 1024,
 };
 
+const SIMPLE = 0x2b; // +
+const ARRAY = 0x2a; // *
+const PUSH = 0x3e; // >
+
 /** Dropped connections' state kept for reuse, at most. */
 const MAX_SPARE = 1024;
 
@@ -86,6 +137,8 @@ class RedisConnection {
   last: RespMessage | null = null;
   queued = 0;
   queuedBytes = 0;
+  /** Pub/sub and MONITOR state, made when the connection first needs it. */
+  pubsub: PubSubState | null = null;
 
   constructor(arena: Arena, limits: RespLimits) {
     this.requests = new RespParser('request', arena, limits);
@@ -118,7 +171,7 @@ class RedisConnection {
  * correlation by order (pipelined requests pair with responses in turn).
  */
 export class RedisAnalyzer implements ProtocolAnalyzer {
-  readonly counters: RedisCounters = newRedisCounters();
+  readonly counters: LosslessCounters = newLosslessCounters();
   private nextTxId = 1;
   private readonly opts: RedisOptions;
   private readonly arena = new Arena();
@@ -148,21 +201,38 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
     parser.feed(buf, offset, length, tsNs);
     for (;;) {
       const r = parser.next();
-      if (r.kind === 'needMore') return;
+      if (r.kind === 'needMore') break;
       if (r.kind === 'error') {
-        // packetbeat drops the parser and the rest of the segment; the next one starts afresh
+        // unlike packetbeat, which drops the rest of the segment, the parser resynchronises at the next message
         this.counters['redis.parse_errors']++;
         if (r.reason === 'too_large') this.counters['redis.message_too_large']++;
         this.sink.onParseError?.(conn, dir, `${r.reason}: ${r.detail}`, tsNs);
-        return;
+        continue;
       }
       if (dir === CLIENT_TO_SERVER) this.request(conn, s, r.message);
       else this.response(conn, s, r.message);
     }
+    if (parser.skippedBytes !== 0 || parser.largeBulks !== 0) this.takeCounts(parser);
+  }
+
+  private readonly taken = { skippedBytes: 0, largeBulks: 0 };
+
+  private takeCounts(parser: RespParser): void {
+    const t = this.taken;
+    t.skippedBytes = t.largeBulks = 0;
+    parser.takeCounts(t);
+    this.counters['redis.resync_skipped_bytes'] += t.skippedBytes;
+    this.counters['redis.large_messages'] += t.largeBulks;
   }
 
   private request(conn: Connection, s: RedisConnection, m: RespMessage): void {
     this.counters['redis.requests']++;
+    this.counters['redis.request_bytes'] += m.size;
+    if (m.isInline) this.counters['redis.inline_requests']++;
+    if (!m.expectsReply) {
+      this.counters['redis.no_reply_requests']++;
+      return;
+    }
     s.push(m);
     while (s.queued > this.opts.queueMaxMessages || (s.queuedBytes > this.opts.queueMaxBytes && s.queued > 1)) {
       this.unmatched(conn, s.shift(), 'queue_limit');
@@ -170,19 +240,64 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
   }
 
   private response(conn: Connection, s: RedisConnection, m: RespMessage): void {
-    if (m.isPush) {
+    this.counters['redis.server_bytes'] += m.size;
+    const first = m.chunk[m.offset];
+    const ps = s.pubsub;
+    // pub/sub confirmations (`>3 subscribe …`, RESP2 `*3 subscribe …`): the first answers the request, the rest are counted
+    if (first === PUSH || first === ARRAY) {
+      const c = confirmation(m);
+      if (c !== null) {
+        if (ps !== null && ps.due > 0 && c.kind === ps.dueKind) {
+          ps.due--;
+          ps.apply(c);
+          this.counters['redis.pubsub_confirmations']++;
+          return;
+        }
+        if (s.queued > 0 && confirmationKind(s.first!) === c.kind) {
+          const state = (s.pubsub ??= new PubSubState());
+          state.expect(s.first!, c.kind);
+          state.apply(c);
+          this.pair(conn, s, m);
+          return;
+        }
+        if (first === PUSH) s.pubsub?.apply(c);
+      }
+    }
+    if (m.isPush || (ps !== null && first === ARRAY && ps.subscribed && isPubSubMessage(m))) {
       this.counters['redis.push_messages']++;
       return;
     }
+    if (ps !== null && ps.monitoring && isMonitorLine(m)) {
+      this.counters['redis.monitor_messages']++;
+      return;
+    }
+    const request = this.pair(conn, s, m);
+    if (request !== null && first === SIMPLE) this.modeChange(s, request, m);
+  }
+
+  /** Pairs a response with the oldest waiting request (the request, or null when none waits). */
+  private pair(conn: Connection, s: RedisConnection, m: RespMessage): RespMessage | null {
     this.counters['redis.responses']++;
     if (s.queued === 0) {
       this.counters['redis.unmatched_responses']++;
       this.sink.onUnmatchedResponse?.(conn, m);
-      return;
+      return null;
     }
     const request = s.shift();
     this.counters['redis.transactions']++;
     this.sink.onTransaction(new RedisTransaction(this.nextTxId++, conn, request, m));
+    return request;
+  }
+
+  /** MONITOR answered +OK starts the feed; RESET answered +RESET ends it and every subscription. */
+  private modeChange(s: RedisConnection, request: RespMessage, m: RespMessage): void {
+    const b = m.chunk;
+    const at = m.offset;
+    if (m.size === 5 && b[at + 1] === 0x4f && b[at + 2] === 0x4b && request.method === 'MONITOR') {
+      (s.pubsub ??= new PubSubState()).monitoring = true;
+    } else if (m.size === 8 && b[at + 1] === 0x52 && request.method === 'RESET') {
+      s.pubsub?.clear();
+    }
   }
 
   private unmatched(conn: Connection, m: RespMessage, reason: UnmatchedReason): void {
@@ -197,6 +312,9 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
     while (s.queued > 0) this.unmatched(conn, s.shift(), reason);
     s.requests.dispose();
     s.responses.dispose();
+    this.takeCounts(s.requests);
+    this.takeCounts(s.responses);
+    s.pubsub = null;
     conn.app = undefined;
     if (this.spare.length < MAX_SPARE) this.spare.push(s);
   }

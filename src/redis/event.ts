@@ -20,7 +20,7 @@ export class EventEncoder implements TransactionEncoder {
 
   /** Bytes the event may take at most (every byte escaped as \u00XX, plus the fixed text). */
   static bound(tx: Transaction): number {
-    return 6 * (tx.request.size + tx.response.size) + 512;
+    return 6 * (tx.request.storedSize + tx.response.storedSize) + 512;
   }
 
   /** Encodes into `out` at `p` (room for {@link bound} bytes); returns the end. */

@@ -16,9 +16,10 @@ function parseAll(role: RespRole, bytes: Buffer, cuts: number[] = [], limits?: R
     for (;;) {
       const r = parser.next();
       if (r.kind === 'needMore') break;
+      // the parser resynchronises after an error: keep reading
       if (r.kind === 'error') {
         errors.push(r.reason);
-        break;
+        continue;
       }
       messages.push(r.message);
     }
@@ -121,21 +122,102 @@ describe('RespParser', () => {
     expect(parseAll('response', ok).messages[0]!.text).toBe('['.repeat(32) + '1' + ']'.repeat(32));
   });
 
-  it('resets on a message larger than the limit, counted as too_large, and carries on afresh', () => {
+  it('walks over a bulk string larger than the limit by its length, keeping a placeholder, however it is split', () => {
     const limits = { maxMessageBytes: 64, maxDepth: 8 };
-    const big = encodeValue({ t: 'bulk', s: 'x'.repeat(60) });
+    const set = encodeCommand(['SET', 'k', 'x'.repeat(100)]);
+    const wire = Buffer.concat([set, encodeCommand(['GET', 'k'])]);
+    for (const cuts of [[], [20], [20, 40, 60, 80, 100], [set.length - 1], [set.length - 2, set.length]]) {
+      const { messages, errors } = parseAll('request', wire, cuts, limits);
+      expect(errors).toEqual([]);
+      expect(messages.map((m) => [m.text, m.size, m.method])).toEqual([
+        ['SET k <100 bytes not kept>', set.length, 'SET'],
+        ['GET k', 20],
+      ].map(([t, n]) => [t, n, String(t).split(' ')[0]]));
+      expect(messages[0]!.storedSize).toBeLessThan(64);
+    }
+    // a bulk reply: counted once, followed by the next reply
     const parser = new RespParser('response', new Arena(), limits);
-    parser.feed(big, 0, big.length, 0);
-    expect(parser.next()).toMatchObject({ kind: 'error', reason: 'too_large' });
-    const after = Buffer.from('+OK\r\n');
-    parser.feed(after, 0, after.length, 1);
-    const r = parser.next();
-    expect(r.kind === 'message' && [r.message.text, r.message.tsNs]).toEqual(['OK', 1]);
-    // a long line split over many segments trips the same limit; the segment after it starts mid-line
-    expect(parseAll('response', Buffer.from(`+${'y'.repeat(100)}\r\n`), [10, 20, 30, 40, 50, 60, 70], limits).errors).toEqual([
-      'too_large',
-      'bad_type',
-    ]);
+    const reply = Buffer.concat([encodeValue({ t: 'bulk', s: 'y'.repeat(1000) }), Buffer.from('+OK\r\n')]);
+    const got: string[] = [];
+    for (let i = 0; i < reply.length; i += 7) {
+      parser.feed(reply, i, Math.min(7, reply.length - i), i);
+      for (let r = parser.next(); r.kind === 'message'; r = parser.next()) got.push(`${r.message.text}/${r.message.size}`);
+    }
+    expect(got).toEqual(['<1000 bytes not kept>/1009', 'OK/5']);
+    expect(parser.largeBulks).toBe(1);
+    // a string not ended by CRLF is an error, and the parser carries on after it
+    expect(parseAll('response', Buffer.from(`$70\r\n${'z'.repeat(70)}XX+OK\r\n`), [30], limits)).toMatchObject({ errors: ['bad_line'] });
+  });
+
+  it('takes inline commands as requests, words as redis-server splits them', () => {
+    const wire = Buffer.from('PING\r\nset a "b c"\r\n\r\nget \'x\\\'y\'\n*1\r\n$4\r\nPING\r\n');
+    for (const cuts of [[], [2], [5, 6, 7, 20, 21]]) {
+      const { messages, errors } = parseAll('request', wire, cuts);
+      expect(errors).toEqual([]);
+      expect(messages.map((m) => [m.args, m.method, m.isInline, m.expectsReply, m.size])).toEqual([
+        [['PING'], 'PING', true, true, 6],
+        [['set', 'a', 'b c'], 'SET', true, true, 13],
+        [[], '', true, false, 2],
+        [['get', "x'y"], 'GET', true, true, 11],
+        [['PING'], 'PING', false, true, 14],
+      ]);
+      expect(messages[1]!.text).toBe('set a b c');
+    }
+    // a line whose first word is no command is not taken for one (a request direction picked up mid-value)
+    expect(parseAll('request', Buffer.from('lue\r\n*1\r\n$4\r\nPING\r\n'))).toMatchObject({ errors: ['bad_type'] });
+    expect(parseAll('request', Buffer.from('lue\r\n*1\r\n$4\r\nPING\r\n')).messages.map((m) => m.text)).toEqual(['PING']);
+  });
+
+  it('marks *0 and *-1 requests as expecting no reply', () => {
+    const { messages } = parseAll('request', Buffer.from('*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n'));
+    expect(messages.map((m) => [m.size, m.expectsReply])).toEqual([[4, false], [5, false], [14, true]]);
+  });
+
+  it.each([
+    ['_x\r\n', 'bad_line'],
+    ['_ \r\n', 'bad_line'],
+    [',\r\n', 'bad_line'],
+    [',1.\r\n', 'bad_line'],
+    [',abc\r\n', 'bad_line'],
+    [',1e\r\n', 'bad_line'],
+    [',infinity\r\n', 'bad_line'],
+  ])('rejects the RESP3 line %j as %s', (wire, reason) => {
+    expect(parseAll('response', Buffer.from(wire)).errors).toEqual([reason]);
+  });
+
+  it('accepts every double redis-server writes', () => {
+    const values = ['0', '-1.5', '3.1415926535897931', '1e+20', '1.2E-7', 'inf', '-inf', 'nan', '+2'];
+    const { messages, errors } = parseAll('response', Buffer.from(values.map((v) => `,${v}\r\n`).join('') + '_\r\n'));
+    expect(errors).toEqual([]);
+    expect(messages.map((m) => m.text)).toEqual([...values, 'nil']);
+  });
+
+  it('resynchronises after a parse error at the next message that parses, counting the bytes skipped', () => {
+    // a capture that starts mid-reply: the tail of a bulk string, then whole replies
+    const tail = 'ue-of-a-long-value\r\n:notanint\r\n';
+    const wire = Buffer.from(`${tail}+OK\r\n$3\r\nabc\r\n`);
+    for (const cuts of [[], [1], [19, 20, 21], [tail.length - 1, tail.length + 1]]) {
+      const parser = new RespParser('response', new Arena());
+      const texts: string[] = [];
+      const errors: string[] = [];
+      const points = [...new Set([0, ...cuts, wire.length])].sort((a, b) => a - b);
+      for (let i = 0; i + 1 < points.length; i++) {
+        parser.feed(wire, points[i]!, points[i + 1]! - points[i]!, i);
+        for (let r = parser.next(); r.kind !== 'needMore'; r = parser.next()) {
+          if (r.kind === 'error') errors.push(r.reason);
+          else texts.push(r.message.text);
+        }
+      }
+      expect([texts, errors, parser.skippedBytes]).toEqual([['OK', 'abc'], ['bad_type'], tail.length]);
+    }
+    // junk that never reaches a boundary is counted when the parser is dropped
+    const parser = new RespParser('response', new Arena());
+    const junk = Buffer.from('xyz\r\n:1');
+    parser.feed(junk, 0, junk.length, 0);
+    expect(parser.next()).toMatchObject({ kind: 'error' });
+    expect(parser.next()).toMatchObject({ kind: 'needMore' });
+    parser.dispose();
+    expect(parser.skippedBytes).toBe(junk.length);
   });
 
   it('stamps a message with the time of the segment it began in', () => {

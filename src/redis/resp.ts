@@ -8,9 +8,16 @@
  * (chunk, offset, size) into the arena. Its text is decoded lazily, the first
  * time an event needs it, as packetbeat's `redis_parse.go` renders it (`nil`,
  * `[a, b]`, errors as text).
+ *
+ * What Redis itself accepts, the parser accepts: requests may be inline
+ * commands (`PING\r\n`, redis-server's `processInlineBuffer`); a bulk string
+ * too large to keep is walked over by its length and kept as a short
+ * placeholder; after a parse error the parser resynchronises at the next
+ * line boundary where a whole message parses, counting the bytes it skipped.
  */
 
 import { ByteCopier } from '../bytes.js';
+import { isCommandName } from './commands.js';
 
 export type RespRole = 'request' | 'response';
 
@@ -76,9 +83,19 @@ for (const t of [TYPE_SIMPLE, TYPE_ERROR, TYPE_INT, TYPE_NULL, TYPE_BOOL, TYPE_D
 for (const t of [TYPE_BULK, TYPE_BLOB_ERROR, TYPE_VERBATIM]) TYPE_CLASS[t] = 2;
 for (const t of [TYPE_ARRAY, TYPE_MAP, TYPE_SET, TYPE_PUSH, TYPE_ATTRIBUTE]) TYPE_CLASS[t] = 3;
 
+/** Bytes an inline command may start with: a letter (a command name), or CR/LF (an empty line Redis ignores). */
+const INLINE_START = new Uint8Array(256);
+for (let c = 0x41; c <= 0x5a; c++) INLINE_START[c] = INLINE_START[c + 0x20] = 1;
+INLINE_START[CR] = INLINE_START[LF] = 1;
+
 const ERROR = 1;
 const PUSH = 2;
 const REQUEST = 4;
+const INLINE = 8;
+const NO_REPLY = 16;
+
+/** Redis refuses an inline command line longer than this (`PROTO_INLINE_MAX_SIZE`). */
+export const MAX_INLINE_BYTES = 64 * 1024;
 
 /** A complete RESP message: a view of an arena chunk, rendered on demand. */
 export class RespMessage {
@@ -100,8 +117,29 @@ export class RespMessage {
     isError: boolean,
     isPush: boolean,
     role: RespRole,
+    /** {@link INLINE}, {@link NO_REPLY}: bits the parser knows when it emits a request. */
+    extra = 0,
   ) {
-    this.flags = (isError ? ERROR : 0) | (isPush ? PUSH : 0) | (role === 'request' ? REQUEST : 0);
+    this.flags = (isError ? ERROR : 0) | (isPush ? PUSH : 0) | (role === 'request' ? REQUEST : 0) | extra;
+  }
+
+  /** Bytes of the message held in the arena: {@link size} but for a {@link LargeRespMessage}. */
+  get storedSize(): number {
+    return this.size;
+  }
+
+  /** An inline command (`SET a b\r\n`), not a RESP array. */
+  get isInline(): boolean {
+    return (this.flags & INLINE) !== 0;
+  }
+
+  /**
+   * A request Redis answers with nothing: `*0`, `*-1` (or any negative
+   * count) and an empty inline line; redis-server's `processInputBuffer`
+   * resets the client when `argc == 0`.
+   */
+  get expectsReply(): boolean {
+    return (this.flags & NO_REPLY) === 0;
   }
 
   /** A top-level error reply (`-ERR …` or a RESP3 blob error). */
@@ -122,16 +160,19 @@ export class RespMessage {
   get text(): string {
     if (this.renderedText === undefined) {
       const args = this.role === 'request' ? this.args : null;
+      if (this.isInline) return (this.renderedText = args!.join(' '));
       this.renderedText = args !== null ? args.join(' ') : renderScalar(this.chunk, this.offset) ?? render(this.chunk, this.offset).text;
     }
     return this.renderedText;
   }
 
-  /** A request's words (the elements of its top-level array); null for a reply or a non-array. */
+  /** A request's words (the elements of its top-level array, or an inline command's words); null for a reply. */
   get args(): string[] | null {
     if (this.parsedArgs === undefined) {
       this.parsedArgs = null;
-      if (this.role === 'request') {
+      if (this.isInline) {
+        this.parsedArgs = inlineArgs(this.chunk, this.offset, this.offset + this.size);
+      } else if (this.role === 'request') {
         this.parsedArgs = flatArgs(this.chunk, this.offset);
         if (this.parsedArgs === null) {
           const r = render(this.chunk, this.offset);
@@ -148,6 +189,22 @@ export class RespMessage {
   }
 }
 
+/**
+ * A message with a bulk string too large to keep (it would make the message
+ * larger than {@link RespLimits.maxMessageBytes}): the arena holds the
+ * message with that string replaced by `<N bytes not kept>`; {@link size}
+ * is still the message's size on the wire.
+ */
+export class LargeRespMessage extends RespMessage {
+  constructor(chunk: Buffer, offset: number, size: number, private readonly stored: number, tsNs: number, isError: boolean, isPush: boolean, role: RespRole, extra: number) {
+    super(chunk, offset, size, tsNs, isError, isPush, role, extra);
+  }
+
+  override get storedSize(): number {
+    return this.stored;
+  }
+}
+
 export type RespResult =
   | { readonly kind: 'message'; readonly message: RespMessage }
   | { readonly kind: 'needMore' }
@@ -158,6 +215,15 @@ const NEED_MORE: RespResult = { kind: 'needMore' };
 const STATE_TYPE = 0;
 const STATE_LINE = 1;
 const STATE_BULK = 2;
+/** An inline command's line, up to its LF. */
+const STATE_INLINE = 3;
+/** A bulk string too large to keep: its bytes are dropped as they are fed ({@link RespParser.skipRemaining}). */
+const STATE_SKIP = 4;
+/** After a parse error: looking for the next line boundary where a message starts. */
+const STATE_SEEK = 5;
+
+/** What {@link RespParser.step} answers when it changed state and has more to do (a failed resynchronisation try). */
+const AGAIN: RespResult = { kind: 'needMore' };
 
 export class RespParser {
   /** Unconsumed bytes (the message in progress) are `chunk[start..end)`, an arena chunk; scanning has reached `pos`. */
@@ -178,6 +244,18 @@ export class RespParser {
   private topType = 0;
   private startTs = 0;
   private feedTs = 0;
+  /** Bytes of the message in progress not kept in the arena (large bulk strings), for its wire size. */
+  private elided = 0;
+  /** Bytes of a large bulk string (and its CRLF) still to come, dropped by {@link feed} as they arrive. */
+  private skipRemaining = 0;
+  /** The dropped bytes did not end in CRLF. */
+  private skipBadEnd = false;
+  /** The message in progress starts at a resynchronisation point: if it fails, look for the next one. */
+  private trial = false;
+  /** Bytes skipped to resynchronise after parse errors; the analyzer takes them ({@link takeCounts}). */
+  skippedBytes = 0;
+  /** Messages over the size limit, kept abbreviated (their large bulk strings walked over by length). */
+  largeBulks = 0;
   /** Reused for every message: a result is read before the next call. */
   private readonly result: { kind: 'message'; message: RespMessage } = { kind: 'message', message: undefined as unknown as RespMessage };
 
@@ -198,6 +276,17 @@ export class RespParser {
    */
   feed(src: Buffer, off: number, len: number, tsNs: number): void {
     this.feedTs = tsNs;
+    if (this.skipRemaining > 0) {
+      // a large bulk string's bytes: walked over, never copied; its last two are its CRLF
+      const n = Math.min(len, this.skipRemaining);
+      for (let i = Math.max(0, this.skipRemaining - 2); i < n; i++) {
+        if (src[off + i] !== (this.skipRemaining - i === 2 ? CR : LF)) this.skipBadEnd = true;
+      }
+      this.skipRemaining -= n;
+      off += n;
+      len -= n;
+      if (len === 0) return;
+    }
     const arena = this.arena;
     // the message in progress and the new bytes, contiguous at the arena's tail
     if (this.chunk !== arena.chunk || this.end !== arena.used || arena.chunk.length - arena.used < len) this.moveToArena(len);
@@ -208,6 +297,8 @@ export class RespParser {
 
   /** Forgets everything fed: the parser is dropped (its connection's state goes). */
   dispose(): void {
+    // bytes still unaccounted after a parse error never became a message: skipped
+    if (this.state === STATE_SEEK || this.trial) this.skippedBytes += this.end - this.start;
     this.reset();
     this.chunk = EMPTY;
     this.start = this.pos = this.end = 0;
@@ -229,23 +320,44 @@ export class RespParser {
     this.lineStart += shift;
   }
 
-  /** Forgets any partial message and whatever was fed after it (after a gap or an error). */
+  /** Forgets any partial message and whatever was fed after it (after a gap). */
   reset(): void {
     this.start = this.pos = this.end;
     this.state = STATE_TYPE;
     this.depth = 0;
     this.inMessage = false;
+    this.elided = 0;
+    this.skipRemaining = 0;
+    this.skipBadEnd = false;
+    this.trial = false;
   }
 
   /**
-   * The next complete message, `needMore` once every fed byte is consumed, or an
-   * error (the parser is then reset). A message result is reused: read it before calling again.
+   * The next complete message, `needMore` once every fed byte is consumed, or
+   * an error. After an error the parser looks for the next line boundary
+   * where a whole message parses (`\r\n` then a type byte, `*` for a
+   * request), and counts the bytes it passed in {@link skippedBytes}. A
+   * message result is reused: read it before calling again.
    */
   next(): RespResult {
+    for (;;) {
+      const r = this.step();
+      if (r !== AGAIN) return r;
+    }
+  }
+
+  private step(): RespResult {
+    if (this.state === STATE_SEEK && !this.seek()) return NEED_MORE;
     const b = this.chunk;
     const end = this.end;
     let p = this.pos;
-    if (!this.inMessage && p < end) {
+    if (this.state === STATE_SKIP) {
+      if (this.skipRemaining > 0) return NEED_MORE;
+      if (this.skipBadEnd) return this.fail('bad_line', 'bulk string not followed by CRLF');
+      const done = this.valueDone(p);
+      if (done !== null) return done;
+    }
+    if (!this.inMessage && p < end && this.state === STATE_TYPE && (this.role === 'response' || b[p] === TYPE_ARRAY)) {
       const e = scanFlat(b, p, end, this.limits.maxMessageBytes);
       if (e > 0) {
         this.start = p;
@@ -263,6 +375,13 @@ export class RespParser {
           this.topType = 0;
           this.startTs = this.feedTs;
         }
+        if (this.depth === 0 && this.role === 'request' && t !== TYPE_ARRAY) {
+          // redis-server reads anything but a multibulk as an inline command
+          if (!INLINE_START[t]) return this.fail('bad_type', `unexpected byte 0x${t.toString(16).padStart(2, '0')} where a command was expected`);
+          this.state = STATE_INLINE;
+          this.lineStart = p;
+          continue;
+        }
         if (TYPE_CLASS[t] === 0) {
           return this.fail('bad_type', `unexpected byte 0x${t.toString(16).padStart(2, '0')} where a RESP type was expected`);
         }
@@ -271,6 +390,15 @@ export class RespParser {
         this.state = STATE_LINE;
         this.lineStart = ++p;
         continue;
+      }
+      if (this.state === STATE_INLINE) {
+        while (p < end && b[p] !== LF) p++;
+        if (p === end) {
+          if (end - this.start > MAX_INLINE_BYTES) return this.fail('too_large', `inline command longer than ${MAX_INLINE_BYTES} bytes`);
+          break;
+        }
+        p++;
+        return this.inline(b, p);
       }
       if (this.state === STATE_LINE) {
         while (p < end && b[p] !== LF) p++;
@@ -316,6 +444,10 @@ export class RespParser {
       if (t === TYPE_BOOL && (to - from !== 1 || (b[from] !== 0x74 && b[from] !== 0x66))) {
         return this.fail('bad_line', 'boolean is neither t nor f');
       }
+      if (t === TYPE_NULL && to !== from) return this.fail('bad_line', 'null with bytes between _ and CRLF');
+      if (t === TYPE_DOUBLE && !isDouble(b, from, to)) {
+        return this.fail('bad_line', `bad double ${JSON.stringify(b.toString('latin1', from, Math.min(to, from + 24)))}`);
+      }
       return this.valueDone(after);
     }
     const n = parseLength(b, from, to);
@@ -323,10 +455,7 @@ export class RespParser {
     if (cls === 2) {
       if (n === -1 && t === TYPE_BULK) return this.valueDone(after);
       if (n < 0) return this.fail('bad_length', `bulk length ${n}`);
-      if (after - this.start + n + 2 > this.limits.maxMessageBytes) {
-        this.pos = after;
-        return this.fail('too_large', `bulk string of ${n} bytes makes the message larger than ${this.limits.maxMessageBytes} bytes`);
-      }
+      if (after - this.start + n + 2 > this.limits.maxMessageBytes) return this.elide(from - 1, after, n);
       this.bulkRemaining = n + 2;
       this.state = STATE_BULK;
       return null;
@@ -362,25 +491,150 @@ export class RespParser {
     }
   }
 
-  private emit(p: number): RespResult {
+  private emit(p: number, extra = 0): RespResult {
     const top = this.topType;
-    const message = new RespMessage(
-      this.chunk, this.start, p - this.start, this.startTs,
-      top === TYPE_ERROR || top === TYPE_BLOB_ERROR, top === TYPE_PUSH, this.role,
-    );
+    const b = this.chunk;
+    const at = this.start;
+    // `*0` and `*-1` (any count below 1) ask nothing of Redis
+    if (this.role === 'request' && top === TYPE_ARRAY && (b[at + 1] === 0x2d || (b[at + 1] === 0x30 && b[at + 2] === CR))) extra |= NO_REPLY;
+    const isError = top === TYPE_ERROR || top === TYPE_BLOB_ERROR;
+    const message =
+      this.elided === 0
+        ? new RespMessage(b, at, p - at, this.startTs, isError, top === TYPE_PUSH, this.role, extra)
+        : new LargeRespMessage(b, at, p - at + this.elided, p - at, this.startTs, isError, top === TYPE_PUSH, this.role, extra);
+    this.elided = 0;
+    this.trial = false;
     this.inMessage = false;
     this.start = this.pos = p;
     this.result.message = message;
     return this.result;
   }
 
+  /** An inline command's line ended at `p` (after its LF): a request, or an error if it names no command. */
+  private inline(b: Buffer, p: number): RespResult {
+    this.state = STATE_TYPE;
+    let from = this.start;
+    let to = p - 1;
+    if (to > from && b[to - 1] === CR) to--;
+    while (from < to && (b[from] === 0x20 || b[from] === 0x09)) from++;
+    if (from === to) return this.emit(p, INLINE | NO_REPLY);
+    let w = from;
+    while (w < to && b[w] !== 0x20 && b[w] !== 0x09) w++;
+    if (!isCommandName(b, from, w)) {
+      return this.fail('bad_type', `line starting ${JSON.stringify(b.toString('latin1', from, Math.min(w, from + 24)))} is neither RESP nor a Redis command`);
+    }
+    this.topType = 0;
+    return this.emit(p, INLINE);
+  }
+
+  /**
+   * A bulk string whose header ended at `after` claims `n` bytes, more than a
+   * message may keep: the header at `header` and the content already fed are
+   * replaced by a placeholder bulk string, and the rest of the content is
+   * dropped as it is fed. The message keeps its place in the stream, so the
+   * request and its reply still pair.
+   */
+  private elide(header: number, after: number, n: number): RespResult | null {
+    const b = this.chunk;
+    const fed = Math.min(this.end - after, n + 2);
+    const text = `<${n} bytes not kept>`;
+    const placeholder = `$${text.length}\r\n${text}\r\n`;
+    if (this.elided === 0) this.largeBulks++;
+    this.elided += after - header + n + 2 - placeholder.length;
+    const atTail = this.chunk === this.arena.chunk && this.end === this.arena.used;
+    if (fed === n + 2) {
+      // the whole string was fed (a very large segment): close the hole in place
+      if (b[after + n] !== CR || b[after + n + 1] !== LF) return this.fail('bad_line', 'bulk string not followed by CRLF');
+      const tail = this.end - (after + n + 2);
+      b.copyWithin(header + placeholder.length, after + n + 2, this.end);
+      b.write(placeholder, header, 'latin1');
+      this.end = header + placeholder.length + tail;
+      if (atTail) this.arena.used = this.end;
+      this.pos = header + placeholder.length;
+      return this.valueDone(this.pos);
+    }
+    // everything fed from `after` is content: drop it, and the rest as it comes
+    if (fed > n && b[after + n] !== CR) this.skipBadEnd = true;
+    this.skipRemaining = n + 2 - fed;
+    this.end = header;
+    if (atTail) this.arena.used = header;
+    if (!atTail || this.arena.chunk.length - this.arena.used < placeholder.length) this.moveToArena(placeholder.length);
+    this.arena.chunk.write(placeholder, this.end, 'latin1');
+    this.end += placeholder.length;
+    this.arena.used = this.end;
+    this.pos = this.end;
+    this.state = STATE_SKIP;
+    return NEED_MORE;
+  }
+
   private tooLarge(): RespResult {
     return this.fail('too_large', `message larger than ${this.limits.maxMessageBytes} bytes`);
   }
 
+  /**
+   * A parse error at the message starting at {@link start}. On a
+   * resynchronisation try it only sends the search on; otherwise it is
+   * reported, and the search for the next message starts after that byte.
+   */
   private fail(reason: RespErrorReason, detail: string): RespResult {
-    this.reset();
-    return { kind: 'error', reason, detail };
+    const tried = this.trial;
+    this.state = STATE_SEEK;
+    this.depth = 0;
+    this.inMessage = false;
+    this.elided = 0;
+    this.trial = false;
+    this.pos = Math.min(this.start + 1, this.end);
+    if (this.skipRemaining > 0) {
+      // the dropped bytes of a large string the message held are skipped too
+      this.skippedBytes += this.skipRemaining;
+      this.skipRemaining = 0;
+    }
+    this.skipBadEnd = false;
+    return tried ? AGAIN : { kind: 'error', reason, detail };
+  }
+
+  /**
+   * Looks for the next place a message may start: after a CRLF, a byte that
+   * starts a RESP value (a reply) or `*` (a request). Bytes before
+   * it are skipped and counted. True when one is found (the parser then tries
+   * it as a normal message), false when every fed byte was searched.
+   */
+  private seek(): boolean {
+    const b = this.chunk;
+    const end = this.end;
+    let p = this.pos;
+    for (;;) {
+      while (p < end && b[p] !== LF) p++;
+      if (p + 1 >= end) {
+        // keep a last CR and LF: the boundary may be completed by the next segment
+        const keep = p < end ? p - 1 : end - 1;
+        const from = Math.max(this.start, keep);
+        this.skippedBytes += from - this.start;
+        this.start = from;
+        this.pos = Math.max(from, p);
+        return false;
+      }
+      if (b[p - 1] === CR && p - 1 >= this.start) {
+        const c = b[p + 1]!;
+        // a request resumes at a multibulk only: a command's words (`$4\r\nPING\r\n`) would read as inline commands
+        if (this.role === 'request' ? c === TYPE_ARRAY : TYPE_CLASS[c] !== 0) {
+          this.skippedBytes += p + 1 - this.start;
+          this.start = this.pos = p + 1;
+          this.state = STATE_TYPE;
+          this.trial = true;
+          return true;
+        }
+      }
+      p++;
+    }
+  }
+
+  /** The counts since the last call: bytes skipped to resynchronise, large bulk strings. */
+  takeCounts(out: { skippedBytes: number; largeBulks: number }): void {
+    out.skippedBytes += this.skippedBytes;
+    out.largeBulks += this.largeBulks;
+    this.skippedBytes = 0;
+    this.largeBulks = 0;
   }
 }
 
@@ -421,6 +675,13 @@ function scanFlat(b: Buffer, p: number, end: number, maxBytes: number): number {
   }
   return p;
 }
+
+/** RESP3's double: `[+-]digits[.digits][(e|E)[+-]digits]`, or `inf`, `-inf`, `nan` (what redis-server writes). */
+function isDouble(b: Buffer, from: number, to: number): boolean {
+  const s = b.toString('latin1', from, Math.min(to, from + 400));
+  return to - from <= 400 && DOUBLE.test(s);
+}
+const DOUBLE = /^(?:[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?inf|-?nan)$/;
 
 function isInteger(b: Buffer, from: number, to: number): boolean {
   let i = from;
@@ -494,6 +755,59 @@ function flatArgs(b: Buffer, p: number): string[] | null {
     p = eol + 4 + n;
   }
   return args;
+}
+
+/**
+ * An inline command's words, as redis-server's `sdssplitargs` splits them:
+ * blanks separate words, "double quotes" take C escapes (\\n, \\xHH…),
+ * 'single quotes' only \\'. Unbalanced quotes (which Redis refuses) give the
+ * raw words.
+ */
+export function inlineArgs(b: Buffer, from: number, to: number): string[] {
+  let end = to;
+  if (end > from && b[end - 1] === LF) end--;
+  if (end > from && b[end - 1] === CR) end--;
+  const line = b.toString('utf8', from, end);
+  const words: string[] = [];
+  let i = 0;
+  const n = line.length;
+  const blank = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\v' || c === '\f';
+  while (i < n) {
+    while (i < n && blank(line[i]!)) i++;
+    if (i === n) break;
+    let word = '';
+    let quote = '';
+    for (; i < n; i++) {
+      const c = line[i]!;
+      if (quote === '"') {
+        if (c === '\\' && i + 1 < n) {
+          const e = line[++i]!;
+          if (e === 'x' && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 1, i + 3))) {
+            word += String.fromCharCode(parseInt(line.slice(i + 1, i + 3), 16));
+            i += 2;
+          } else word += ({ n: '\n', r: '\r', t: '\t', b: '\b', a: '\x07' } as Record<string, string>)[e] ?? e;
+        } else if (c === '"') {
+          quote = '';
+          i++;
+          break;
+        } else word += c;
+      } else if (quote === "'") {
+        if (c === '\\' && line[i + 1] === "'") {
+          word += "'";
+          i++;
+        } else if (c === "'") {
+          quote = '';
+          i++;
+          break;
+        } else word += c;
+      } else if (blank(c)) break;
+      else if ((c === '"' || c === "'") && word === '') quote = c;
+      else word += c;
+    }
+    if (quote !== '') return line.split(/[ \t]+/).filter((w) => w !== '');
+    words.push(word);
+  }
+  return words;
 }
 
 /** Renders the value at `p` as packetbeat does. Attributes before a value are skipped. */
