@@ -87,7 +87,7 @@ export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSumm
     transactions,
     byMethod: Object.fromEntries([...byMethod.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     counters,
-    warnings: [...feed.reader.warnings.map((w) => w.message), ...analysisWarnings(feed.snapped, feed.snappedBytes, counters)],
+    warnings: [...feed.reader.warnings.map((w) => w.message), ...analysisWarnings(feed.snapped, feed.snappedBytes, counters, opts.as ?? 'lossless')],
     error: feed.error?.message ?? null,
   };
 }
@@ -123,7 +123,7 @@ export function viewDifference(pb5: AnalyzeSummary, wire: AnalyzeSummary): ViewD
  * their payload; unparsed bytes, inline commands and values too large to
  * keep are analyzed, but differently from a plain RESP exchange.
  */
-export function analysisWarnings(snapped: number, snappedBytes: number, c: Counters): string[] {
+export function analysisWarnings(snapped: number, snappedBytes: number, c: Counters, view: 'lossless' | 'packetbeat5' = 'lossless'): string[] {
   const out: string[] = [];
   const n = (k: string) => c[k] ?? 0;
   if (snapped > 0) {
@@ -133,6 +133,16 @@ export function analysisWarnings(snapped: number, snappedBytes: number, c: Count
         `(decode.truncated=${n('decode.truncated')}, tcp.dropped_because_of_gaps=${n('tcp.dropped_because_of_gaps')}, ` +
         `redis.unmatched_requests=${n('redis.unmatched_requests')}, redis.unmatched_responses=${n('redis.unmatched_responses')}); capture with a larger -s`,
     );
+  }
+  if (view === 'packetbeat5') {
+    // packetbeat 5's own reading: on a message it cannot parse it drops what the direction holds (redis_parse.go)
+    if (n('redis.parse_errors') > 0) {
+      out.push(`${n('redis.parse_errors')} times packetbeat 5 could not parse a message and dropped what the direction held, or on a parser panic the connection (redis.parse_errors)`);
+    }
+    if (n('redis.message_too_large') > 0) {
+      out.push(`${n('redis.message_too_large')} times a direction passed 10 MiB unparsed and packetbeat 5 dropped the connection's state (redis.message_too_large)`);
+    }
+    return out;
   }
   if (n('redis.parse_errors') > 0) {
     out.push(

@@ -23,6 +23,7 @@ export const ORACLE_CAPTURES = [
   { name: 'issue-3404', fromCase: 'issue-3404-packetbeat5' },
   { name: 'real-redis', fromCase: 'real-redis-logstash' },
   { name: 'pipelined-resp3', fromCase: 'pipelined-resp3-packetbeat5' },
+  { name: 'real-redis-full', fromCase: 'real-redis-full-analyze' },
 ] as const;
 
 /** A golden capture's path and Redis ports, made if it is generated. */
