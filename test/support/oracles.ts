@@ -18,13 +18,8 @@ export const ORACLES_DIR: string | null = process.env.LOCKSTEP_ORACLES || null;
 /** Under CI the oracles must be there, as the real tools must. */
 export const oraclesMandatory = process.env.LOCKSTEP_REQUIRE_ORACLES === '1';
 
-/** The golden captures, each named by a case that uses it. */
-export const ORACLE_CAPTURES = [
-  { name: 'issue-3404', fromCase: 'issue-3404-packetbeat5' },
-  { name: 'real-redis', fromCase: 'real-redis-logstash' },
-  { name: 'pipelined-resp3', fromCase: 'pipelined-resp3-packetbeat5' },
-  { name: 'real-redis-full', fromCase: 'real-redis-full-analyze' },
-] as const;
+/** The golden captures, each named by a case that uses it (golden/oracles/captures.json; scripts/oracle-table.mjs reads it too). */
+export const ORACLE_CAPTURES: readonly { name: string; fromCase: string }[] = JSON.parse(readFileSync(join(GOLDEN_DIR, 'oracles', 'captures.json'), 'utf8'));
 
 /** A golden capture's path and Redis ports, made if it is generated. */
 export function oracleCapture(name: string): { path: string; ports: number[] } {
