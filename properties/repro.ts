@@ -68,6 +68,8 @@ export function genCommand(options: CaptureOptions, out: string): string {
     ['transactions', '--transactions'], ['connections', '--connections'], ['pipeline', '--pipeline'], ['seed', '--seed'],
     ['rate', '--rate'], ['midstream', '--midstream'], ['gaps', '--gaps'], ['retransmissions', '--retransmissions'],
     ['duplicates', '--duplicates'], ['reorder', '--reorder'], ['tail', '--tail'], ['resp3', '--resp3'],
+    ['commands', '--commands'], ['unknown', '--unknown'], ['inline', '--inline'], ['pubsub', '--pubsub'],
+    ['monitor', '--monitor'], ['big', '--big'], ['reuse', '--reuse'], ['idle', '--idle'],
   ];
   for (const [key, flag] of flags) {
     const v = options[key];
