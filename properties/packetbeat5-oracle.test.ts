@@ -19,6 +19,7 @@ import { scratchDir } from '../test/support/cli.js';
 import { ORACLES_DIR, runAnalyzerOracle } from '../test/support/oracles.js';
 import { differentialCaptureOptions } from './arbitraries.js';
 import { budget } from './budget.js';
+import { withRepro } from './repro.js';
 
 const dir = scratchDir('lockstep-pb5-oracle-');
 
@@ -28,9 +29,16 @@ describe.skipIf(ORACLES_DIR === null)('the packetbeat 5 view and packetbeat 5 it
     const file = join(dir, `c-${run++}.pcap`);
     generateRedisCapture({ ...opts, port: 6379 }, file);
     const events = `${file}.ndjson`;
-    const s = analyze(file, { ports: [6379], as: 'packetbeat5', events });
-    const oracle = runAnalyzerOracle(file, [6379]);
-    expect({ events: s.transactions, 'redis.unmatched_responses': s.counters['redis.unmatched_responses'], 'tcp.dropped_because_of_gaps': s.counters['tcp.dropped_because_of_gaps'] }).toEqual(oracle.counters);
-    expect(readFileSync(events, 'utf8')).toBe(oracle.events.toString('utf8'));
+    withRepro(
+      file,
+      [],
+      () => {
+        const s = analyze(file, { ports: [6379], as: 'packetbeat5', events });
+        const oracle = runAnalyzerOracle(file, [6379]);
+        expect({ events: s.transactions, 'redis.unmatched_responses': s.counters['redis.unmatched_responses'], 'tcp.dropped_because_of_gaps': s.counters['tcp.dropped_because_of_gaps'] }).toEqual(oracle.counters);
+        expect(readFileSync(events, 'utf8')).toBe(oracle.events.toString('utf8'));
+      },
+      { gen: opts, also: [`lockstep analyze CAPTURE --as packetbeat5 --events ours.ndjson`, `$LOCKSTEP_ORACLES/pb5-analyzer -ports 6379 CAPTURE > theirs.ndjson`] },
+    );
   });
 });

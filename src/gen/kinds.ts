@@ -65,13 +65,15 @@ export function helloReply(resp3: boolean): RespValue {
  */
 export function unknownCommand(rng: Random, resp3: boolean): Cmd {
   const key = `key:${rng.int(0, 9999)}`;
-  switch (rng.int(0, 13)) {
+  switch (rng.int(0, 14)) {
     case 0: return { args: ['HSETNX', `hash:${rng.int(0, 99)}`, 'field', text(rng, 8)], reply: { t: 'int', n: rng.int(0, 1) } };
     case 1: return { args: ['UNLINK', key], reply: { t: 'int', n: rng.int(0, 1) } };
     case 2: return { args: ['HELLO'], reply: helloReply(resp3) };
     case 3: return { args: ['LATENCY', 'LATEST'], reply: { t: 'array', items: [] } };
     case 4: return { args: ['GETDEL', key], reply: rng.chance(0.5) ? bulk(text(rng, rng.int(1, 40))) : nil(resp3) };
     case 5: return { args: ['XADD', `stream:${rng.int(0, 9)}`, '*', 'f', text(rng, 6)], reply: bulk(`1482404843${rng.int(100, 999)}-0`) };
+    // known, but its value holds what Go's encoding/json escapes or replaces (HTML, controls, invalid UTF-8)
+    case 13: return rawSet(key, rng);
     case 6: return { args: ['CONFIG', 'GET', 'maxmemory'], reply: { t: 'array', items: [bulk('maxmemory'), bulk('0')] } };
     // the reply's first word is SAVE: packetbeat 5 takes it for a request
     case 7: return { args: ['CONFIG', 'GET', 'save'], reply: { t: 'array', items: [bulk('save'), bulk('3600 1 300 100 60 10000')] } };
@@ -90,6 +92,18 @@ export function unknownCommand(rng: Random, resp3: boolean): Cmd {
   }
 }
 
+/** Bytes a JSON encoder must escape or replace: HTML, controls, DEL, U+2028, invalid and cut UTF-8. */
+const ODD_BYTES = [
+  '<b>&amp;</b>', 'tab\tback\b', 'bell\u0007nul\u0000', 'line\u2028sep', 'naïve 😀', 'quote"back\\slash', 'del\u007f',
+].map((s) => Buffer.from(s, 'utf8')).concat([Buffer.from([0x80, 0xff, 0xc3, 0x28, 0xe2, 0x82]), Buffer.from([0xed, 0xa0, 0x80, 0xf4, 0x90, 0x80, 0x80])]);
+
+/** A SET whose value holds {@link ODD_BYTES} (the request written from bytes: RespValue strings are UTF-8). */
+function rawSet(key: string, rng: Random): Cmd {
+  const value = Buffer.concat([rng.pick(ODD_BYTES), Buffer.from(text(rng, rng.int(0, 4)), 'latin1'), rng.pick(ODD_BYTES)]);
+  const head = Buffer.from(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n`, 'latin1');
+  return { args: ['SET', key, '(bytes)'], reply: OK, req: Buffer.concat([head, value, Buffer.from('\r\n')]) };
+}
+
 /** A command sent inline (no array), as telnet and redis-benchmark's `*_INLINE` tests send them. */
 export function inlineCommand(rng: Random): Cmd {
   const key = `key:${rng.int(0, 9999)}`;
@@ -105,11 +119,13 @@ export function inlineCommand(rng: Random): Cmd {
 const TEN_MIB = 10 * (1 << 20);
 
 /**
- * A SET of a value over 10 MiB, or a GET answered with one (sizes from just
- * under the limit's edge, with the message's header, to 64 KiB over it).
+ * A SET of a value of about 10 MiB or more, or a GET answered with one:
+ * from 96 bytes under packetbeat's limit (the message, with its header, may
+ * or may not pass it) to 64 KiB over it.
  */
 export function bigValueCommand(rng: Random): Cmd {
-  const n = rng.int(TEN_MIB - 16, TEN_MIB + 64 * 1024);
+  // half of them within a few dozen bytes of the limit, where the message's header decides
+  const n = rng.chance(0.5) ? rng.int(TEN_MIB - 96, TEN_MIB + 16) : rng.int(TEN_MIB + 16, TEN_MIB + 64 * 1024);
   // a random block repeated: cheap to make, and no two captures' values alike
   const block = text(rng, 4096);
   const value = block.repeat(Math.ceil(n / 4096)).slice(0, n);

@@ -62,7 +62,7 @@ export interface GenOptions {
   pubsub: number;
   /** Extra connections that send MONITOR and get the server's command lines. */
   monitor: number;
-  /** Exchanges with a value over packetbeat's 10 MiB stream limit (a SET's, or a GET's reply). */
+  /** Exchanges with a value of about 10 MiB or more, at and over packetbeat's stream limit (a SET's, or a GET's reply). */
   big: number;
   /** Extra connections, each on the 4-tuple of an earlier, closed one (SYN, fresh ISNs, FIN). */
   reuse: number;
