@@ -47,6 +47,12 @@ export const captureOptions: fc.Arbitrary<CaptureOptions> = fc.record({
 });
 
 /**
+ * None half the time (so a capture with few kinds, or none, is common), else
+ * 1 to `max`; a counterexample shrinks each kind it does not need to 0.
+ */
+const someOf = (max: number) => fc.oneof({ withCrossShrink: true }, fc.constant(0), fc.integer({ min: 1, max }));
+
+/**
  * Whether {@link differentialCaptureOptions} draws reused 4-tuples and idle
  * gaps over 10 s: `LOCKSTEP_PB5_TCP_KINDS=1`. Off by default until lockstep's
  * `packetbeat` TCP mode stops closing a reused 4-tuple on SYN and expiring
@@ -68,14 +74,13 @@ export const differentialCaptureOptions: fc.Arbitrary<CaptureOptions> = fc
     captureOptions,
     fc.record({
       commands: fc.constantFrom<GenOptions['commands']>('redis', 'packetbeat5'),
-      // plain integers (not oneof) so that a counterexample shrinks each kind to 0 when it is not needed
-      unknown: fc.integer({ min: 0, max: 8 }),
-      inline: fc.integer({ min: 0, max: 4 }),
-      pubsub: fc.integer({ min: 0, max: 2 }),
-      monitor: fc.integer({ min: 0, max: 2 }),
+      unknown: someOf(8),
+      inline: someOf(4),
+      pubsub: someOf(2),
+      monitor: someOf(2),
       big: fc.integer({ min: 0, max: 19 }).map((x) => (x === 19 ? 1 : 0)),
-      reuse: packetbeatTcpKinds ? fc.integer({ min: 0, max: 3 }) : fc.constant(0),
-      idle: packetbeatTcpKinds ? fc.integer({ min: 0, max: 3 }) : fc.constant(0),
+      reuse: packetbeatTcpKinds ? someOf(3) : fc.constant(0),
+      idle: packetbeatTcpKinds ? someOf(3) : fc.constant(0),
       // small segments cut headers and lines (packetbeat 5 drops a direction on a cut array header)
       mss: fc.constantFrom(1448, 536, 64),
     }),

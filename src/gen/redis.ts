@@ -386,7 +386,10 @@ function addKinds(o: GenOptions, conns: ConnPlan[], rng: Random): void {
   for (let i = 0; i < o.inline; i++) intoBatch(() => inlineCommand(rng));
   for (let i = 0; i < o.big; i++) {
     const c = base[rng.u32() % base.length]!;
-    c.exchanges.splice(insertAt(c), 0, newExchange([bigValueCommand(rng)]));
+    // half the time pipelined with a command after it, whose bytes share the value's last segment
+    const cmds = [bigValueCommand(rng)];
+    if (rng.chance(0.5)) cmds.push(command(rng, c.resp3, o.mss, o.commands));
+    c.exchanges.splice(insertAt(c), 0, newExchange(cmds));
   }
   for (let i = 0; i < o.idle; i++) {
     const c = base[rng.u32() % base.length]!;
