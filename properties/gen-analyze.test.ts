@@ -13,13 +13,18 @@ const dir = mkdtempSync(join(tmpdir(), 'lockstep-prop-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('capture side, whole path', () => {
-  // the shared capture arbitrary, plus the empty workload (its minimum is 20 transactions)
-  const genOptions = fc.tuple(captureOptions, fc.boolean()).map(([o, empty]) => (empty ? { ...o, transactions: 0 } : o));
+  // the shared capture arbitrary, plus the empty workload (its minimum is 20 transactions), plus the
+  // opt-in kinds whose effect on the lossless view the manifest predicts (GenManifest.unpredicted):
+  // unknown commands in both modes, reused 4-tuples in reassemble mode
+  const genOptions = fc
+    .tuple(captureOptions, fc.boolean(), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 3 }))
+    .map(([o, empty, unknown, reuse]) => ({ ...(empty ? { ...o, transactions: 0 } : o), unknown, reuse }));
 
   let run = 0;
   test.prop([genOptions, fc.constantFrom<TcpMode>('reassemble', 'packetbeat')], budget(40))(
     'gen → analyze finds exactly what the manifest says went in',
-    (opts, mode) => {
+    (given, mode) => {
+      const opts = mode === 'reassemble' ? given : { ...given, reuse: 0 };
       const file = join(dir, `prop-${run++}.pcap`);
       generateRedisCapture({ ...opts, port: 6379 }, file);
       expectManifest(file, 6379, mode);

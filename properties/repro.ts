@@ -68,6 +68,8 @@ export function genCommand(options: CaptureOptions, out: string): string {
     ['transactions', '--transactions'], ['connections', '--connections'], ['pipeline', '--pipeline'], ['seed', '--seed'],
     ['rate', '--rate'], ['midstream', '--midstream'], ['gaps', '--gaps'], ['retransmissions', '--retransmissions'],
     ['duplicates', '--duplicates'], ['reorder', '--reorder'], ['tail', '--tail'], ['resp3', '--resp3'],
+    ['commands', '--commands'], ['mss', '--mss'], ['unknown', '--unknown'], ['inline', '--inline'], ['pubsub', '--pubsub'],
+    ['monitor', '--monitor'], ['big', '--big'], ['reuse', '--reuse'], ['idle', '--idle'],
   ];
   for (const [key, flag] of flags) {
     const v = options[key];
@@ -105,6 +107,8 @@ export interface ReproOptions {
   dir?: string;
   /** File name stem (default: the current test's name, and the shard). */
   name?: string;
+  /** Further command lines that show the failure (`CAPTURE` stands for the kept capture). */
+  also?: string[];
 }
 
 /** What a failing run leaves in `<name>.json` beside its capture. */
@@ -169,6 +173,7 @@ function reproduce(e: unknown, capture: string, configs: PipelineConfig[], opts:
     `reproduce (capture kept as ${shown(kept)}, details in ${shown(join(dir, `${name}.json`))}):`,
     ...(gen ? [`  ${gen}`] : []),
     ...replay.map((l) => `  ${l}`),
+    ...(opts.also ?? []).map((l) => `  ${l.split('CAPTURE').join(shown(kept))}`),
     ...unsaid,
   ].join('\n');
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Long property campaigns: `npm run fuzz [-- --shard i/n] [-- vitest args]`.
+ * Long property campaigns: `npm run fuzz [-- --shard i/n] [-- vitest args]`; naming a
+ * property file (`npm run fuzz -- properties/packetbeat5-oracle.test.ts`) runs only it.
  *
  *   FUZZ_RUNS   runs per property (default 1000)
  *   FUZZ_SEED   base seed (default: drawn now, and printed); shard i of n runs with seed base + i,
@@ -48,6 +49,7 @@ const base = process.env.FUZZ_SEED ? whole('FUZZ_SEED', process.env.FUZZ_SEED, -
 const seed = shard ? base + shard.index : base;
 if (seed > 2 ** 31 - 1) fail(`FUZZ_SEED ${base} + shard ${shard.index} is past 2^31 - 1`);
 
+const again = [...(shard ? [`--shard ${shard.index}/${shard.count}`] : []), ...positionals];
 const env = { ...process.env, FUZZ_RUNS: String(runs), FUZZ_SEED: String(seed) };
 if (shard) env.FUZZ_SHARD = `${shard.index}/${shard.count}`;
 else delete env.FUZZ_SHARD;
@@ -55,12 +57,14 @@ else delete env.FUZZ_SHARD;
 process.stdout.write(
   `fuzz: ${runs} runs per property, seed ${seed}` +
     (shard ? ` (shard ${shard.index}/${shard.count}: base ${base} + ${shard.index})` : '') +
-    `\n  again: FUZZ_RUNS=${runs} FUZZ_SEED=${base} npm run fuzz${shard ? ` -- --shard ${shard.index}/${shard.count}` : ''}\n` +
+    `\n  again: FUZZ_RUNS=${runs} FUZZ_SEED=${base} npm run fuzz${again.length > 0 ? ` -- ${again.join(' ')}` : ''}\n` +
     `  one failure: FUZZ_SEED=<seed> FUZZ_PATH=<path> npx vitest run properties -t '<property>' (as fast-check prints them)\n`,
 );
 
-// no per-test timeout: a campaign's property runs as long as its runs take
-const args = ['vitest', 'run', 'properties', '--testTimeout=0', ...positionals];
+// no per-test timeout: a campaign's property runs as long as its runs take.
+// vitest ORs its file filters: a file named here replaces the default `properties` (else every property would run too)
+const named = positionals.some((p) => p.startsWith('properties/') || p.endsWith('.test.ts'));
+const args = ['vitest', 'run', ...(named ? [] : ['properties']), '--testTimeout=0', ...positionals];
 const result = spawnSync('npx', args, { stdio: 'inherit', env, shell: process.platform === 'win32' });
 if (result.error) fail(`could not run npx vitest: ${result.error.message}`);
 process.exit(result.status ?? 1);

@@ -21,7 +21,16 @@ Writes a deterministic synthetic Redis capture (same options, same bytes) and FI
   --resp3 F          share of connections speaking RESP3 (0..1)
   --commands SET     redis (default: some commands packetbeat 5 does not know) or packetbeat5
                      (only commands in packetbeat 5's table; the issue-3404 preset's)
-  --ipv6, --nanos    IPv6 addresses; nanosecond pcap timestamps`;
+  --mss M            largest segment payload (default ${GEN_DEFAULTS.mss})
+  --ipv6, --nanos    IPv6 addresses; nanosecond pcap timestamps
+Traffic packetbeat 5 misreads, each off unless asked for:
+  --unknown N        commands not in its table (HSETNX, UNLINK, HELLO, …), two-word ones (CONFIG GET, …)
+  --inline N         inline commands (PING\r\n, SET k v\r\n)
+  --pubsub N         connections that subscribe and get messages (pushes on RESP3)
+  --monitor N        connections that MONITOR
+  --big N            values of 10 MiB ± 96 bytes up to 10 MiB + 64 KiB (a SET's, or a GET's reply)
+  --reuse N          connections on the 4-tuple of an earlier, closed one (fresh ISNs)
+  --idle N           idle gaps over 10 s (a BLPOP answered late, an idle connection)`;
 
 export function runGen(argv: string[]): { code: number } {
   const { values, positionals } = withUsage('gen', () =>
@@ -49,6 +58,14 @@ export function runGen(argv: string[]): { code: number } {
         ipv6: { type: 'boolean' },
         nanos: { type: 'boolean' },
         commands: { type: 'string' },
+        mss: { type: 'string' },
+        unknown: { type: 'string' },
+        inline: { type: 'string' },
+        pubsub: { type: 'string' },
+        monitor: { type: 'string' },
+        big: { type: 'string' },
+        reuse: { type: 'string' },
+        idle: { type: 'string' },
       },
     }),
   );
@@ -80,6 +97,14 @@ export function runGen(argv: string[]): { code: number } {
   set('reorder', intOption('reorder', values.reorder, 0, 1_000_000));
   set('tail', intOption('tail', values.tail, 0, 1_000_000));
   set('resp3', numberOption('resp3', values.resp3, 0, 1));
+  set('mss', intOption('mss', values.mss, 64, 65_000)); // below 64 a two-segment reply (bigGet) has no room
+  set('unknown', intOption('unknown', values.unknown, 0, 1_000_000));
+  set('inline', intOption('inline', values.inline, 0, 1_000_000));
+  set('pubsub', intOption('pubsub', values.pubsub, 0, 10_000));
+  set('monitor', intOption('monitor', values.monitor, 0, 10_000));
+  set('big', intOption('big', values.big, 0, 100));
+  set('reuse', intOption('reuse', values.reuse, 0, 10_000));
+  set('idle', intOption('idle', values.idle, 0, 10_000));
   if (values.ipv6) given.ipv6 = true;
   if (values.nanos) given.nanos = true;
   // an explicit --transactions wins over a preset's packet target

@@ -4,8 +4,11 @@ import { encodedLength, encodeSegment, type SegmentSpec } from '../decode/encode
 import { MAX_CAPLEN } from '../pcap/reader.js';
 import { ConfigError } from '../profiles/index.js';
 import { PcapWriter } from '../pcap/writer.js';
-import { encodeCommand, encodeValue, type RespValue } from '../redis/encode.js';
+import { encodeValue, type RespValue } from '../redis/encode.js';
 import { Random } from '../sim/random.js';
+import {
+  bigValueCommand, blockingPop, inlineCommand, monitorLine, nil, pubsubSession, replyBytes, requestBytes, text, unknownCommand, type Cmd,
+} from './kinds.js';
 
 /** What `lockstep gen redis` makes. Same options → same bytes. */
 export interface GenOptions {
@@ -46,6 +49,25 @@ export interface GenOptions {
    * those two commands differ).
    */
   commands: 'redis' | 'packetbeat5';
+  /**
+   * Commands packetbeat 5 misreads (`gen/kinds.ts`): not in its table
+   * (HSETNX, UNLINK, HELLO, …), two-word (CONFIG GET, CLIENT LIST, …), known
+   * ones in lower case, replies starting with a command word; each put in a
+   * random exchange's batch.
+   */
+  unknown: number;
+  /** Inline commands (`PING\r\n`, `SET k v\r\n`), each put in a random exchange's batch. */
+  inline: number;
+  /** Extra connections that (P)SUBSCRIBE, get messages (arrays; pushes on RESP3) and unsubscribe. */
+  pubsub: number;
+  /** Extra connections that send MONITOR and get the server's command lines. */
+  monitor: number;
+  /** Exchanges with a value of about 10 MiB or more, at and over packetbeat's stream limit (a SET's, or a GET's reply). */
+  big: number;
+  /** Extra connections, each on the 4-tuple of an earlier, closed one (SYN, fresh ISNs, FIN). */
+  reuse: number;
+  /** Idle gaps over 10 s: a BLPOP answered 10.5–20 s later, or a connection idle that long before a request. */
+  idle: number;
 }
 
 export const GEN_DEFAULTS: GenOptions = {
@@ -67,6 +89,13 @@ export const GEN_DEFAULTS: GenOptions = {
   nanos: false,
   mss: 1448,
   commands: 'redis',
+  unknown: 0,
+  inline: 0,
+  pubsub: 0,
+  monitor: 0,
+  big: 0,
+  reuse: 0,
+  idle: 0,
 };
 
 /**
@@ -91,11 +120,6 @@ export const PRESETS: Record<string, Partial<GenOptions>> = {
   },
 };
 
-interface Cmd {
-  args: string[];
-  reply: RespValue;
-}
-
 type Fault = 'none' | 'gap' | 'reorder';
 
 interface Exchange {
@@ -105,10 +129,26 @@ interface Exchange {
   duplicate: boolean;
   padAck: boolean;
   push: RespValue | null;
+  /** A server-only exchange (`cmds` empty): what the server sends unasked (pub/sub messages, MONITOR lines). */
+  unasked: Buffer[];
+  /** Extra idle time before the request, and before the response (a blocking command). */
+  idleNs: number;
+  serviceNs: number;
 }
+
+/** The opt-in kinds that add connections. */
+type ExtraKind = 'pubsub' | 'monitor' | 'reuse';
 
 interface ConnPlan {
   idx: number;
+  /** The client address and port it uses (`idx`, unless it reuses an earlier connection's). */
+  client: number;
+  /** The connection whose 4-tuple this one reuses: it starts after that one's FIN. */
+  after: ConnPlan | null;
+  /** When its last packet is sent (set by the layout). */
+  endNs: number;
+  /** An extra connection of an opt-in kind. */
+  kind: ExtraKind | null;
   resp3: boolean;
   midstream: RespValue[];
   exchanges: Exchange[];
@@ -133,25 +173,42 @@ export interface GenManifest {
   duplicates: number;
   reordered: number;
   paddingAcks: number;
+  /** The opt-in kinds that went in (reused connections can be fewer than asked: only closed ones are reused). */
+  kinds: {
+    unknown: number;
+    inline: number;
+    pubsubConnections: number;
+    pubsubMessages: number;
+    monitorConnections: number;
+    monitorLines: number;
+    big: number;
+    reusedConnections: number;
+    idle: number;
+  };
+  /**
+   * Kinds in this capture whose effect on the lossless view the counts above
+   * do not predict, per TCP mode: the counts take every request as answered by
+   * its replies, which those kinds break (`expectManifest` refuses such a
+   * capture). Unknown commands are predicted (the lossless view pairs by
+   * direction); reused 4-tuples too in `reassemble` mode, where a SYN opens a
+   * new connection.
+   */
+  unpredicted: { reassemble: string[]; packetbeat: string[] };
 }
+
+/** Kinds whose effect on the lossless view a manifest does not predict, per TCP mode (see {@link GenManifest.unpredicted}). */
+const UNPREDICTED: Record<'reassemble' | 'packetbeat', readonly (keyof GenManifest['kinds'])[]> = {
+  // inline commands, pushes and > 10 MiB values are being changed in the lossless view (issue 14, item 4);
+  // idle gaps depend on capture-time expiry
+  reassemble: ['inline', 'pubsubConnections', 'monitorConnections', 'big', 'idle'],
+  // packetbeat mode's SYN and expiry handling is being changed (issue 14, item 2)
+  packetbeat: ['inline', 'pubsubConnections', 'monitorConnections', 'big', 'idle', 'reusedConnections'],
+};
 
 // ---- workload ----
 
-const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
-
-const TEXT_BUF = Buffer.alloc(64 * 1024);
-
-function text(rng: Random, n: number): string {
-  for (let i = 0; i < n; i++) TEXT_BUF[i] = ALNUM.charCodeAt(rng.u32() % 36);
-  return TEXT_BUF.toString('latin1', 0, n);
-}
-
 function valueSize(rng: Random, mss: number): number {
   return rng.chance(0.06) ? rng.int(mss + 64, 2 * mss + 600) : rng.int(8, 96);
-}
-
-function nil(resp3: boolean): RespValue {
-  return resp3 ? { t: 'null' } : { t: 'bulk', s: null };
 }
 
 function command(rng: Random, resp3: boolean, mss: number, commands: GenOptions['commands']): Cmd {
@@ -236,7 +293,11 @@ function bigGet(rng: Random, mss: number): Cmd {
 }
 
 function newExchange(cmds: Cmd[], fault: Fault = 'none'): Exchange {
-  return { cmds, fault, retransmit: false, duplicate: false, padAck: false, push: null };
+  return { cmds, fault, retransmit: false, duplicate: false, padAck: false, push: null, unasked: [], idleNs: 0, serviceNs: 0 };
+}
+
+function newConn(idx: number, resp3: boolean, kind: ExtraKind | null = null): ConnPlan {
+  return { idx, client: idx, after: null, endNs: 0, kind, resp3, midstream: [], exchanges: [], tail: [] };
 }
 
 /** Distinct random indices, in increasing order. */
@@ -252,7 +313,7 @@ function plan(o: GenOptions, transactions: number): ConnPlan[] {
   const faults = new Random(o.seed, 'gen.faults');
   const conns: ConnPlan[] = [];
   for (let i = 0; i < o.connections; i++) {
-    conns.push({ idx: i, resp3: faults.chance(o.resp3), midstream: [], exchanges: [], tail: [] });
+    conns.push(newConn(i, faults.chance(o.resp3)));
   }
   for (let i = 0; i < o.midstream; i++) {
     conns[i % conns.length]!.midstream.push({ t: 'simple', s: 'OK' });
@@ -294,7 +355,100 @@ function plan(o: GenOptions, transactions: number): ConnPlan[] {
   for (const c of conns) for (const e of c.exchanges) if (e.fault === 'none') plain.push(e);
   for (const i of choose(faults, plain.length, o.retransmissions)) plain[i]!.retransmit = true;
   for (const i of choose(faults, plain.length, o.duplicates)) plain[i]!.duplicate = true;
+  addKinds(o, conns, new Random(o.seed, 'gen.kinds'));
   return conns;
+}
+
+const S = 1_000_000_000;
+
+/**
+ * The opt-in kinds, after everything else is planned and from a stream of
+ * their own, so that a capture without them is the same bytes as before they existed.
+ */
+function addKinds(o: GenOptions, conns: ConnPlan[], rng: Random): void {
+  const base = conns.slice();
+  // where a new exchange may go in a connection: anywhere before a lost segment's, which stays last
+  const insertAt = (c: ConnPlan): number => {
+    const n = c.exchanges.length;
+    return rng.int(0, n > 0 && c.exchanges[n - 1]!.fault === 'gap' ? n - 1 : n);
+  };
+  const intoBatch = (make: (resp3: boolean) => Cmd): void => {
+    const c = base[rng.u32() % base.length]!;
+    const open = c.exchanges.filter((e) => e.fault === 'none');
+    const cmd = make(c.resp3);
+    if (open.length === 0) c.exchanges.splice(insertAt(c), 0, newExchange([cmd]));
+    else {
+      const ex = rng.pick(open);
+      ex.cmds.splice(rng.int(0, ex.cmds.length), 0, cmd);
+    }
+  };
+  for (let i = 0; i < o.unknown; i++) intoBatch((resp3) => unknownCommand(rng, resp3));
+  for (let i = 0; i < o.inline; i++) intoBatch(() => inlineCommand(rng));
+  for (let i = 0; i < o.big; i++) {
+    const c = base[rng.u32() % base.length]!;
+    // half the time pipelined with a command after it, whose bytes share the value's last segment
+    const cmds = [bigValueCommand(rng)];
+    if (rng.chance(0.5)) cmds.push(command(rng, c.resp3, o.mss, o.commands));
+    c.exchanges.splice(insertAt(c), 0, newExchange(cmds));
+  }
+  for (let i = 0; i < o.idle; i++) {
+    const c = base[rng.u32() % base.length]!;
+    const wait = rng.int(10.5 * S, 20 * S);
+    const open = c.exchanges.filter((e) => e.fault === 'none' && e.idleNs === 0);
+    if (open.length > 0 && rng.chance(0.5)) {
+      const ex = rng.pick(open);
+      ex.idleNs = wait;
+    } else {
+      const ex = newExchange([blockingPop(rng)]);
+      ex.serviceNs = wait;
+      c.exchanges.splice(insertAt(c), 0, ex);
+    }
+  }
+  const hello = (c: ConnPlan) => {
+    if (c.resp3) c.exchanges.push(newExchange([HELLO]));
+  };
+  for (let i = 0; i < o.pubsub; i++) {
+    const c = newConn(conns.length, rng.chance(o.resp3), 'pubsub');
+    hello(c);
+    const session = pubsubSession(rng, c.resp3);
+    c.exchanges.push(newExchange([session.subscribe]));
+    for (const burst of session.messages) {
+      const ex = newExchange([]);
+      ex.unasked = burst;
+      c.exchanges.push(ex);
+    }
+    c.exchanges.push(newExchange([session.unsubscribe]));
+    if (rng.chance(0.5)) c.exchanges.push(newExchange([PING]));
+    conns.push(c);
+  }
+  for (let i = 0; i < o.monitor; i++) {
+    const c = newConn(conns.length, rng.chance(o.resp3), 'monitor');
+    hello(c);
+    c.exchanges.push(newExchange([{ args: ['MONITOR'], reply: { t: 'simple', s: 'OK' } }]));
+    const bursts = rng.int(1, 5);
+    for (let b = 0; b < bursts; b++) {
+      const ex = newExchange([]);
+      const k = rng.int(1, 3);
+      for (let j = 0; j < k; j++) ex.unasked.push(monitorLine(rng, o.startTime));
+      c.exchanges.push(ex);
+    }
+    conns.push(c);
+  }
+  for (let i = 0; i < o.reuse; i++) {
+    const closed = conns.filter((c) => c.tail.length === 0);
+    if (closed.length === 0) break;
+    const first = closed[rng.u32() % closed.length]!;
+    // the last connection on that 4-tuple so far
+    let prev = first;
+    for (const c of conns) if (c.client === first.client) prev = c;
+    const c = newConn(conns.length, rng.chance(o.resp3), 'reuse');
+    c.client = first.client;
+    c.after = prev;
+    hello(c);
+    const k = rng.int(1, 4);
+    for (let j = 0; j < k; j++) c.exchanges.push(newExchange([command(rng, c.resp3, o.mss, o.commands)]));
+    conns.push(c);
+  }
 }
 
 // ---- packets ----
@@ -382,8 +536,10 @@ function layout(o: GenOptions, conns: ConnPlan[], transactions: number, padAcks:
   for (let i = 0; i < padAcks; i++) all[Math.floor(((i + 0.5) * all.length) / padAcks)]!.padAck = true;
   for (const c of conns) {
     const l = out.conn(c.idx);
-    const start = Math.floor(time.float() * durationNs * 0.02);
-    const think = (durationNs - start) / (c.exchanges.length + c.tail.length + 1);
+    // a connection on a reused 4-tuple opens 1-50 ms after the one before it closed
+    const start = c.after ? c.after.endNs + Math.round(US * 1000 * (1 + 49 * time.float())) : Math.floor(time.float() * durationNs * 0.02);
+    let think = (durationNs - start) / (c.exchanges.length + c.tail.length + 1);
+    if (c.after) think = Math.max(200 * US, think);
     l.init(time.u32(), time.u32());
     let t = start;
     if (c.midstream.length > 0) {
@@ -397,16 +553,22 @@ function layout(o: GenOptions, conns: ConnPlan[], transactions: number, padAcks:
       t += 60 * US;
     }
     for (const ex of c.exchanges) {
-      t += Math.max(50 * US, Math.round(time.exponential(think)));
-      const req = Buffer.concat(ex.cmds.map((cmd) => encodeCommand(cmd.args)));
+      t += Math.max(50 * US, Math.round(time.exponential(think))) + ex.idleNs;
+      if (ex.cmds.length === 0) {
+        // the server speaks unasked; the client acknowledges
+        for (const data of ex.unasked) t = l.send(false, t, data, 4 * US, () => true) + 30 * US;
+        l.control(true, t, TCP_ACK);
+        continue;
+      }
+      const req = Buffer.concat(ex.cmds.map(requestBytes));
       const firstReq: Packet[] = [];
       t = l.send(true, t, req, 4 * US, (p, i) => {
         if (i === 0) firstReq.push(p);
         return true;
       });
       if (ex.padAck) l.control(false, t + 10 * US, TCP_ACK);
-      const service = 20 * US + time.int(0, 180) * US;
-      const resp = Buffer.concat(ex.cmds.map((cmd) => encodeValue(cmd.reply)));
+      const service = 20 * US + time.int(0, 180) * US + ex.serviceNs;
+      const resp = Buffer.concat(ex.cmds.map(replyBytes));
       const segs: Packet[] = [];
       const respStart = t + service;
       t = l.send(false, respStart, resp, 4 * US, (p, i) => {
@@ -431,7 +593,7 @@ function layout(o: GenOptions, conns: ConnPlan[], transactions: number, padAcks:
     if (c.tail.length > 0) {
       for (const cmd of c.tail) {
         t += Math.max(50 * US, Math.round(time.exponential(think)));
-        t = l.send(true, t, encodeCommand(cmd.args), 4 * US, () => true);
+        t = l.send(true, t, requestBytes(cmd), 4 * US, () => true);
       }
       continue;
     }
@@ -439,6 +601,7 @@ function layout(o: GenOptions, conns: ConnPlan[], transactions: number, padAcks:
     l.control(true, t, TCP_FIN | TCP_ACK);
     l.control(false, t + 30 * US, TCP_FIN | TCP_ACK);
     l.control(true, t + 60 * US, TCP_ACK);
+    c.endNs = t + 60 * US;
   }
   out.packets.sort((a, b) => a.ts - b.ts || a.conn - b.conn || a.order - b.order);
   return out;
@@ -452,13 +615,18 @@ function packetCount(o: GenOptions, conns: ConnPlan[]): number {
     if (c.midstream.length > 0) n += segs(c.midstream.reduce((s, v) => s + encodeValue(v).length, 0)) + 1;
     else n += 3;
     for (const ex of c.exchanges) {
-      n += segs(ex.cmds.reduce((s, cmd) => s + encodeCommand(cmd.args).length, 0));
-      n += segs(ex.cmds.reduce((s, cmd) => s + encodeValue(cmd.reply).length, 0));
+      if (ex.cmds.length === 0) {
+        for (const data of ex.unasked) n += segs(data.length);
+        n++;
+        continue;
+      }
+      n += segs(ex.cmds.reduce((s, cmd) => s + requestBytes(cmd).length, 0));
+      n += segs(ex.cmds.reduce((s, cmd) => s + replyBytes(cmd).length, 0));
       if (ex.fault === 'gap') n--;
       n += 1 + (ex.retransmit ? 1 : 0) + (ex.duplicate ? 1 : 0);
       if (ex.push) n += segs(encodeValue(ex.push).length);
     }
-    for (const cmd of c.tail) n += segs(encodeCommand(cmd.args).length);
+    for (const cmd of c.tail) n += segs(requestBytes(cmd).length);
     if (c.tail.length === 0) n += 3;
   }
   return n;
@@ -519,14 +687,14 @@ export function generateRedisCapture(options: Partial<GenOptions>, out: string):
   const writer = PcapWriter.toFile(out, { nanos: o.nanos });
   const frame = Buffer.allocUnsafe(MAX_CAPLEN);
   const server = addressWords(o, 1);
-  const clients = conns.map((c) => addressWords(o, 2 + (c.idx >> 8) * 256 + (c.idx & 255)));
+  const clients = conns.map((c) => addressWords(o, 2 + (c.client >> 8) * 256 + (c.client & 255)));
   const spec: SegmentSpec = {
     ipVersion: o.ipv6 ? 6 : 4, src: server, dst: server, srcPort: 0, dstPort: 0,
     seq: 0, ack: 0, flags: 0, payload: EMPTY, payloadOffset: 0, payloadLength: 0,
   };
   for (const p of lay.packets) {
     const client = clients[p.conn]!;
-    const clientPort = 40000 + p.conn;
+    const clientPort = 40000 + conns[p.conn]!.client;
     spec.src = p.toServer ? client : server;
     spec.dst = p.toServer ? server : client;
     spec.srcPort = p.toServer ? clientPort : o.port;
@@ -573,6 +741,20 @@ export function generateRedisCapture(options: Partial<GenOptions>, out: string):
       txPacketbeat += ex.cmds.length;
     }
   }
+  const extra = (kind: ExtraKind) => conns.filter((c) => c.kind === kind);
+  const unasked = (cs: ConnPlan[]) => cs.reduce((n, c) => n + c.exchanges.reduce((k, e) => k + e.unasked.length, 0), 0);
+  const kinds: GenManifest['kinds'] = {
+    unknown: o.unknown,
+    inline: o.inline,
+    pubsubConnections: extra('pubsub').length,
+    pubsubMessages: unasked(extra('pubsub')),
+    monitorConnections: extra('monitor').length,
+    monitorLines: unasked(extra('monitor')),
+    big: o.big,
+    reusedConnections: extra('reuse').length,
+    idle: o.idle,
+  };
+  const unpredicted = (mode: 'reassemble' | 'packetbeat') => UNPREDICTED[mode].filter((k) => kinds[k] > 0);
   const last = lay.packets.length > 0 ? lay.packets[lay.packets.length - 1]!.ts : 0;
   const manifest: GenManifest = {
     generator: 'lockstep gen redis',
@@ -593,6 +775,8 @@ export function generateRedisCapture(options: Partial<GenOptions>, out: string):
     duplicates: conns.reduce((n, c) => n + c.exchanges.filter((e) => e.duplicate).length, 0),
     reordered,
     paddingAcks: pad,
+    kinds,
+    unpredicted: { reassemble: unpredicted('reassemble'), packetbeat: unpredicted('packetbeat') },
   };
   writeFileSync(`${out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
