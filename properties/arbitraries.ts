@@ -53,21 +53,13 @@ export const captureOptions: fc.Arbitrary<CaptureOptions> = fc.record({
 const someOf = (max: number) => fc.oneof({ withCrossShrink: true }, fc.constant(0), fc.integer({ min: 1, max }));
 
 /**
- * Whether {@link differentialCaptureOptions} draws reused 4-tuples and idle
- * gaps over 10 s: `LOCKSTEP_PB5_TCP_KINDS=1`. Off by default until lockstep's
- * `packetbeat` TCP mode stops closing a reused 4-tuple on SYN and expiring
- * streams on capture time (issue 14, item 2): packetbeat 5 never sees a SYN
- * and expires on the wall clock, so both kinds differ from its analyzer today.
- */
-export const packetbeatTcpKinds = process.env.LOCKSTEP_PB5_TCP_KINDS === '1';
-
-/**
  * The captures the packetbeat 5 view is held to packetbeat 5 against: every
  * fault of {@link captureOptions}, both command sets, and the traffic
  * packetbeat 5 misreads — unknown and two-word commands, inline commands,
  * pub/sub (pushes on RESP3), MONITOR, a value of about 10 MiB now and then (one
- * capture in 20: each is over 7,000 packets), reused 4-tuples and idle gaps
- * (see {@link packetbeatTcpKinds}); segments of 1448, 536 or 64 bytes.
+ * capture in 20: each is over 7,000 packets), reused 4-tuples (packetbeat 5 never
+ * sees the SYN) and idle gaps over 10 s (its streams expire on the wall clock,
+ * never under -t); segments of 1448, 536 or 64 bytes.
  */
 export const differentialCaptureOptions: fc.Arbitrary<CaptureOptions> = fc
   .tuple(
@@ -79,8 +71,8 @@ export const differentialCaptureOptions: fc.Arbitrary<CaptureOptions> = fc
       pubsub: someOf(2),
       monitor: someOf(2),
       big: fc.integer({ min: 0, max: 19 }).map((x) => (x === 19 ? 1 : 0)),
-      reuse: packetbeatTcpKinds ? someOf(3) : fc.constant(0),
-      idle: packetbeatTcpKinds ? someOf(3) : fc.constant(0),
+      reuse: someOf(3),
+      idle: someOf(3),
       // small segments cut headers and lines (packetbeat 5 drops a direction on a cut array header)
       mss: fc.constantFrom(1448, 536, 64),
     }),

@@ -3,8 +3,8 @@
  * captures with every fault `gen` makes (gaps, retransmissions, duplicates,
  * reordering, RESP3 replies, connections seen mid-stream, pipelining) and
  * the traffic packetbeat 5 misreads (unknown and two-word commands, inline
- * commands, pub/sub, MONITOR, values over 10 MiB; reused 4-tuples and idle
- * gaps with `LOCKSTEP_PB5_TCP_KINDS=1`, see arbitraries.ts): the same
+ * commands, pub/sub, MONITOR, values over 10 MiB, reused 4-tuples, idle
+ * gaps over 10 s): the same
  * events, byte for byte, and the same counters. Runs where the oracle is
  * built (`.ci/run` builds it and makes this mandatory). A campaign:
  * `LOCKSTEP_ORACLES=… FUZZ_RUNS=10000 npm run fuzz -- properties/packetbeat5-oracle.test.ts`.
