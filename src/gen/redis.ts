@@ -156,8 +156,12 @@ interface ConnPlan {
 }
 
 /** What went into a capture, and so what `analyze` must find in it, per TCP mode. */
+/** The manifest's shape: a cached scenario whose manifest is older is made again. */
+export const MANIFEST_VERSION = 2;
+
 export interface GenManifest {
   generator: string;
+  version: number;
   options: GenOptions;
   packets: number;
   connections: number;
@@ -194,6 +198,14 @@ export interface GenManifest {
    * new connection.
    */
   unpredicted: { reassemble: string[]; packetbeat: string[] };
+  /**
+   * What packetbeat 5's own analyzer finds in it (`analyze --as packetbeat5`,
+   * TCP as packetbeat): the packetbeat-mode counts above, when the capture
+   * holds nothing packetbeat 5 reads otherwise; `unpredicted` names what it
+   * does hold (RESP3 replies, commands missing from its table, the opt-in
+   * kinds), and then the three counts are not a prediction.
+   */
+  packetbeat5: { events: number; unmatchedResponses: number; gaps: number; unpredicted: string[] };
 }
 
 /** Kinds whose effect on the lossless view a manifest does not predict, per TCP mode (see {@link GenManifest.unpredicted}). */
@@ -468,8 +480,55 @@ interface Packet {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * How many array header lines (`*N\r\n`, at any depth) of `data`, whole RESP
+ * messages, a cut every `mss` bytes falls strictly inside. packetbeat 5 takes
+ * an array header without its CRLF for an error, not a wait, and drops the
+ * direction (redis_parse.go parseArray), which no count of the manifest
+ * models; a cut anywhere else only makes it wait for the next segment.
+ */
+export function arrayHeaderCuts(data: Buffer, mss: number): number {
+  if (data.length <= mss) return 0;
+  let cuts = 0;
+  const lineEnd = (p: number) => {
+    const i = data.indexOf('\r\n', p, 'latin1');
+    return i < 0 ? data.length : i + 2;
+  };
+  // a value from `p`, returning where it ends: any RESP2/RESP3 type (aggregates by their counts)
+  const walk = (p: number): number => {
+    const type = data[p];
+    const end = lineEnd(p);
+    const n = Number(data.toString('latin1', p + 1, end - 2));
+    switch (type) {
+      case 0x2a: // *
+        if (Math.floor(p / mss) !== Math.floor((end - 1) / mss)) cuts++;
+        return items(end, n);
+      case 0x7e: // ~ set
+      case 0x3e: // > push
+        return items(end, n);
+      case 0x25: // % map
+      case 0x7c: // | attribute (then the value it annotates)
+        return type === 0x7c ? walk(items(end, 2 * n)) : items(end, 2 * n);
+      case 0x24: // $
+      case 0x3d: // = verbatim
+      case 0x21: // ! blob error
+        return n < 0 ? end : end + n + 2;
+      default:
+        return end;
+    }
+  };
+  const items = (p: number, n: number): number => {
+    for (let i = 0; i < n && p < data.length; i++) p = walk(p);
+    return p;
+  };
+  for (let p = 0; p < data.length; ) p = walk(p);
+  return cuts;
+}
+
 class Layout {
   readonly packets: Packet[] = [];
+  /** Array headers of the data sent that a segment boundary cuts (see {@link arrayHeaderCuts}). */
+  headerCuts = 0;
   private order = 0;
   constructor(private readonly mss: number) {}
 
@@ -485,6 +544,7 @@ class Layout {
       },
       /** Sends `data` in MSS-sized segments; returns the packets, not yet advanced past `skip`. */
       send(toServer: boolean, ts: number, data: Buffer, spacing: number, emit: (seg: Packet, i: number) => boolean): number {
+        self.headerCuts += arrayHeaderCuts(data, self.mss);
         let i = 0;
         for (let off = 0; off < data.length; off += self.mss, i++) {
           const len = Math.min(self.mss, data.length - off);
@@ -758,6 +818,7 @@ export function generateRedisCapture(options: Partial<GenOptions>, out: string):
   const last = lay.packets.length > 0 ? lay.packets[lay.packets.length - 1]!.ts : 0;
   const manifest: GenManifest = {
     generator: 'lockstep gen redis',
+    version: MANIFEST_VERSION,
     options: o,
     packets: lay.packets.length,
     connections: conns.length,
@@ -777,6 +838,18 @@ export function generateRedisCapture(options: Partial<GenOptions>, out: string):
     paddingAcks: pad,
     kinds,
     unpredicted: { reassemble: unpredicted('reassemble'), packetbeat: unpredicted('packetbeat') },
+    packetbeat5: {
+      events: txPacketbeat,
+      unmatchedResponses: midstream,
+      gaps: gaps + reordered,
+      unpredicted: [
+        ...(conns.some((c) => c.resp3) ? ['resp3'] : []),
+        // FLUSHSLOTS and LATENCY DOCTOR (`commands: redis`): requests packetbeat 5 takes for responses
+        ...(byMethodPb.FLUSHSLOTS || byMethodPb.LATENCY ? ['commandsMissingFromItsTable'] : []),
+        ...(lay.headerCuts > 0 ? ['arrayHeaderCutBySegment'] : []),
+        ...(Object.keys(kinds) as (keyof GenManifest['kinds'])[]).filter((k) => kinds[k] > 0 && k !== 'pubsubMessages' && k !== 'monitorLines'),
+      ],
+    },
   };
   writeFileSync(`${out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../profiles/index.js';
-import { generateRedisCapture, GEN_DEFAULTS, PRESETS } from './redis.js';
+import { generateRedisCapture, GEN_DEFAULTS, MANIFEST_VERSION, PRESETS, type GenManifest } from './redis.js';
 
 /** Where bundled scenarios are generated on first use (deterministic, so a cache, never committed). */
 export const SCENARIO_DIR = '.lockstep';
@@ -13,7 +13,7 @@ export interface Scenario {
 
 /**
  * A bundled scenario: a `gen` preset with its seed, written to `.lockstep/NAME.pcap`
- * the first time it is asked for (and again if the preset changed).
+ * the first time it is asked for (and again if the preset or the manifest's shape changed).
  */
 export function scenario(name: string): Scenario {
   const preset = PRESETS[name];
@@ -21,10 +21,8 @@ export function scenario(name: string): Scenario {
   const options = { ...GEN_DEFAULTS, ...preset };
   const capture = join(SCENARIO_DIR, `${name}.pcap`);
   const manifest = `${capture}.manifest.json`;
-  const current =
-    existsSync(capture) &&
-    existsSync(manifest) &&
-    JSON.stringify(JSON.parse(readFileSync(manifest, 'utf8')).options) === JSON.stringify(options);
+  const made = existsSync(capture) && existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as Partial<GenManifest>) : null;
+  const current = made !== null && made.version === MANIFEST_VERSION && JSON.stringify(made.options) === JSON.stringify(options);
   if (!current) {
     mkdirSync(SCENARIO_DIR, { recursive: true });
     generateRedisCapture(options, capture);

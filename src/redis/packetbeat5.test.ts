@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../analyze.js';
-import { generateRedisCapture, PRESETS } from '../gen/redis.js';
+import { generateRedisCapture, PRESETS, type GenManifest } from '../gen/redis.js';
 import { scriptedPcap, type ScriptedSegment } from '../../test/support/capture.js';
 import { lockstep, scratchDir } from '../../test/support/cli.js';
 import { committedAnalyzerOutput, ORACLE_CAPTURES, ORACLES_DIR, oracleCapture, runAnalyzerOracle } from '../../test/support/oracles.js';
@@ -45,6 +45,10 @@ describe('the packetbeat 5 view on the golden captures equals packetbeat 5 byte 
   it('the bundled scenario gives packetbeat 5 the report\'s analyzer counters: 23 unmatched responses, 4 gaps', () => {
     const { path, ports } = oracleCapture('issue-3404');
     expect(view(path, ports).counters).toEqual({ events: 23_498, 'redis.unmatched_responses': 23, 'tcp.dropped_because_of_gaps': 4 });
+    // the manifest gen writes beside it records both views
+    const m = JSON.parse(readFileSync(`${path}.manifest.json`, 'utf8')) as GenManifest;
+    expect(m.packetbeat5).toEqual({ events: 23_498, unmatchedResponses: 23, gaps: 4, unpredicted: [] });
+    expect([m.transactions.reassemble, m.unmatchedResponses, m.gaps.reassemble]).toEqual([23_498, 23, 4]);
     const lossless = analyze(path, { ports, tcp: 'packetbeat' });
     expect([lossless.transactions, lossless.counters['redis.unmatched_responses']]).toEqual([23_498, 23]);
     // and from the command line
@@ -60,6 +64,7 @@ describe('the packetbeat 5 view on the golden captures equals packetbeat 5 byte 
     generateRedisCapture({ ...PRESETS['issue-3404'], commands: 'redis' }, file);
     // its 215 FLUSHSLOTS and 214 LATENCY DOCTOR requests, and their replies, are responses nothing asked for
     expect(view(file, [7101]).counters).toEqual({ events: 23_069, 'redis.unmatched_responses': 881, 'tcp.dropped_because_of_gaps': 4 });
+    expect(JSON.parse(readFileSync(`${file}.manifest.json`, 'utf8')).packetbeat5.unpredicted).toEqual(['commandsMissingFromItsTable']);
     const lossless = analyze(file, { ports: [7101], tcp: 'packetbeat' });
     expect([lossless.transactions, lossless.counters['redis.unmatched_responses'], lossless.byMethod.FLUSHSLOTS, lossless.byMethod.LATENCY]).toEqual([23_498, 23, 215, 214]);
     // and analyze --as packetbeat5 says so, against the lossless view
