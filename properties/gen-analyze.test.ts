@@ -15,10 +15,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('capture side, whole path', () => {
   // the shared capture arbitrary, plus the empty workload (its minimum is 20 transactions), plus the
   // opt-in kinds whose effect on the lossless view the manifest predicts (GenManifest.unpredicted):
-  // unknown commands in both modes, reused 4-tuples in reassemble mode
+  // unknown commands, inline commands and values over 10 MiB (one capture in 20: each is 7,000 packets)
+  // in both modes; reused 4-tuples in reassemble mode
   const genOptions = fc
-    .tuple(captureOptions, fc.boolean(), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 3 }))
-    .map(([o, empty, unknown, reuse]) => ({ ...(empty ? { ...o, transactions: 0 } : o), unknown, reuse }));
+    .tuple(captureOptions, fc.boolean(), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 19 }))
+    .map(([o, empty, unknown, reuse, inline, big]) => ({ ...(empty ? { ...o, transactions: 0 } : o), unknown, reuse, inline, big: big === 19 ? 1 : 0, mss: 1448 }));
 
   let run = 0;
   test.prop([genOptions, fc.constantFrom<TcpMode>('reassemble', 'packetbeat')], budget(40))(

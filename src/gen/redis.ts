@@ -210,11 +210,11 @@ export interface GenManifest {
 
 /** Kinds whose effect on the lossless view a manifest does not predict, per TCP mode (see {@link GenManifest.unpredicted}). */
 const UNPREDICTED: Record<'reassemble' | 'packetbeat', readonly (keyof GenManifest['kinds'])[]> = {
-  // inline commands, pushes and > 10 MiB values are being changed in the lossless view (issue 14, item 4);
-  // idle gaps depend on capture-time expiry
-  reassemble: ['inline', 'pubsubConnections', 'monitorConnections', 'big', 'idle'],
-  // packetbeat mode's SYN and expiry handling is being changed (issue 14, item 2)
-  packetbeat: ['inline', 'pubsubConnections', 'monitorConnections', 'big', 'idle', 'reusedConnections'],
+  // pub/sub and MONITOR: the lossless view pairs a (P)SUBSCRIBE with its first confirmation and counts
+  // the feed apart, which these counts do not model yet; idle gaps depend on capture-time expiry
+  reassemble: ['pubsubConnections', 'monitorConnections', 'idle'],
+  // and in packetbeat mode a reused 4-tuple goes on with the old connection's sequence numbers (tcp.go never sees the SYN)
+  packetbeat: ['pubsubConnections', 'monitorConnections', 'idle', 'reusedConnections'],
 };
 
 // ---- workload ----

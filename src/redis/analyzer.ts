@@ -104,16 +104,22 @@ export interface RedisSink extends TransactionSink {
 }
 
 export interface RedisOptions extends RespLimits {
-  /** packetbeat's `queue_max_messages`: requests waiting for a response per connection. */
+  /** Requests waiting for a response per connection (packetbeat 6+'s `queue_max_messages`): a memory bound. */
   queueMaxMessages: number;
-  /** packetbeat's `queue_max_bytes`. */
+  /**
+   * Bytes the waiting requests of a connection may hold, a memory bound.
+   * packetbeat 6+ has 1 MiB (`queue_max_bytes`) and loses the pairing of a
+   * pipelined value past it; the lossless view holds up to three messages at
+   * the 10 MiB message limit, so a large SET pipelined with the next command
+   * still pairs (a value past the limit is not held at all).
+   */
   queueMaxBytes: number;
 }
 
 export const DEFAULT_REDIS_OPTIONS: RedisOptions = {
   ...DEFAULT_RESP_LIMITS,
   queueMaxMessages: 20_000,
-  queueMaxBytes: 1024 * 1024,
+  queueMaxBytes: 3 * DEFAULT_RESP_LIMITS.maxMessageBytes,
 };
 
 const SIMPLE = 0x2b; // +
@@ -136,6 +142,7 @@ class RedisConnection {
   first: RespMessage | null = null;
   last: RespMessage | null = null;
   queued = 0;
+  /** Bytes the waiting requests hold in memory (a value too large to keep is not held, so not counted). */
   queuedBytes = 0;
   /** Pub/sub and MONITOR state, made when the connection first needs it. */
   pubsub: PubSubState | null = null;
@@ -150,7 +157,7 @@ class RedisConnection {
     else this.last.nextWaiting = m;
     this.last = m;
     this.queued++;
-    this.queuedBytes += m.size;
+    this.queuedBytes += m.storedSize;
   }
 
   /** The oldest waiting request; the caller checks {@link queued} first. */
@@ -160,7 +167,7 @@ class RedisConnection {
     m.nextWaiting = null;
     if (this.first === null) this.last = null;
     this.queued--;
-    this.queuedBytes -= m.size;
+    this.queuedBytes -= m.storedSize;
     return m;
   }
 }
