@@ -27,6 +27,9 @@
  *   node scripts/oracle-pipeline.mjs fit --out golden/oracles/pipeline/encode-size-fit.json \
  *     golden/oracles/pipeline/instr-*.json
  *
+ *   # Markdown tables of data files already written (for the README):
+ *   node scripts/oracle-pipeline.mjs table golden/oracles/pipeline/*.json
+ *
  * Options: --label NAME (default: the capture's file name), --env K=V (for
  * the oracle, repeatable, e.g. GOMAXPROCS=1), --bin-dir DIR (instead of
  * LOCKSTEP_ORACLES). `runs` records per run: published_events, the lines
@@ -58,8 +61,8 @@ for (let i = 0; i < argv.length; i++) {
   if (k === 'env') opts.env.push(v); else opts[k.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = v;
 }
 function die(msg) { process.stderr.write(`oracle-pipeline: ${msg}\n`); process.exit(2); }
-if (!['runs', 'instr', 'fit'].includes(mode)) die('usage: oracle-pipeline.mjs runs|instr|fit ... (see the header comment)');
-if (!opts.out) die('--out FILE is required');
+if (!['runs', 'instr', 'fit', 'table'].includes(mode)) die('usage: oracle-pipeline.mjs runs|instr|fit|table ... (see the header comment)');
+if (mode !== 'table' && !opts.out) die('--out FILE is required');
 
 const invocation = ['node', 'scripts/oracle-pipeline.mjs', ...process.argv.slice(2)].join(' ');
 const childEnv = { ...process.env };
@@ -409,4 +412,38 @@ if (mode === 'fit') {
     combined: bytesFit && { ...bytesFit, b_us_per_kb: r(bytesFit.b * 1024, 3) },
     after_eof: aFit && { ...aFit, b_us_per_kb: r(aFit.b * 1024, 3) },
   });
+}
+
+// ---------------------------------------------------------------- mode: table (Markdown from data files)
+if (mode === 'table') {
+  const f0 = (x, d = 0) => (x === null || x === undefined ? '–' : Number(x).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+  const out = [];
+  for (const f of opts.files) {
+    const d = JSON.parse(readFileSync(f, 'utf8'));
+    if (!d.settings) continue;
+    const instr = !!d.settings[0]?.runs?.[0]?.derived;
+    out.push(`#### ${basename(f)} — ${d.label}, ${d.capture?.packets} packets, ${d.settings[0]?.summary?.offered} transactions offered${instr ? ' (pb5full-instr)' : ''}`, '');
+    out.push(`load at start: \`${d.machine?.uptime_at_start}\``, '');
+    out.push('| queue_size | waitstop | runs | published min / median / max | CV % | written median | dropped at channel (median) | runs written < published | counted, not written (max) | left in channel at exit (max) | loss: channel / exit % | Uptime median ms | read+analyze median ms |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const s of d.settings) {
+      const m = s.summary;
+      const ls = m.loss_split;
+      const where = ls.lost_total ? `${f0(ls.channel_during_analysis_pct, 1)} / ${f0((ls.counted_not_written_pct ?? 0) + (ls.stranded_uncounted_in_channel_pct ?? 0), 1)}` : 'none';
+      out.push(`| ${f0(s.queue_size)} | ${s.waitstop} | ${m.runs} | ${f0(m.published.min)} / ${f0(m.published.median)} / ${f0(m.published.max)} | ${f0(m.published.cv_pct, 1)} | ${f0(m.written.median)} | ${f0(m.dropped_at_trans_chan.median)} | ${m.runs_written_lt_published} | ${f0(m.counted_not_written.max)} | ${f0(m.trans_chan_len_at_exit.max)} | ${where} | ${f0(m.uptime_ms.median)} | ${f0(m.t_read_analyze_ms.median)} |`);
+    }
+    out.push('');
+    if (instr) {
+      out.push('| queue_size | waitstop | event bytes | publisher µs/event (net of blocked) | publisher blocked µs/event | output µs/event | encode µs/event | write µs/event | encode µs/KB | output µs/KB | analyzer µs/packet | analyzer µs/KB captured | encode µs after EOF |');
+      out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+      for (const s of d.settings) {
+        const m = s.summary.median_over_runs;
+        out.push(`| ${f0(s.queue_size)} | ${s.waitstop} | ${f0(m.event_bytes)} | ${f0(m.pub_service_us, 1)} (${f0(m.pub_net_us, 1)}) | ${f0(m.pub_send_blocked_us, 1)} | ${f0(m.out_service_us, 1)} | ${f0(m.out_encode_us, 1)} | ${f0(m.out_write_us, 2)} | ${f0(m.out_encode_us_per_kb, 1)} | ${f0(m.out_service_us_per_kb, 1)} | ${f0(m.analyzer_us_per_packet, 2)} | ${f0(m.analyzer_us_per_kb_captured, 2)} | ${f0(m.out_encode_us_after_eof, 1)} |`);
+      }
+      const a = d.analyzer_alone;
+      if (a) out.push('', `pb5-analyzer alone (${a.runs.length} runs, JSON to /dev/null): wall ${f0(a.wall_ms.median, 1)} ms median = ${f0(a.us_per_packet_wall, 2)} µs/packet, ${f0(a.us_per_kb_captured_wall, 2)} µs/KB captured; CPU ${f0(a.cpu_ms?.median, 0)} ms`);
+      out.push('');
+    }
+  }
+  process.stdout.write(out.join('\n') + '\n');
 }
