@@ -29,8 +29,8 @@ export function run(capture: string, config: PipelineConfig, opts: RunOptions = 
   const r = new Replay(capture, config, replayOptions);
   const fates = new Map<number, Fate>();
   const record = r.ledger.record.bind(r.ledger);
-  r.ledger.record = (tx, fate, timeNs, where, depth) => {
-    record(tx, fate, timeNs, where, depth);
+  r.ledger.record = (tx, fate, timeNs, where, depth, counted) => {
+    record(tx, fate, timeNs, where, depth, counted);
     fates.set(tx.id, fate);
   };
   let slices = 1;

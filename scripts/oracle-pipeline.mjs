@@ -94,7 +94,7 @@ function linfit(pts) {
   const sse = pts.reduce((s, [x, y]) => s + (y - a - b * x) ** 2, 0);
   const se_b = n > 2 ? Math.sqrt(sse / (n - 2) / sxx) : null;
   const se_a = n > 2 ? Math.sqrt((sse / (n - 2)) * (1 / n + (mx * mx) / sxx)) : null;
-  return { n, a: r(a, 4), b: r(b, 6), se_a: r(se_a, 4), se_b: r(se_b, 6), r2: syy === 0 ? null : r(1 - sse / syy, 4), x_min: r(Math.min(...pts.map((p) => p[0])), 1), x_max: r(Math.max(...pts.map((p) => p[0])), 1), x_rel_spread: r(spread, 4) };
+  return { n, usable: spread >= 0.05, a: r(a, 4), b: r(b, 6), se_a: r(se_a, 4), se_b: r(se_b, 6), r2: syy === 0 ? null : r(1 - sse / syy, 4), x_min: r(Math.min(...pts.map((p) => p[0])), 1), x_max: r(Math.max(...pts.map((p) => p[0])), 1), x_rel_spread: r(spread, 4) };
 }
 
 // ---------------------------------------------------------------- environment facts
@@ -404,13 +404,36 @@ if (mode === 'fit') {
     per.push({ file: basename(f), label: d.label, capture_sha256: d.capture?.sha256, runs: d.settings.reduce((s, x) => s + x.runs.length, 0), event_bytes_median: median(d.settings.flatMap((s) => s.runs.map((x) => x.derived?.event_bytes))), out_encode_us_median: r(median(d.settings.flatMap((s) => s.runs.map((x) => x.derived?.out_encode_us)))) });
   }
   const bytesFit = linfit(pts), aFit = linfit(pa);
+  // the cleanest points: lossless settings (nothing dropped at the channel), Encode calls after EOF only
+  const pl = [], groups = [];
+  for (const f of opts.files) {
+    const d = JSON.parse(readFileSync(f, 'utf8'));
+    if (!d.settings?.[0]?.runs?.[0]?.derived) continue;
+    for (const s of d.settings) {
+      const rs = s.runs.filter((x) => x.derived);
+      const lossless = rs.every((x) => x.dropped_at_trans_chan === 0);
+      if (lossless) for (const x of rs) if ((x.instr?.out_encode?.after_eof?.n ?? 0) > 100) pl.push([x.derived.event_bytes, x.derived.out_encode_us_after_eof]);
+      groups.push({ label: d.label, queue_size: s.queue_size, waitstop: s.waitstop, lossless, event_bytes: r(median(rs.map((x) => x.derived.event_bytes)), 2), out_encode_us: r(median(rs.map((x) => x.derived.out_encode_us))), out_encode_us_after_eof: r(median(rs.map((x) => x.derived.out_encode_us_after_eof))), out_write_us: r(median(rs.map((x) => x.derived.out_write_us))), out_service_us: r(median(rs.map((x) => x.derived.out_service_us))) });
+    }
+  }
+  const lFit = linfit(pl);
+  const gFit = linfit(groups.filter((g) => g.lossless).map((g) => [g.event_bytes, g.out_encode_us_after_eof]));
+  const gAll = linfit(groups.map((g) => [g.event_bytes, g.out_encode_us]));
+  const kb = (f) => f && f.b !== undefined ? { ...f, b_us_per_kb: r(f.b * 1024, 3) } : f;
   writeJson(opts.out, {
     what: 'JSON encode time per event (pb5full-instr out_encode mean µs) against the mean encoded event size, least squares over the runs of several captures: time_us = a + b × bytes',
     invocation, date: new Date().toISOString(), uptime: sh('uptime', []),
     notes: ['one point per run: x = mean encoded event bytes of the events written in that run, y = mean json codec Encode µs over them', 'b × 1024 = µs per KB of event', 'after_eof: only the Encode calls after EOF (analyzer asleep): less contention'],
     files: per,
-    combined: bytesFit && { ...bytesFit, b_us_per_kb: r(bytesFit.b * 1024, 3) },
-    after_eof: aFit && { ...aFit, b_us_per_kb: r(aFit.b * 1024, 3) },
+    groups,
+    fits: {
+      all_runs_combined: kb(bytesFit),
+      all_runs_after_eof: kb(aFit),
+      lossless_runs_after_eof: kb(lFit),
+      lossless_group_medians_after_eof: kb(gFit),
+      all_group_medians_combined: kb(gAll),
+    },
+    recommended: 'lossless_runs_after_eof: the analyzer is asleep and every event is encoded, so contention is least',
   });
 }
 

@@ -1,3 +1,4 @@
+import { STARTUP_NS } from '../profiles/packetbeat5.js';
 import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { scenario } from '../gen/scenarios.js';
@@ -185,6 +186,8 @@ export function formatReplaySummary(s: ReplaySummary, command: string, interrupt
     'tcp.dropped_because_of_gaps': c['tcp.dropped_because_of_gaps'],
   };
   lines.push(`packetbeat: ${totalNonZero(packetbeat)}`);
+  // logp's closing line: the process's age at exit, start-up included (simulated)
+  if (cfg.profile === 'packetbeat5') lines.push(`packetbeat: Uptime: ${((STARTUP_NS + s.simTimeNs) / 1e9).toFixed(9).replace(/\.?0+$/, '')}s`);
   lines.push(paint.dim(`lockstep:   ${totalNonZero(c)}`));
   lines.push(`replay this run exactly: ${paint.cyan(command)}`);
   return `${lines.join('\n')}\n`;

@@ -29,6 +29,10 @@ export class Ledger {
   readonly lostAtShutdownBy: LostCounts = { queue: 0, pipeline: 0, in_flight: 0 };
   /** Transactions seen (each must get exactly one fate). */
   transactions = 0;
+  /** Fates given to events packetbeat had already counted in `published_events` (published, and what was lost or failed after). */
+  counted = 0;
+  /** Of those, events lost at shutdown: counted as published, never written. */
+  countedLost = 0;
   /** One bit per transaction id: set once it has its fate. */
   private given = new Int32Array(1024);
 
@@ -50,20 +54,25 @@ export class Ledger {
     }
   }
 
-  record(tx: Transaction, fate: Fate, timeNs: number, where: string, depth: number): void {
+  /** `counted`: the event had been counted in `published_events` before this fate. */
+  record(tx: Transaction, fate: Fate, timeNs: number, where: string, depth: number, counted = false): void {
     const bit = 1 << (tx.id & 31);
     if ((this.given[tx.id >>> 5]! & bit) !== 0) throw new LedgerImbalance(`transaction ${tx.id} was given a second fate (${fate} at ${timeNs} ns)`);
     this.given[tx.id >>> 5]! |= bit;
     this.fates[fate]++;
     if (fate === 'lost_at_shutdown') this.lostAtShutdownBy[where]++;
-    this.out?.write(`{"id":${tx.id},"fate":"${fate}","time_ns":${timeNs},"where":"${where}","depth":${depth}}`);
+    if (counted) {
+      this.counted++;
+      if (fate === 'lost_at_shutdown') this.countedLost++;
+    }
+    this.out?.write(`{"id":${tx.id},"fate":"${fate}","time_ns":${timeNs},"where":"${where}","depth":${depth}${counted ? ',"counted":true' : ''}}`);
   }
 
   /**
    * The ledger's equations (docs/DESIGN.md), then the protocols' own over
    * their counters; throws {@link LedgerImbalance} naming the first that fails.
    */
-  check(analyzed: number, protocols: readonly Equation[], linesWritten: number): void {
+  check(analyzed: number, protocols: readonly Equation[], linesWritten: number, publishedEvents: number | null = null): void {
     const f = this.fates;
     const sum = f.published + f.dropped_queue_full + f.lost_at_shutdown + f.output_failed + f.filtered;
     const equations: Equation[] = [
@@ -71,6 +80,8 @@ export class Ledger {
       ['transactions = what the analyzers completed', this.transactions, analyzed],
       ...protocols,
       ['lines written = published', linesWritten, f.published],
+      // packetbeat counts an event once, before handing it on: what it counted is what was written, or lost or failed after
+      ...(publishedEvents === null ? [] : [['published_events = fates of the events it counted', publishedEvents, this.counted] as Equation]),
     ];
     for (const [name, left, right] of equations) {
       if (left !== right) throw new LedgerImbalance(`ledger does not balance: ${name} (${left} ≠ ${right})`);

@@ -14,10 +14,10 @@ describe('the replay line', () => {
 
   it('adds the settings usually at their default only when they are not, costs one flag each', () => {
     const c = resolveConfig('logstash', [
-      { drainPipeline: false, drawsPer: 'event', dropMethods: ['PING', 'INFO'], outputFailureRate: 0.2, costs: { worker: { perByte: 309 }, output: { perEvent: 1 } } },
+      { drainPipeline: true, drawsPer: 'event', dropMethods: ['PING', 'INFO'], outputFailureRate: 0.2, costs: { worker: { perByte: 309 }, output: { perEvent: 1 } } },
     ]);
     expect(replayCommand("it's here.pcap", c)).toBe(
-      "lockstep replay 'it'\\''s here.pcap' --profile logstash --ports 6379 --tcp reassemble --pacing topspeed --speed 1 --queue-size 250 --policy block --pipeline-queue-size 0 --drain-pipeline false --workers 2 --batch-size 125 --batch-delay 50000000ns --waitstop 0ns --shutdown drain --seed 0 --jitter 0 --draws-per event --cost worker.perByte=309 --cost output.perEvent=1 --drop-method PING,INFO --output-failure-rate 0.2",
+      "lockstep replay 'it'\\''s here.pcap' --profile logstash --ports 6379 --tcp reassemble --pacing topspeed --speed 1 --queue-size 250 --policy block --pipeline-queue-size 0 --drain-pipeline true --workers 2 --batch-size 125 --batch-delay 50000000ns --waitstop 0ns --shutdown drain --seed 0 --jitter 0 --draws-per event --cost worker.perByte=309 --cost output.perEvent=1 --drop-method PING,INFO --output-failure-rate 0.2",
     );
   });
 

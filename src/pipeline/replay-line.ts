@@ -92,7 +92,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
   setting('queueSize', { name: 'queue-size', value: 'N', help: "the publisher queue's capacity (packetbeat's queue_size)" }),
   setting('policy', { name: 'policy', value: 'drop|block', help: 'what a full publisher queue does to the producer' }),
   setting('pipelineQueueSize', { name: 'pipeline-queue-size', value: 'N', help: "packetbeat's pipeline queue before the output worker; 0: none" }),
-  setting('drainPipeline', { name: 'drain-pipeline', value: 'true|false', help: "on abort, the pipeline queue still drains (libbeat's publisher.Stop; default true)" }, { unlessDefault: true }),
+  setting('drainPipeline', { name: 'drain-pipeline', value: 'true|false', help: "on abort, the pipeline queue still drains, as libbeat's publisher.Stop would (packetbeat 5 never calls it; default false)" }, { unlessDefault: true }),
   setting('workers', { name: 'workers', value: 'W', help: 'workers reading the publisher queue (pipeline.workers)' }),
   setting('batchSize', { name: 'batch-size', value: 'B', help: 'events a worker takes at once (pipeline.batch.size)' }),
   setting('batchDelayNs', { name: 'batch-delay', value: 'D', help: 'how long a worker polls for more (pipeline.batch.delay; a bare number is ms)' }, duration('ms')),

@@ -34,9 +34,9 @@ function run(segments: ScriptedSegment[], patch: ConfigPatch) {
   const r = new Replay(scriptedCapture(segments), config(patch), { output: { kind: 'memory' } });
   const fates: string[] = [];
   const original = r.ledger.record.bind(r.ledger);
-  r.ledger.record = (tx, fate, time, where, depth) => {
-    fates.push(`${tx.id} ${fate} @${time} ${where} depth=${depth}`);
-    original(tx, fate, time, where, depth);
+  r.ledger.record = (tx, fate, time, where, depth, counted) => {
+    fates.push(`${tx.id} ${fate} @${time} ${where} depth=${depth}${counted && fate !== 'published' ? ' (counted in published_events)' : ''}`);
+    original(tx, fate, time, where, depth, counted);
   };
   r.run();
   return { summary: r.finish(), fates };
@@ -52,25 +52,26 @@ describe('replay: hand-checked cases', () => {
       '2 published @2002000 worker.1 depth=0',
     ]);
     expect(summary.fates).toEqual({ published: 2, dropped_queue_full: 1, lost_at_shutdown: 0, output_failed: 0, filtered: 0 });
-    expect(summary.simTimeNs).toBe(2_002_000);
+    // the last step is the shutdown: 300 ms after the end of the file (packetbeat 5's sniffer sleeps that long)
+    expect(summary.simTimeNs).toBe(300_002_000);
     expect(summary.lines).toHaveLength(2);
     expect(summary.counters['libbeat.publisher.published_events']).toBe(2);
   });
 
-  it('the same with packetbeat 5.x shutdown (waitstop 0, abort): the queued and the in-flight events are lost too', () => {
-    const { summary, fates } = run(THREE, { queueSize: 2, shutdown: 'abort', waitstopNs: 0 });
+  it('packetbeat 5.x shutdown (waitstop 0, abort) comes 300 ms after the end of the file: what the publisher is serving then is lost, uncounted', () => {
+    // the publisher takes 200 ms an event: tx1 is out at 200.002 ms, tx2 is in its hands when shutdown comes at 300.002 ms
+    const slow = { costs: { worker: { ...ZERO, perEvent: 200 * MS } } };
+    const { summary, fates } = run(THREE, { queueSize: 2, shutdown: 'abort', waitstopNs: 0, ...slow });
     expect(fates).toEqual([
       '3 dropped_queue_full @2000 queue depth=2',
-      '2 lost_at_shutdown @2000 queue depth=0',
-      '1 lost_at_shutdown @2000 in_flight depth=0',
+      '1 published @200002000 worker.1 depth=0',
+      '2 lost_at_shutdown @300002000 in_flight depth=0',
     ]);
-    expect(summary.lostAtShutdownBy).toEqual({ queue: 1, pipeline: 0, in_flight: 1 });
-    expect(summary.lines).toEqual([]);
-  });
-
-  it('a waitstop as long as the drain loses nothing at shutdown', () => {
-    const { summary } = run(THREE, { queueSize: 2, shutdown: 'abort', waitstopNs: 2 * MS });
-    expect(summary.fates).toMatchObject({ published: 2, dropped_queue_full: 1, lost_at_shutdown: 0 });
+    expect(summary.lostAtShutdownBy).toEqual({ queue: 0, pipeline: 0, in_flight: 1 });
+    expect(summary.lines).toHaveLength(1);
+    // a waitstop that covers the rest loses nothing (what ends at the very instant of shutdown still counts)
+    const waited = run(THREE, { queueSize: 2, shutdown: 'abort', waitstopNs: 100 * MS, ...slow });
+    expect(waited.summary.fates).toMatchObject({ published: 2, dropped_queue_full: 1, lost_at_shutdown: 0 });
   });
 
   it('block never drops: the analyzer waits, and the wait is queue_push_duration', () => {
@@ -82,17 +83,36 @@ describe('replay: hand-checked cases', () => {
     expect(summary.counters['publisher.queue_max_depth']).toBe(1);
   });
 
-  it('packetbeat 5.x topology: the publisher counts published_events as it hands events to the pipeline queue', () => {
+  it('packetbeat 5.x topology: the publisher counts published_events before its blocking send; at exit the worker queue and the output\'s event are counted, never written', () => {
     const c = resolveConfig('packetbeat5', [
-      { tcp: 'reassemble', queueSize: 10, pipelineQueueSize: 1, costs: { analyzer: { ...ZERO, perPacket: 1000 }, worker: ZERO, output: { ...ZERO, perEvent: MS } } },
+      { tcp: 'reassemble', queueSize: 10, pipelineQueueSize: 1, costs: { analyzer: { ...ZERO, perPacket: 1000 }, worker: ZERO, output: { ...ZERO, perEvent: 200 * MS } } },
     ]);
     const r = new Replay(scriptedCapture(THREE), c, { output: { kind: 'memory' } });
     r.run();
     const s = r.finish();
-    // pipeline drains at shutdown (libbeat's publisher.Stop waits for outputs); the publisher's queue does not
-    expect(s.counters['libbeat.publisher.published_events']).toBe(2);
-    expect(s.fates).toMatchObject({ published: 2, lost_at_shutdown: 1 });
-    expect(s.lostAtShutdownBy).toEqual({ queue: 0, pipeline: 0, in_flight: 1 });
+    // at 2 µs the publisher serves all three: tx1 to the output, tx2 into the queue of one, tx3 counted and blocked;
+    // tx1 is written at 200.002 ms and tx2 taken, tx3 sent; at 300.002 ms tx2 (the output's) and tx3 (queued) are lost
+    expect(s.counters['libbeat.publisher.published_events']).toBe(3);
+    expect(s.fates).toMatchObject({ published: 1, lost_at_shutdown: 2 });
+    expect(s.lostAtShutdownBy).toEqual({ queue: 0, pipeline: 1, in_flight: 1 });
+    expect(s.counters['publisher.published_not_written']).toBe(2);
+    expect(s.lines).toHaveLength(1);
+  });
+
+  it('packetbeat 5.x processors drop before the count; with libbeat\'s drain (--drain-pipeline true) everything counted is written', () => {
+    const c = (patch: ConfigPatch) =>
+      resolveConfig('packetbeat5', [
+        { tcp: 'reassemble', queueSize: 10, pipelineQueueSize: 1, costs: { analyzer: { ...ZERO, perPacket: 1000 }, worker: ZERO, output: { ...ZERO, perEvent: 200 * MS } } },
+        patch,
+      ]);
+    const filtered = new Replay(scriptedCapture(THREE), c({ dropMethods: ['GET'] }), { output: { kind: 'memory' } });
+    filtered.run();
+    const f = filtered.finish();
+    expect([f.fates.filtered, f.counters['libbeat.publisher.published_events'], f.fates.published]).toEqual([3, 0, 0]);
+    const drained = new Replay(scriptedCapture(THREE), c({ drainPipeline: true }), { output: { kind: 'memory' } });
+    drained.run();
+    const d = drained.finish();
+    expect([d.counters['libbeat.publisher.published_events'], d.fates.published, d.counters['publisher.published_not_written']]).toEqual([3, 3, 0]);
   });
 
   it('Logstash read_batch: drain what is there, then poll batch.delay, restarted after each event', () => {

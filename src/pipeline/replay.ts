@@ -54,6 +54,8 @@ export interface PipelineCounters {
   'libbeat.publisher.published_events': number;
   'publisher.queue_accepted': number;
   'publisher.dropped_queue_full': number;
+  /** Counted in published_events, then lost at shutdown: never written. */
+  'publisher.published_not_written': number;
   'publisher.lost_at_shutdown': number;
   'publisher.output_failed': number;
   'publisher.filtered': number;
@@ -105,6 +107,8 @@ export class Replay {
   readonly workers: Worker[] = [];
   readonly published = new PublishedCount();
   sourceEndNs = -1;
+  /** The stores whose events are in published_events already. */
+  private readonly countedStores: Set<string>;
   private readonly output: Output;
   private readonly sink: Sink;
   private readonly ledgerFile: NdjsonWriter | null;
@@ -146,9 +150,12 @@ export class Replay {
     source = new Source(this.feed, this.scheduler, this.store(t.source.output), whenFull, this.ledger, cost, c, (now) => {
       this.sourceEndNs = now;
       // late: whatever completes at the very instant the waitstop ends still counts
-      this.scheduler.at(now + t.shutdown.afterNs, end, 'deadline', 0, 'late');
+      this.scheduler.at(now + t.shutdown.graceNs + t.shutdown.afterNs, end, 'deadline', 0, 'late');
     });
-    this.output = new Output(this.ledger, this.sink, c.dropMethods, c.outputFailureRate, new Random(c.seed, 'output.failures'));
+    // the filters run in the stage that says so, else at the output
+    const stageFilters = t.stages.some((st) => st.filters === true);
+    this.output = new Output(this.ledger, this.sink, stageFilters ? [] : c.dropMethods, c.outputFailureRate, new Random(c.seed, 'output.failures'));
+    this.countedStores = countedStores(t);
     for (const spec of t.stages) {
       for (let i = 0; i < spec.instances; i++) {
         const name = spec.numbered ? `${spec.name}.${i + 1}` : spec.name;
@@ -170,7 +177,10 @@ export class Replay {
     const c = this.config;
     const cost = new StageCost(name, spec.cost, jitter, c.seed, c.drawsPer);
     const next = spec.output === null ? null : this.store(spec.output);
-    return new Worker(name, this.scheduler, this.store(spec.input), next, this.output, this.ledger, spec.countsPublished ? this.published : null, spec.batch, cost);
+    return new Worker(
+      name, this.scheduler, this.store(spec.input), next, this.output, this.ledger, spec.countsPublished ? this.published : null, spec.batch, cost,
+      this.countedStores.has(spec.input), spec.filters === true ? c.dropMethods : null,
+    );
   }
 
   /** The store the analyzer publishes into (packetbeat's `queue_size` channel; Logstash's queue). */
@@ -207,10 +217,10 @@ export class Replay {
    * stops.
    */
   minWaitstopNoLossNs(): number {
-    const stops = profileOf(this.config.profile).topology({ ...this.config, shutdown: 'abort' }).shutdown.stops;
+    const shutdown = profileOf(this.config.profile).topology({ ...this.config, shutdown: 'abort' }).shutdown;
     let done = this.sourceEndNs;
-    for (const w of this.workers) if (stops.includes(w.spec)) done = Math.max(done, w.lastDeliveryNs);
-    return done - this.sourceEndNs;
+    for (const w of this.workers) if (shutdown.stops.includes(w.spec)) done = Math.max(done, w.lastDeliveryNs);
+    return Math.max(0, done - this.sourceEndNs - shutdown.graceNs);
   }
 
   /** After the waitstop: what the topology's shutdown stops loses what it holds; the rest drains. */
@@ -218,7 +228,8 @@ export class Replay {
     for (const name of this.topology.shutdown.stops) {
       const store = this.stores.get(name);
       if (store !== undefined) {
-        for (const tx of store.drain()) this.ledger.record(tx, 'lost_at_shutdown', now, name, 0);
+        const counted = this.countedStores.has(name);
+        for (const tx of store.drain()) this.ledger.record(tx, 'lost_at_shutdown', now, name, 0, counted);
       }
       for (const w of this.workers) if (w.spec === name) w.stop(now);
     }
@@ -242,7 +253,8 @@ export class Replay {
       this.ledgerFile?.close();
     }
     const counters = this.counters();
-    if (check) this.ledger.check(this.feed.transactions, this.feed.equations(), this.output.linesWritten);
+    const counts = this.topology.stages.some((st) => st.countsPublished);
+    if (check) this.ledger.check(this.feed.transactions, this.feed.equations(), this.output.linesWritten, counts ? this.published.count : null);
     const f = this.ledger.fates;
     const q = this.queue;
     // Logstash's duration_in_millis: the filter+output workers, those that read its queue
@@ -283,12 +295,28 @@ export class Replay {
       'publisher.queue_accepted': q.accepted,
       'publisher.dropped_queue_full': f.dropped_queue_full,
       'publisher.lost_at_shutdown': f.lost_at_shutdown,
+      'publisher.published_not_written': this.ledger.countedLost,
       'publisher.output_failed': f.output_failed,
       'publisher.filtered': f.filtered,
       'publisher.queue_max_depth': q.maxDepth,
       'output.lines_written': this.output.linesWritten,
     };
   }
+}
+
+/** The stores whose events packetbeat has counted in published_events: those a counting stage feeds, and any after them. */
+function countedStores(t: Topology): Set<string> {
+  const counted = new Set<string>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const st of t.stages) {
+      if (st.output !== null && !counted.has(st.output) && (st.countsPublished || counted.has(st.input))) {
+        counted.add(st.output);
+        grew = true;
+      }
+    }
+  }
+  return counted;
 }
 
 /** packetbeat's `libbeat.publisher.published_events`, counted by the stages the topology says. */
@@ -303,24 +331,25 @@ class Output {
   constructor(
     private readonly ledger: Ledger,
     private readonly sink: Sink,
+    /** The filters' methods, when no stage runs them before (see {@link StageSpec.filters}). */
     private readonly dropMethods: readonly string[],
     private readonly failureRate: number,
     private readonly failures: Random,
   ) {}
 
-  /** The end of a batch's service: `batch[from..to)` reaches the output at `now`, from `stage`. */
-  take(batch: Transaction[], from: number, to: number, now: number, stage: string): void {
+  /** The end of a batch's service: `batch[from..to)` reaches the output at `now`, from `stage`; `counted`: in published_events already. */
+  take(batch: Transaction[], from: number, to: number, now: number, stage: string, counted: boolean): void {
     const failed = this.failureRate > 0 && this.failures.float() < this.failureRate;
     for (let i = from; i < to; i++) {
       const tx = batch[i]!;
       if (this.dropMethods.length > 0 && this.dropMethods.includes(tx.method)) {
-        this.ledger.record(tx, 'filtered', now, stage, 0);
+        this.ledger.record(tx, 'filtered', now, stage, 0, counted);
       } else if (failed) {
-        this.ledger.record(tx, 'output_failed', now, stage, 0);
+        this.ledger.record(tx, 'output_failed', now, stage, 0, counted);
       } else {
         this.sink.publish(tx);
         this.linesWritten++;
-        this.ledger.record(tx, 'published', now, stage, 0);
+        this.ledger.record(tx, 'published', now, stage, 0, counted);
       }
     }
   }
@@ -435,6 +464,9 @@ export class Worker implements Process {
   private readonly batchSize: number;
   private readonly batchDelayNs: number;
 
+  /** The batch in hand is in published_events: counted by this stage once served, or by one before it. */
+  private counted = false;
+
   constructor(
     readonly stage: string,
     private readonly clock: Clock,
@@ -445,6 +477,10 @@ export class Worker implements Process {
     private readonly published: PublishedCount | null,
     batch: { size: number; delayNs: number },
     private readonly cost: StageCost,
+    /** What it reads was counted in published_events by a stage before it. */
+    private readonly readsCounted = false,
+    /** The methods its filters drop once served, before counting and handing on (null: it runs none). */
+    private readonly dropMethods: readonly string[] | null = null,
   ) {
     const dot = stage.indexOf('.');
     this.spec = dot < 0 ? stage : stage.slice(0, dot);
@@ -455,6 +491,7 @@ export class Worker implements Process {
   run(now: number, wakeup: Wakeup, arg: number): void {
     if (this.state === STOPPED) return;
     if (wakeup === 'served') {
+      this.served(now);
       if (this.deliver(now)) this.fill(now);
     } else if (wakeup === 'room') {
       if (this.state === BLOCKED && this.deliver(now)) this.fill(now);
@@ -497,14 +534,32 @@ export class Worker implements Process {
     this.clock.at(now + cost, this, 'served');
   }
 
+  /**
+   * The batch is served: the filters drop what they drop (packetbeat's
+   * processors, before the count), then packetbeat counts the rest in
+   * published_events — before the send that may block (libbeat/publisher/client.go).
+   */
+  private served(now: number): void {
+    const drop = this.dropMethods;
+    if (drop !== null && drop.length > 0) {
+      let kept = 0;
+      for (let i = 0; i < this.size; i++) {
+        const tx = this.batch[i]!;
+        if (drop.includes(tx.method)) this.ledger.record(tx, 'filtered', now, this.stage, 0, this.readsCounted);
+        else this.batch[kept++] = tx;
+      }
+      this.size = kept;
+    }
+    if (this.published !== null) this.published.count += this.size;
+    this.counted = this.readsCounted || this.published !== null;
+  }
+
   /** Hands the served batch on; false when blocked on a full next store. */
   private deliver(now: number): boolean {
     this.lastDeliveryNs = now;
     const next = this.next;
     if (next === null) {
-      this.output.take(this.batch, this.delivered, this.size, now, this.stage);
-      // the hand-off to the output is the publish
-      if (this.published !== null) this.published.count += this.size;
+      this.output.take(this.batch, this.delivered, this.size, now, this.stage, this.counted);
     } else {
       while (this.delivered < this.size) {
         if (!next.tryPut(this.batch[this.delivered]!)) {
@@ -512,21 +567,22 @@ export class Worker implements Process {
           next.block(this, now);
           return false;
         }
-        // packetbeat counts published_events here, as the publisher hands the event to the pipeline
-        if (this.published !== null) this.published.count++;
         this.delivered++;
       }
     }
     this.size = 0;
     this.delivered = 0;
+    this.counted = false;
     this.state = WAITING;
     return true;
   }
 
-  /** Shutdown: whatever this worker holds is lost in flight. */
+  /** Shutdown: whatever this worker holds is lost in flight (counted in published_events if it was served by a counting stage, or read from one). */
   stop(now: number): void {
+    // served and blocked on the next store: counted; not yet served: only if counted before it
+    const counted = this.state === BLOCKED ? this.counted : this.readsCounted;
     for (let i = this.delivered; i < this.size; i++) {
-      this.ledger.record(this.batch[i]!, 'lost_at_shutdown', now, 'in_flight', 0);
+      this.ledger.record(this.batch[i]!, 'lost_at_shutdown', now, 'in_flight', 0, counted);
     }
     this.size = 0;
     this.state = STOPPED;

@@ -11,8 +11,8 @@ const dir = mkdtempSync(join(tmpdir(), 'lockstep-sweep-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const capture = join(dir, 'c.pcap');
 generateRedisCapture({ transactions: 600, connections: 6, seed: 4 }, capture);
-// a slow publisher behind a small channel: drops until the channel is a few hundred deep
-const base = resolveConfig('packetbeat5', [{ costs: { worker: { perEvent: 400_000 } } }]);
+// a slow publisher (1 ms an event) behind a small channel: drops until the channel is a few hundred deep, and drains for longer than the 300 ms after the end of the file
+const base = resolveConfig('packetbeat5', [{ costs: { worker: { perEvent: 1_000_000 } } }]);
 
 describe('sweep', () => {
   it('finds the smallest drop-free queue_size by bisection, in at most 25 replays for 1..200,000', () => {

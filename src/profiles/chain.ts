@@ -32,6 +32,7 @@ export function publisherChain(c: PipelineConfig, protocol = 'redis', events: Ev
         : []),
     ],
     shutdown: {
+      graceNs: 0,
       afterNs: c.waitstopNs,
       stops: c.shutdown === 'drain' ? [] : ['queue', 'worker', ...(pipeline && !c.drainPipeline ? ['pipeline', 'output'] : [])],
     },

@@ -1,5 +1,5 @@
 import type { Profile } from './profile.js';
-import { packetbeat5, PACKETBEAT5_COSTS } from './packetbeat5.js';
+import { CAPTURE_ANALYZER_COSTS, packetbeat5, PREVIOUS_OUTPUT_COSTS } from './packetbeat5.js';
 import { publisherChain } from './chain.js';
 import { ConfigError, parseChoice, parseDuration, parseWhole } from './values.js';
 
@@ -26,7 +26,7 @@ export const logstash: Profile = {
     batchDelayNs: 50 * MS,
     pipelineQueueSize: 0,
     shutdown: 'drain',
-    costs: { ...PACKETBEAT5_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 200 * US } },
+    costs: { analyzer: CAPTURE_ANALYZER_COSTS, output: PREVIOUS_OUTPUT_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 200 * US } },
   },
   settings: {
     'pipeline.workers': (v, w) => ({ workers: parseWhole('pipeline.workers', v, 1, 1024, w) }),

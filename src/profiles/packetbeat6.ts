@@ -1,5 +1,5 @@
 import type { Profile } from './profile.js';
-import { packetbeat5, PACKETBEAT5_COSTS } from './packetbeat5.js';
+import { CAPTURE_ANALYZER_COSTS, packetbeat5, PREVIOUS_OUTPUT_COSTS } from './packetbeat5.js';
 import { publisherChain } from './chain.js';
 import { parseDuration, parseWhole } from './values.js';
 
@@ -20,7 +20,7 @@ export const packetbeat6: Profile = {
     policy: 'block',
     batchSize: 2048,
     pipelineQueueSize: 0,
-    costs: { ...PACKETBEAT5_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 100 * US } },
+    costs: { analyzer: CAPTURE_ANALYZER_COSTS, output: PREVIOUS_OUTPUT_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 100 * US } },
   },
   settings: {
     'packetbeat.protocols.redis.ports': packetbeat5.settings['packetbeat.protocols.redis.ports']!,

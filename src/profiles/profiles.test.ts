@@ -7,20 +7,21 @@ import { Replay } from '../pipeline/replay.js';
 import { PROFILE_DEFAULTS, profileOf, PROFILE_LIST, resolveConfig } from './index.js';
 
 describe('profiles', () => {
-  it('packetbeat 5: a dropping channel, the publisher counting as it hands on, a blocking pipeline queue, the output worker; abort loses the channel and the publisher\'s hands', () => {
+  it('packetbeat 5: a dropping channel, the publisher filtering then counting before its blocking send, a pipeline queue, the output worker; 300 ms after end of file and the waitstop, an abort loses all of it', () => {
     const t = profileOf('packetbeat5').topology(PROFILE_DEFAULTS.packetbeat5);
     expect(t.queues).toEqual([
       { name: 'queue', capacity: 1000, whenFull: 'drop' },
       { name: 'pipeline', capacity: 1000, whenFull: 'block' },
     ]);
-    expect(t.stages.map((s) => [s.name, s.instances, s.input, s.output, s.batch.size, s.countsPublished])).toEqual([
-      ['worker', 1, 'queue', 'pipeline', 1, true],
-      ['output', 1, 'pipeline', null, 1, false],
+    expect(t.stages.map((s) => [s.name, s.instances, s.input, s.output, s.batch.size, s.countsPublished, s.filters === true])).toEqual([
+      ['worker', 1, 'queue', 'pipeline', 1, true, true],
+      ['output', 1, 'pipeline', null, 1, false, false],
     ]);
     expect(t.source).toMatchObject({ output: 'queue', protocol: 'redis5' });
-    expect(t.shutdown).toEqual({ afterNs: 0, stops: ['queue', 'worker'] });
-    // without libbeat's drain of the pipeline, an abort loses that too
-    expect(profileOf('packetbeat5').topology({ ...PROFILE_DEFAULTS.packetbeat5, drainPipeline: false }).shutdown.stops).toEqual(['queue', 'worker', 'pipeline', 'output']);
+    // exit without publisher.Stop: nothing drains
+    expect(t.shutdown).toEqual({ graceNs: 300_000_000, afterNs: 0, stops: ['queue', 'worker', 'pipeline', 'output'] });
+    // --drain-pipeline true: what libbeat's publisher.Stop would have written, had packetbeat 5 called it
+    expect(profileOf('packetbeat5').topology({ ...PROFILE_DEFAULTS.packetbeat5, drainPipeline: true }).shutdown.stops).toEqual(['queue', 'worker']);
   });
 
   it('packetbeat 6 and Logstash: one blocking queue read in batches by the workers, which publish; Logstash drains', () => {
@@ -32,7 +33,7 @@ describe('profiles', () => {
     const ls = profileOf('logstash').topology(PROFILE_DEFAULTS.logstash);
     expect(ls.queues).toEqual([{ name: 'queue', capacity: 250, whenFull: 'block' }]);
     expect(ls.stages.map((s) => [s.name, s.instances, s.output, s.batch])).toEqual([['worker', 2, null, { size: 125, delayNs: 50_000_000 }]]);
-    expect(ls.shutdown).toEqual({ afterNs: 0, stops: [] });
+    expect(ls.shutdown).toEqual({ graceNs: 0, afterNs: 0, stops: [] });
   });
 
   it('every profile names its defaults after itself, and its topology reads only stores it declares', () => {

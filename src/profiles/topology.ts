@@ -42,12 +42,22 @@ export interface StageSpec {
   /** Logstash's read_batch: up to `size` events, polling `delayNs` for more (restarted after each event). */
   batch: { size: number; delayNs: number };
   cost: CostModel;
-  /** packetbeat's `published_events` is counted as this stage hands events on. */
+  /**
+   * packetbeat's `published_events` is counted as this stage has served an
+   * event, before it hands it on (libbeat counts, then makes the blocking send).
+   */
   countsPublished: boolean;
+  /**
+   * It runs the filters (`--drop-method`; packetbeat's processors) on what it
+   * served, before counting and handing on. Without such a stage the output filters.
+   */
+  filters?: boolean;
 }
 
 export interface ShutdownSpec {
-  /** Simulated time from the end of the capture to shutdown (packetbeat's `-waitstop`). */
+  /** Simulated time from the end of the capture to the waitstop's start, not a setting (packetbeat 5's sniffer sleeps 300 ms at end of file). */
+  graceNs: number;
+  /** Then this long before shutdown (packetbeat's `-waitstop`). */
   afterNs: number;
   /**
    * What shutdown stops, in order: a store's events, and a stage's batch in
