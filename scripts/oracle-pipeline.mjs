@@ -30,7 +30,8 @@
  *   # Markdown tables of data files already written (for the README):
  *   node scripts/oracle-pipeline.mjs table golden/oracles/pipeline/*.json
  *
- * Options: --label NAME (default: the capture's file name), --env K=V (for
+ * Options: --label NAME (default: the capture's file name), --capture-note TEXT
+ * (how the capture was made, recorded in the file), --env K=V (for
  * the oracle, repeatable, e.g. GOMAXPROCS=1), --bin-dir DIR (instead of
  * LOCKSTEP_ORACLES). `runs` records per run: published_events, the lines
  * written over events.ndjson*, dropped_at_trans_chan, trans_chan_len_at_exit,
@@ -271,7 +272,7 @@ if (mode === 'runs') {
     what: 'pb5full (packetbeat 5 analyzer + real publisher, pipeline and file output) run repeatedly per (queue_size, waitstop); nondeterministic',
     invocation, oracle_command: `${bin} -ports ${ports} -o $FRESH_DIR/events.ndjson -queue_size Q -waitstop W ${capture}`,
     label: opts.label ?? basename(capture, '.pcap'),
-    machine: machine([bin]), capture: { ...pcapFacts(capture), ports },
+    machine: machine([bin]), capture: { ...pcapFacts(capture), ports, ...(opts.captureNote ? { made_by: opts.captureNote } : {}) },
     notes: ['cv_pct = sample standard deviation / mean × 100', 'written = lines over events.ndjson* after exit; counted_not_written = published_events − written', 'in_flight_publisher = accepted − published − trans_chan_len_at_exit (an event the publisher goroutine held at exit, uncounted); in_flight_output = published − written − messages_in_worker_queues (held by the output worker)'],
     settings: [],
   };
@@ -309,7 +310,7 @@ if (mode === 'instr') {
     invocation, oracle_command: `${bin} -ports ${ports} -o $FRESH_DIR/events.ndjson -queue_size Q -waitstop W ${capture}`,
     analyzer_command: `/usr/bin/time -f '%e %U %S' ${abin} -ports ${ports} ${capture} > /dev/null`,
     label: opts.label ?? basename(capture, '.pcap'),
-    machine: machine([bin, abin]), capture: { ...facts, ports },
+    machine: machine([bin, abin]), capture: { ...facts, ports, ...(opts.captureNote ? { made_by: opts.captureNote } : {}) },
     notes: [
       'µs are wall time measured inside the goroutine (time.Now around the call): they include preemption by the other goroutines and the other process load on 2 shared cores',
       'combined = both phases (analysis, after_eof) weighted by their counts; after_eof = the analyzer is asleep (300 ms grace + waitstop)',
@@ -392,13 +393,14 @@ if (mode === 'instr') {
 // ---------------------------------------------------------------- mode: fit (across instr files)
 if (mode === 'fit') {
   if (!opts.files.length) die('fit needs instr JSON files');
-  const pts = [], pa = [], per = [];
+  const pts = [], pa = [], per = [], allRuns = [];
   for (const f of opts.files) {
     const d = JSON.parse(readFileSync(f, 'utf8'));
     if (!d.settings?.[0]?.runs?.[0]?.derived) continue;
     for (const s of d.settings) for (const x of s.runs) {
       if (!x.derived) continue;
       pts.push([x.derived.event_bytes, x.derived.out_encode_us]);
+      allRuns.push(x);
       if ((x.instr?.out_encode?.after_eof?.n ?? 0) > 100) pa.push([x.derived.event_bytes, x.derived.out_encode_us_after_eof]);
     }
     per.push({ file: basename(f), label: d.label, capture_sha256: d.capture?.sha256, runs: d.settings.reduce((s, x) => s + x.runs.length, 0), event_bytes_median: median(d.settings.flatMap((s) => s.runs.map((x) => x.derived?.event_bytes))), out_encode_us_median: r(median(d.settings.flatMap((s) => s.runs.map((x) => x.derived?.out_encode_us)))) });
@@ -423,7 +425,7 @@ if (mode === 'fit') {
   writeJson(opts.out, {
     what: 'JSON encode time per event (pb5full-instr out_encode mean µs) against the mean encoded event size, least squares over the runs of several captures: time_us = a + b × bytes',
     invocation, date: new Date().toISOString(), uptime: sh('uptime', []),
-    notes: ['one point per run: x = mean encoded event bytes of the events written in that run, y = mean json codec Encode µs over them', 'b × 1024 = µs per KB of event', 'after_eof: only the Encode calls after EOF (analyzer asleep): less contention'],
+    notes: ['one point per run: x = mean encoded event bytes of the events written in that run, y = mean json codec Encode µs over them (a linear model holds for means: mean(a + b·size) = a + b·mean(size))', 'b × 1024 = µs per KB of event', 'after_eof: only the Encode calls after EOF (analyzer asleep): less contention, but x is still the whole run\'s mean size', 'group medians: one point per (capture, setting), medians over its runs'],
     files: per,
     groups,
     fits: {
@@ -432,8 +434,16 @@ if (mode === 'fit') {
       lossless_runs_after_eof: kb(lFit),
       lossless_group_medians_after_eof: kb(gFit),
       all_group_medians_combined: kb(gAll),
+      // without the runs whose mean event is over 4 KB (gen-big-values): is the growth visible at ordinary sizes?
+      small_events_all_runs_combined: kb(linfit(pts.filter(([x]) => x < 4096))),
+      small_events_lossless_runs_after_eof: kb(linfit(pl.filter(([x]) => x < 4096))),
     },
-    recommended: 'lossless_runs_after_eof: the analyzer is asleep and every event is encoded, so contention is least',
+    other_stage_fits: {
+      out_write_all_runs_combined: kb(linfit(allRuns.map((x) => [x.derived.event_bytes, x.derived.out_write_us]))),
+      out_service_all_runs_combined: kb(linfit(allRuns.map((x) => [x.derived.event_bytes, x.derived.out_service_us]))),
+      pub_net_all_runs_combined: kb(linfit(allRuns.map((x) => [x.derived.event_bytes, x.derived.pub_net_us]))),
+    },
+    recommended: 'all_runs_combined (or all_group_medians_combined): x is the mean size of exactly the events whose Encode times are averaged. The after_eof fits pair the after-EOF mean time with the whole run\'s mean size, which is biased when sizes are skewed (gen-big-values: the output worker is still on the 10 MiB events after EOF); they are kept for comparison',
   });
 }
 
