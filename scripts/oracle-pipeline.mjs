@@ -98,6 +98,24 @@ function linfit(pts) {
   return { n, usable: spread >= 0.05, a: r(a, 4), b: r(b, 6), se_a: r(se_a, 4), se_b: r(se_b, 6), r2: syy === 0 ? null : r(1 - sse / syy, 4), x_min: r(Math.min(...pts.map((p) => p[0])), 1), x_max: r(Math.max(...pts.map((p) => p[0])), 1), x_rel_spread: r(spread, 4) };
 }
 
+/** least squares y = Σ c_j x_j without intercept (normal equations, Gauss-Jordan); null if singular */
+function lsq(rows, names) {
+  const k = names.length;
+  const A = Array.from({ length: k }, () => new Array(k + 1).fill(0));
+  for (const { x, y } of rows) for (let i = 0; i < k; i++) { for (let j = 0; j < k; j++) A[i][j] += x[i] * x[j]; A[i][k] += x[i] * y; }
+  for (let c = 0; c < k; c++) {
+    let p = c; for (let i = c + 1; i < k; i++) if (Math.abs(A[i][c]) > Math.abs(A[p][c])) p = i;
+    if (Math.abs(A[p][c]) < 1e-12) return null;
+    [A[c], A[p]] = [A[p], A[c]];
+    for (let i = 0; i < k; i++) if (i !== c) { const f = A[i][c] / A[c][c]; for (let j = c; j <= k; j++) A[i][j] -= f * A[c][j]; }
+  }
+  const coef = A.map((row, i) => row[k] / row[i]);
+  const my = mean(rows.map((r0) => r0.y));
+  let sse = 0, sst = 0;
+  for (const { x, y } of rows) { const f = x.reduce((s2, v, i) => s2 + v * coef[i], 0); sse += (y - f) ** 2; sst += (y - my) ** 2; }
+  return { n: rows.length, ...Object.fromEntries(names.map((nm, i) => [nm, r(coef[i], 4)])), r2: sst ? r(1 - sse / sst, 4) : null, rmse: r(Math.sqrt(sse / rows.length), 2) };
+}
+
 // ---------------------------------------------------------------- environment facts
 const sh = (cmd, args) => { try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim(); } catch { return null; } };
 const sha256 = (p) => createHash('sha256').update(readFileSync(p)).digest('hex');
@@ -443,6 +461,19 @@ if (mode === 'fit') {
       out_service_all_runs_combined: kb(linfit(allRuns.map((x) => [x.derived.event_bytes, x.derived.out_service_us]))),
       pub_net_all_runs_combined: kb(linfit(allRuns.map((x) => [x.derived.event_bytes, x.derived.pub_net_us]))),
     },
+    analyzer_fits: (() => {
+      // t_read_analyze (µs, wall from Run to EOF) = c_p × packets + c_t × transactions offered, per setting, over every capture's runs
+      const out = {};
+      for (const f of opts.files) {
+        const d = JSON.parse(readFileSync(f, 'utf8'));
+        if (!d.settings?.[0]?.runs?.[0]?.derived) continue;
+        for (const s2 of d.settings) {
+          const key = `queue_${s2.queue_size}_waitstop_${s2.waitstop}`;
+          (out[key] ??= []).push(...s2.runs.map((x) => ({ x: [x.packets, x.transactions_offered], y: x.t_read_analyze_ms * 1000 })));
+        }
+      }
+      return Object.fromEntries(Object.entries(out).map(([k2, rows]) => [k2, lsq(rows, ['us_per_packet', 'us_per_transaction'])]));
+    })(),
     recommended: 'all_runs_combined (or all_group_medians_combined): x is the mean size of exactly the events whose Encode times are averaged. The after_eof fits pair the after-EOF mean time with the whole run\'s mean size, which is biased when sizes are skewed (gen-big-values: the output worker is still on the 10 MiB events after EOF); they are kept for comparison',
   });
 }
