@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   repro: async () => (await import('./repro.js')).command,
   replay: async () => (await import('./replay.js')).command,
   sweep: async () => (await import('./sweep.js')).command,
+  calibrate: async () => (await import('./calibrate.js')).command,
   analyze: async () => (await import('./analyze.js')).command,
   gen: async () => (await import('./gen.js')).command,
   golden: async () => (await import('./golden.js')).command,
@@ -23,6 +24,7 @@ Commands:
   repro             elastic/beats#3404 start to finish, on the bundled scenario
   replay CAPTURE    one run of the simulated pipeline: fates, counters, the line that replays it
   sweep CAPTURE     drops and losses over queue_size × waitstop × seeds; the smallest lossless settings
+  calibrate CAPTURE the costs that reproduce runs you observed (published counts, uptimes)
   analyze CAPTURE   every Redis transaction in a capture (the lossless ground truth)
   gen redis         a deterministic synthetic Redis capture
   golden            check the golden cases under golden/ (--update rewrites them)

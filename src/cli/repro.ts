@@ -12,9 +12,9 @@ import type { Command } from './command.js';
 
 /**
  * The jitter of the seeded runs: log-normal sigma 0.8 spreads published_events
- * over 20 seeds with a coefficient of variation of 9.5 % on the bundled
- * scenario, as 20 runs of packetbeat 5's real code spread (8-12 %; 17.8 % on this
- * machine's loaded cores: golden/oracles/pipeline/).
+ * over seeds 1-20 with a coefficient of variation of 9.9 % on the bundled
+ * scenario, as runs of packetbeat 5's real code spread (8-12 %; 12.5-21 % on
+ * this machine's loaded cores: golden/oracles/pipeline/).
  */
 const SEED_JITTER = 0.8;
 

@@ -16,15 +16,16 @@ export const EOF_SLEEP_NS = 300_000_000;
  * process: less a start-up of about 50 ms ({@link STARTUP_NS}) and the 300 ms
  * sleep at end of file, the analyzer took about 0.86 s for the 72,257
  * packets — the shape of the analyzer's cost (per packet, byte, event) kept,
- * scaled to that. Behind it the real code's output worker is the bottleneck
- * (pb5full-instr: JSON encode and write ≈ 22 µs an event, the publisher ≈ 13
- * µs): the two keep that ratio, at the effective cost (contention with the
- * analyzer for two cores included) with which the run lands in the report's
- * band: 70 µs an event for the output, 41 µs for the publisher.
+ * scaled to that. Behind it the real code's output worker is the bottleneck,
+ * by a little (pb5full-instr on this machine, golden/oracles/pipeline/: output
+ * 14.8–21.1 µs an event, publisher 12.5–19.5, a ratio of 1.0–1.25): the two
+ * keep a ratio of 1.2, at the effective cost (the report's slower machine, and
+ * contention with the analyzer for two cores) with which the run lands in the
+ * report's band: 70 µs an event for the output, 58 µs for the publisher.
  */
 export const PACKETBEAT5_COSTS: Costs = {
   analyzer: { perPacket: 8_918, perByte: 12.74, perEvent: 5_096, perBatch: 0 },
-  worker: { perPacket: 0, perByte: 0, perEvent: 41 * US, perBatch: 0 },
+  worker: { perPacket: 0, perByte: 0, perEvent: 58 * US, perBatch: 0 },
   output: { perPacket: 0, perByte: 0, perEvent: 70 * US, perBatch: 0 },
 };
 
