@@ -6,7 +6,7 @@ import { STARTUP_NS } from '../profiles/packetbeat5.js';
 import { paint } from '../style.js';
 import type { Command } from './command.js';
 import { UsageError } from './errors.js';
-import { optionsUsage, SOURCES, type FlagValues } from './options.js';
+import { optionsUsage, SOURCES, splitOwnFlags } from './options.js';
 import { parseReplayArgs } from './replay.js';
 
 const CALIBRATE_OPTIONS = [
@@ -59,22 +59,6 @@ function readRuns(file: string): { published: number[]; uptimeNs: number[] } {
   return { published, uptimeNs };
 }
 
-function split(argv: string[]): { rest: string[]; own: FlagValues<typeof CALIBRATE_OPTIONS> } {
-  const rest: string[] = [];
-  const own: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const flag = CALIBRATE_OPTIONS.find((f) => `--${f.name}` === a);
-    if (!flag) rest.push(a);
-    else if (!('value' in flag)) own[flag.name] = true;
-    else {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`lockstep calibrate: option '${a}' needs a value`);
-      own[flag.name] = v;
-    }
-  }
-  return { rest, own };
-}
 
 const pct = (x: number | null) => (x === null ? '-' : `${x >= 0 ? '+' : ''}${x.toFixed(1)} %`);
 
@@ -95,7 +79,7 @@ export function formatCalibration(capture: string, c: Calibration): string {
 }
 
 export async function runCalibrate(argv: string[]): Promise<{ code: number }> {
-  const { rest, own } = split(argv);
+  const { rest, own } = splitOwnFlags(argv, CALIBRATE_OPTIONS, 'calibrate');
   const cli = parseReplayArgs(rest);
   let published: number[];
   let uptimeNs: number[] = [];

@@ -4,6 +4,7 @@
  * the replay line), and what a run writes. The usage text, the parseArgs
  * options and packetbeat's spellings are made from it.
  */
+import { UsageError } from './errors.js';
 import { CONFIG_FLAGS, type Flag } from '../pipeline/replay-line.js';
 import { SETTING_KEYS } from '../profiles/index.js';
 
@@ -110,4 +111,26 @@ export function translatePacketbeatArgs(argv: string[], flags: readonly Flag[]):
     }
   }
   return { args, packetbeatStyle, topspeed };
+}
+
+/**
+ * Takes a command's own options out of `argv` (`--name value`, or a switch);
+ * the rest is a replay command line. A command that runs replays (sweep,
+ * calibrate) reads its settings from that rest.
+ */
+export function splitOwnFlags<F extends readonly Flag[]>(argv: string[], flags: F, command: string): { rest: string[]; own: FlagValues<F> } {
+  const rest: string[] = [];
+  const own: Record<string, string | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const flag = flags.find((f) => `--${f.name}` === a);
+    if (!flag) rest.push(a);
+    else if (flag.value === undefined) own[flag.name] = true;
+    else {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`lockstep ${command}: option '${a}' needs a value`);
+      own[flag.name] = v;
+    }
+  }
+  return { rest, own: own as FlagValues<F> };
 }

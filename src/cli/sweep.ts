@@ -4,7 +4,7 @@ import { sweep, withQueueSize, type SweepResult } from '../pipeline/sweep.js';
 import { svgChart, terminalChart, type Series } from './chart.js';
 import { UsageError } from './errors.js';
 import { CONFIG_FLAGS, replayCommand, type Flag } from '../pipeline/replay-line.js';
-import { optionsUsage, SOURCES, type FlagValues } from './options.js';
+import { optionsUsage, SOURCES, splitOwnFlags } from './options.js';
 import { parseReplayArgs } from './replay.js';
 import { paint } from '../style.js';
 import type { Command } from './command.js';
@@ -44,23 +44,6 @@ function seedList(raw: string): number[] {
   return raw.split(',').map((s) => parseWhole('--seeds', s, 0, 0xffffffff));
 }
 
-/** Takes sweep's own options out of argv; the rest is a replay command line. */
-function split(argv: string[]): { rest: string[]; own: FlagValues<typeof SWEEP_OPTIONS> } {
-  const rest: string[] = [];
-  const own: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const flag = SWEEP_OPTIONS.find((f) => `--${f.name}` === a);
-    if (!flag) rest.push(a);
-    else if (!('value' in flag)) own[flag.name] = true;
-    else {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`lockstep sweep: option '${a}' needs a value`);
-      own[flag.name] = v;
-    }
-  }
-  return { rest, own };
-}
 
 function secs(ns: number): string {
   return `${+(ns / 1e9).toFixed(6)}s`;
@@ -85,7 +68,7 @@ export function sweepChart(result: SweepResult, waitstops: number[], capture: st
 }
 
 export async function runSweep(argv: string[]): Promise<{ code: number }> {
-  const { rest, own } = split(argv);
+  const { rest, own } = splitOwnFlags(argv, SWEEP_OPTIONS, 'sweep');
   const { 'queue-size': queue, waitstop, seeds, svg, json } = own;
   if (queue === undefined) throw new UsageError('lockstep sweep: `--queue-size A..B` is required');
   const cli = parseReplayArgs(rest);
