@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
 import { GOLDEN_DIR, ROOT } from '../src/golden/case.js';
 import { replay } from '../src/pipeline/replay.js';
+import { lockstep } from '../test/support/cli.js';
 import { resolveConfig } from '../src/profiles/index.js';
 import {
   committedAnalyzerOutput,
@@ -76,4 +77,19 @@ describe('the packetbeat 5 analyzer oracle on the golden captures', () => {
       expect(real.events.toString('utf8')).toBe(ours.lines!.map((l) => `${l}\n`).join(''));
     });
   }
+
+  // repro's fix that does not depend on the machine, run on packetbeat 5's own publishing path: every run writes every event
+  it.skipIf(ORACLES_DIR === null)("issue-3404: repro's queue_size-of-every-transaction fix loses nothing in 20 of 20 runs of packetbeat 5's real code", () => {
+    const r = lockstep('repro', '--json', '--runs', '1', '--seeds', '1');
+    expect(r.code).toBe(0);
+    const fix = (JSON.parse(r.stdout) as { fixes: { anyMachine: { queueSize: number; waitstopNs: number; published: number } } }).fixes.anyMachine;
+    expect([fix.queueSize, fix.published]).toEqual([23_498, 23_498]);
+    const capture = oracleCapture('issue-3404');
+    const written: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const real = runPipelineOracle(capture.path, capture.ports, fix.queueSize, fix.waitstopNs / 1e9);
+      written.push(real.events.toString('utf8').split('\n').filter((l) => l !== '').length);
+    }
+    expect(written).toEqual(Array(20).fill(23_498));
+  }, 120_000);
 });

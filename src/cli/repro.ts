@@ -48,6 +48,8 @@ export interface ReproResult {
     minWaitstopNoLossNs: number | null;
     atQueueSize: number;
     lossless: { replay: string; published: number };
+    /** queue_size of every transaction: the channel cannot fill on any machine; the waitstop its drain needs here, in whole seconds. */
+    anyMachine: { queueSize: number; waitstopNs: number; replay: string; published: number };
     blockDrain: { replay: string; published: number };
     sweepReplays: number;
   };
@@ -147,6 +149,19 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
       `published ${losslessRun.fates.published} of ${losslessRun.transactions}`,
   );
   say(`   ${paint.dim(replayCommand(capture, lossless))}`);
+  // the smallest drop-free queue depends on how fast the analyzer outruns the output, so on the machine: one that
+  // holds every transaction of the capture cannot fill anywhere, and the drain after the file is what the waitstop covers
+  const total = summary!.transactions;
+  const whole = new Replay(capture, { ...withQueueSize(base, Math.max(1, total)), shutdown: 'drain' });
+  whole.run();
+  whole.finish();
+  const anyMachine = { ...withQueueSize(base, Math.max(1, total)), waitstopNs: Math.max(1, Math.ceil(whole.minWaitstopNoLossNs() / 1e9)) * 1e9 };
+  const anyMachineRun = replayOnce(capture, anyMachine);
+  say(
+    `   that queue_size is this model's, at the report machine's costs; queue_size ${total} (every transaction) cannot fill on any machine, ` +
+      `and -waitstop ${anyMachine.waitstopNs / 1e9} covers the drain at these costs: published ${anyMachineRun.fates.published} of ${anyMachineRun.transactions}`,
+  );
+  say(`   ${paint.dim(replayCommand(capture, anyMachine))}`);
   say(`   or packetbeat 6+, which blocks instead of dropping when it reads a file, with shutdown_timeout ${(blockDrain.waitstopNs / 1e9).toFixed(3)} s: published ${blockRun.fates.published} of ${blockRun.transactions}`);
   say(`   ${paint.dim(replayCommand(capture, blockDrain))}`);
 
@@ -162,6 +177,7 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
       minWaitstopNoLossNs: sw.minWaitstopNoLoss,
       atQueueSize: sw.minWaitstopAtQueueSize,
       lossless: { replay: replayCommand(capture, lossless), published: losslessRun.fates.published },
+      anyMachine: { queueSize: total, waitstopNs: anyMachine.waitstopNs, replay: replayCommand(capture, anyMachine), published: anyMachineRun.fates.published },
       blockDrain: { replay: replayCommand(capture, blockDrain), published: blockRun.fates.published },
       sweepReplays: sw.replays,
     },
