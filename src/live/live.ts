@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { CaptureFeed, formatEvent } from '../feed.js';
 import { parseNumber, parsePorts, parseWhole } from '../profiles/index.js';
+import { EOF_SLEEP_NS } from '../profiles/packetbeat5.js';
 import { LedgerImbalance } from '../pipeline/ledger.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { Control, StopMode } from './output.js';
@@ -59,7 +60,8 @@ export const OUTPUT_THREAD_SCRIPT = new URL(import.meta.url.endsWith('.ts') ? '.
  * clock: the analyzer runs at top speed on this thread and hands each event to
  * a non-blocking push into a bounded channel (dropped when full); an output
  * thread drains the channel into an NDJSON file; when the capture ends, the
- * run waits `waitstopMs` and stops the output without draining. How much is
+ * run sleeps 300 ms as packetbeat 5's sniffer does, waits `waitstopMs`, and
+ * stops the output without draining. How much is
  * lost depends on how the two threads are scheduled: each run differs. The
  * deterministic account of the same run is `replay`.
  */
@@ -105,7 +107,8 @@ export async function runLive(capture: string, opts: LiveOptions): Promise<LiveR
     const start = performance.now();
     // the sniffer's loop: it never yields, so the output really runs beside it, on another core
     while (feed.step());
-    if (waitstopMs > 0) await sleep(waitstopMs);
+    // packetbeat 5's sniffer sleeps 300 ms at the end of the file (sniffer.go), then main sleeps -waitstop
+    await sleep(EOF_SLEEP_NS / 1e6 + waitstopMs);
     Atomics.store(control, Control.stop, StopMode.abort);
     ring.wake();
     await exited;
