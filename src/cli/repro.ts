@@ -143,7 +143,11 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
   measure.finish();
   const blockDrain = { ...pb6, waitstopNs: measure.minWaitstopNoLossNs() };
   const blockRun = replayOnce(capture, blockDrain);
-  say(`   queue_size ${minQ ?? '> 200000'} is the smallest with no queue-full drops (bisection, ${sw.replays} replays);`);
+  const how =
+    sw.method === 'bisection'
+      ? `is the smallest with no queue-full drops (bisection, ${sw.replays} replays)`
+      : `is the smallest of a log grid with no queue-full drops (drops need not fall as the queue grows here; ${sw.replays} replays)`;
+  say(`   queue_size ${minQ ?? '> 200000'} ${how};`);
   say(
     `   with it, -waitstop ${lossless.waitstopNs / 1e9} loses nothing at exit (the drain takes ${(need / 1e9).toFixed(3)} s after the 300 ms sleep; packetbeat takes whole seconds): ` +
       `published ${losslessRun.fates.published} of ${losslessRun.transactions}`,
