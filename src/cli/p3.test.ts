@@ -16,7 +16,11 @@ describe('lockstep sweep, repro and replay --plot', () => {
     expect(Object.keys(s.minQueueSizeNoDrops)).toEqual(['0', '60000000000']);
     const min = s.minQueueSizeNoDrops['0'];
     expect(s.minQueueSizeNoDrops['60000000000']).toBe(min);
-    for (const p of s.points) expect(Object.keys(p)).toEqual(['queueSize', 'waitstop', 'seed', 'published', 'dropped_queue_full', 'lost_at_shutdown']);
+    for (const p of s.points) {
+      expect(Object.keys(p)).toEqual(['queueSize', 'waitstop', 'seed', 'published', 'dropped_queue_full', 'lost_at_shutdown', 'published_events', 'published_not_written']);
+      // what packetbeat counts is what it wrote, plus what it counted and lost at exit
+      expect(p.published_events).toBe(p.published + p.published_not_written);
+    }
     // the bisection's verdict holds at the boundary
     const at = s.points.filter((p: { waitstop: number }) => p.waitstop === 0);
     expect(at.find((p: { queueSize: number }) => p.queueSize === min).dropped_queue_full).toBe(0);

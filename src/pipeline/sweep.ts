@@ -7,9 +7,14 @@ export interface SweepPoint {
   /** ns */
   waitstop: number;
   seed: number;
+  /** Events written. */
   published: number;
   dropped_queue_full: number;
   lost_at_shutdown: number;
+  /** What packetbeat's closing line says: libbeat.publisher.published_events. */
+  published_events: number;
+  /** Counted in published_events and lost at shutdown, never written. */
+  published_not_written: number;
 }
 
 export interface SweepResult {
@@ -74,7 +79,10 @@ export function sweep(o: SweepOptions): SweepResult {
       captureError ??= s.error;
       replays++;
       o.onReplay?.(replays);
-      p = { queueSize, waitstop, seed, published: s.fates.published, dropped_queue_full: s.fates.dropped_queue_full, lost_at_shutdown: s.fates.lost_at_shutdown };
+      p = {
+        queueSize, waitstop, seed, published: s.fates.published, dropped_queue_full: s.fates.dropped_queue_full, lost_at_shutdown: s.fates.lost_at_shutdown,
+        published_events: s.counters['libbeat.publisher.published_events'], published_not_written: s.counters['publisher.published_not_written'],
+      };
       cache.set(key, p);
     }
     return p;
