@@ -71,7 +71,7 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
   say(paint.bold(`elastic/beats#3404, reproduced on ${capture}`));
   say(`packetbeat 5.x, -t, queue_size ${base.queueSize}, -waitstop 0. The report's three runs published 13,859, 14,619 and 15,006 events.`);
   say();
-  say(paint.bold('1. Live: the same stages on real threads and the real clock'));
+  say(paint.bold('1. Live: the analyzer, the channel and an output on real threads and the real clock'));
   const live: number[] = [];
   let transactions = 0;
   for (let i = 0; i < runs; i++) {
