@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { runLive } from '../live/live.js';
 import { parseWhole, resolveConfig } from '../profiles/index.js';
-import { Replay, replay as replayOnce, type ReplaySummary } from '../pipeline/replay.js';
-import { sweep, withQueueSize } from '../pipeline/sweep.js';
+import { replay as replayOnce, type ReplaySummary } from '../pipeline/replay.js';
+import { drainWaitstopNs, sweep, withQueueSize } from '../pipeline/sweep.js';
 import { withUsage } from './args.js';
 import { configFlagsPatch, parseArgsOptions, replayCommand, type Flag } from '../pipeline/replay-line.js';
 import { configFlag, optionsUsage, type FlagValues } from './options.js';
@@ -138,10 +138,7 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
   const losslessRun = replayOnce(capture, lossless);
   // packetbeat 6+ reading a file blocks instead of dropping; its shutdown_timeout must outlast the drain
   const pb6 = resolveConfig('packetbeat6', [{ ports }]);
-  const measure = new Replay(capture, { ...pb6, shutdown: 'drain' });
-  measure.run();
-  measure.finish();
-  const blockDrain = { ...pb6, waitstopNs: measure.minWaitstopNoLossNs() };
+  const blockDrain = { ...pb6, waitstopNs: drainWaitstopNs(capture, pb6) };
   const blockRun = replayOnce(capture, blockDrain);
   const how =
     sw.method === 'bisection'
@@ -156,10 +153,8 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
   // the smallest drop-free queue depends on how fast the analyzer outruns the output, so on the machine: one that
   // holds every transaction of the capture cannot fill anywhere, and the drain after the file is what the waitstop covers
   const total = summary!.transactions;
-  const whole = new Replay(capture, { ...withQueueSize(base, Math.max(1, total)), shutdown: 'drain' });
-  whole.run();
-  whole.finish();
-  const anyMachine = { ...withQueueSize(base, Math.max(1, total)), waitstopNs: Math.max(1, Math.ceil(whole.minWaitstopNoLossNs() / 1e9)) * 1e9 };
+  const everything = withQueueSize(base, Math.max(1, total));
+  const anyMachine = { ...everything, waitstopNs: Math.max(1, Math.ceil(drainWaitstopNs(capture, everything) / 1e9)) * 1e9 };
   const anyMachineRun = replayOnce(capture, anyMachine);
   say(
     `   that queue_size is this model's, at the report machine's costs; queue_size ${total} (every transaction) cannot fill on any machine, ` +

@@ -50,6 +50,18 @@ export function withQueueSize(c: PipelineConfig, q: number): PipelineConfig {
   return { ...c, queueSize: q, pipelineQueueSize: c.pipelineQueueSize > 0 ? q : 0 };
 }
 
+/**
+ * The shortest waitstop with which `config` (shutdown `abort`) loses nothing
+ * at shutdown: measured on the same run with `drain`, until the last event
+ * left the stages an abort stops.
+ */
+export function drainWaitstopNs(capture: string, config: PipelineConfig): number {
+  const r = new Replay(capture, { ...config, shutdown: 'drain' });
+  r.run();
+  r.finish();
+  return r.minWaitstopNoLossNs();
+}
+
 /** Whether `dropped_queue_full` can only fall as queue_size grows (see properties/monotone.test.ts). */
 export function dropsMonotone(c: PipelineConfig): boolean {
   return c.policy === 'drop' && c.drawsPer === 'slot' && c.costs.worker.perByte === 0 && c.costs.output.perByte === 0;
@@ -103,12 +115,9 @@ export function sweep(o: SweepOptions): SweepResult {
   let minWaitstop: number | null = 0;
   if (o.base.shutdown === 'abort') {
     for (const seed of o.seeds) {
-      const r = new Replay(o.capture, { ...withQueueSize(o.base, at), shutdown: 'drain', seed });
-      r.run();
-      r.finish();
+      const need = drainWaitstopNs(o.capture, { ...withQueueSize(o.base, at), seed });
       replays++;
       o.onReplay?.(replays);
-      const need = r.minWaitstopNoLossNs();
       minWaitstop = Math.max(minWaitstop, need);
     }
     // and a replay at that waitstop shows it

@@ -609,7 +609,13 @@ export class Packetbeat5Encoder implements TransactionEncoder {
     this.serverName = s ? goJson(s.name) : '""';
     this.sendRequest = options.sendRequest;
     this.sendResponse = options.sendResponse;
+    this.valueBytesPerByte = 6 * 2 * (this.sendRequest || this.sendResponse ? 2 : 1);
+    this.fixedBytes = 1024 + this.beat.length + 2 * this.serverName.length;
   }
+
+  /** {@link bound}'s terms, known once the options are. */
+  private readonly valueBytesPerByte: number;
+  private readonly fixedBytes: number;
 
   /** The line's start up to the timestamp's second, kept while the second lasts. */
   private second = NaN;
@@ -677,7 +683,7 @@ export class Packetbeat5Encoder implements TransactionEncoder {
 
   /** At most 6 bytes a byte of the rendered values (whose joins never outgrow twice the message), twice with send_request/send_response, plus the fixed text. */
   private bound(t: Packetbeat5Transaction): number {
-    return 6 * 2 * 2 * (t.request.size + t.response.size) + 1024 + this.beat.length + 2 * this.serverName.length;
+    return this.valueBytesPerByte * (t.request.size + t.response.size) + this.fixedBytes;
   }
 
   write(tx: Transaction, base: TimeBase, w: LineBuffer): void {
