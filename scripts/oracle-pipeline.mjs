@@ -57,6 +57,7 @@ for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
   if (!a.startsWith('--')) { opts.files.push(a); continue; }
   const k = a.slice(2);
+  if (k === 'interleave') { opts.interleave = true; continue; }
   const v = argv[++i];
   if (v === undefined) die(`${a} needs a value`);
   if (k === 'env') opts.env.push(v); else opts[k.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = v;
@@ -281,27 +282,39 @@ function summarizeRuns(runs) {
 // ---------------------------------------------------------------- mode: runs
 if (mode === 'runs') {
   const bin = join(binDir(), 'pb5full');
-  const capture = opts.capture ?? die('--capture is required');
-  const ports = opts.ports ?? die('--ports is required');
+  // several captures: --capture A,B --ports PA,PB --label LA,LB (same order); every setting of every capture in one file
+  const captures = list(opts.capture, 'capture');
+  const portsOf = list(opts.ports, 'ports');
+  const labels = opts.label ? list(opts.label, 'label') : captures.map((c) => basename(c, '.pcap'));
+  if (portsOf.length !== captures.length || labels.length !== captures.length) die('--capture, --ports and --label need one entry a capture');
   const queues = list(opts.queueSizes ?? '1000', 'queue-sizes').map(Number);
   const waits = list(opts.waitstops ?? '0', 'waitstops').map(Number);
   const n = Number(opts.runs ?? 20);
+  // --interleave: run 1 of every setting, then run 2 of every setting, …, so the machine's load drifts over all settings alike
+  const interleave = opts.interleave !== undefined;
   const doc = {
     what: 'pb5full (packetbeat 5 analyzer + real publisher, pipeline and file output) run repeatedly per (queue_size, waitstop); nondeterministic',
-    invocation, oracle_command: `${bin} -ports ${ports} -o $FRESH_DIR/events.ndjson -queue_size Q -waitstop W ${capture}`,
-    label: opts.label ?? basename(capture, '.pcap'),
-    machine: machine([bin]), capture: { ...pcapFacts(capture), ports, ...(opts.captureNote ? { made_by: opts.captureNote } : {}) },
+    invocation, oracle_command: `${bin} -ports PORTS -o $FRESH_DIR/events.ndjson -queue_size Q -waitstop W CAPTURE`,
+    label: labels.join(','),
+    order: interleave ? 'interleaved: run i of every (capture, setting) before run i+1 of any' : 'each setting\'s runs in a block',
+    machine: machine([bin]),
+    ...(captures.length === 1
+      ? { capture: { ...pcapFacts(captures[0]), ports: portsOf[0], ...(opts.captureNote ? { made_by: opts.captureNote } : {}) } }
+      : { captures: captures.map((c, k) => ({ label: labels[k], ...pcapFacts(c), ports: portsOf[k] })) }),
     notes: ['cv_pct = sample standard deviation / mean × 100', 'written = lines over events.ndjson* after exit; counted_not_written = published_events − written', 'in_flight_publisher = accepted − published − trans_chan_len_at_exit (an event the publisher goroutine held at exit, uncounted); in_flight_output = published − written − messages_in_worker_queues (held by the output worker)'],
     settings: [],
   };
-  for (const w of waits) for (const q of queues) {
-    const runs = [];
-    for (let i = 0; i < n; i++) {
-      const { rec } = runOnce(bin, capture, ports, q, w, i);
-      runs.push(rec);
-      process.stderr.write(`[q=${q} w=${w}] ${i}: published=${rec.published_events} written=${rec.written} dropped_chan=${rec.dropped_at_trans_chan} chan_exit=${rec.trans_chan_len_at_exit} uptime=${rec.uptime} load=${rec.load1_before}\n`);
-    }
-    doc.settings.push({ queue_size: q, waitstop: w, summary: summarizeRuns(runs), runs });
+  const cells = [];
+  for (let k = 0; k < captures.length; k++) for (const w of waits) for (const q of queues) cells.push({ k, q, w, runs: [] });
+  const one = (cell, i) => {
+    const { rec } = runOnce(bin, captures[cell.k], portsOf[cell.k], cell.q, cell.w, i);
+    cell.runs.push(rec);
+    process.stderr.write(`[${labels[cell.k]} q=${cell.q} w=${cell.w}] ${i}: published=${rec.published_events} written=${rec.written} dropped_chan=${rec.dropped_at_trans_chan} chan_exit=${rec.trans_chan_len_at_exit} uptime=${rec.uptime} load=${rec.load1_before}\n`);
+  };
+  if (interleave) for (let i = 0; i < n; i++) for (const cell of cells) one(cell, i);
+  else for (const cell of cells) for (let i = 0; i < n; i++) one(cell, i);
+  for (const cell of cells) {
+    doc.settings.push({ ...(captures.length > 1 ? { capture: labels[cell.k] } : {}), queue_size: cell.q, waitstop: cell.w, summary: summarizeRuns(cell.runs), runs: cell.runs });
   }
   doc.machine.uptime_at_end = sh('uptime', []);
   writeJson(opts.out, doc);

@@ -74,7 +74,7 @@ export function formatCalibration(capture: string, c: Calibration): string {
     lines.push(`seeds 1..${c.simulated.seeds.length}: median ${c.simulated.seedMedian} (${pct(c.errorPct.seedMedian)}), spread ${c.simulated.seedCvPct?.toFixed(1)} %`);
   }
   lines.push(`replay with these costs: ${paint.cyan(replayCommand(capture, c.config))}`);
-  lines.push(paint.dim('the fit holds for this capture and these settings; with other queue sizes the model leaves out how the stages share the cores (docs/DESIGN.md)'));
+  lines.push(paint.dim('fitted on this capture and these settings; against packetbeat 5 itself, other queue sizes and captures are predicted as docs/DESIGN.md measures'));
   return `${lines.join('\n')}\n`;
 }
 

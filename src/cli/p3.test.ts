@@ -12,7 +12,8 @@ describe('lockstep sweep, repro and replay --plot', () => {
     const r = lockstep('sweep', '--scenario', 'issue-3404', '--queue-size', '1..200000', '--waitstop', '0,60s', '--json', '--svg', svg);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
-    expect(s.method).toBe('bisection');
+    // packetbeat5's analyzer slows with what the stores hold: drops are not proven monotone, a grid then bisection
+    expect(s.method).toBe('grid');
     expect(Object.keys(s.minQueueSizeNoDrops)).toEqual(['0', '60000000000']);
     const min = s.minQueueSizeNoDrops['0'];
     expect(s.minQueueSizeNoDrops['60000000000']).toBe(min);
@@ -21,11 +22,12 @@ describe('lockstep sweep, repro and replay --plot', () => {
       // what packetbeat counts is what it wrote, plus what it counted and lost at exit
       expect(p.published_events).toBe(p.published + p.published_not_written);
     }
-    // the bisection's verdict holds at the boundary
+    // the verdict holds at the boundary, and at every size replayed above it
     const at = s.points.filter((p: { waitstop: number }) => p.waitstop === 0);
     expect(at.find((p: { queueSize: number }) => p.queueSize === min).dropped_queue_full).toBe(0);
-    expect(at.filter((p: { queueSize: number }) => p.queueSize < min).every((p: { dropped_queue_full: number }) => p.dropped_queue_full > 0)).toBe(true);
-    expect(at.length).toBeLessThanOrEqual(25);
+    expect(at.find((p: { queueSize: number }) => p.queueSize === min - 1).dropped_queue_full).toBeGreaterThan(0);
+    expect(at.filter((p: { queueSize: number }) => p.queueSize > min).every((p: { dropped_queue_full: number }) => p.dropped_queue_full === 0)).toBe(true);
+    expect(at.length).toBeLessThanOrEqual(16 + 18);
     expect(s.minWaitstopNoLoss).toBeGreaterThan(0);
     expect(readFileSync(svg, 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<\/svg>\n$/);
     const text = lockstep('sweep', '--scenario', 'issue-3404', '--queue-size', '1..200000');

@@ -82,31 +82,35 @@ export function calibrate(o: CalibrateOptions): Calibration {
   const uptime = (simTimeNs: number) => o.observed.startupNs + simTimeNs;
 
   // the analyzer: its time to read the capture, as the observed uptimes leave it (uptime − start-up − end-of-file sleep − waitstop)
-  const first = run(base);
   const uptimes = o.observed.uptimeNs ?? [];
-  let analyzerScale = 1;
-  if (uptimes.length > 0 && first.sourceEndNs > 0) {
-    const analysisNs = median(uptimes) - o.observed.startupNs - shutdown.graceNs - shutdown.afterNs;
-    if (analysisNs > 0) analyzerScale = analysisNs / first.sourceEndNs;
-  }
-
-  // the publishing path: published falls as its stages slow down; bisect the scale (log) to the observed median
+  const analysisNs = uptimes.length > 0 ? median(uptimes) - o.observed.startupNs - shutdown.graceNs - shutdown.afterNs : 0;
   const target = median(o.observed.published);
-  const at = (b: number) => ({ ...base, costs: scaleCosts(o.base.costs, analyzerScale, b) });
-  let lo = Math.log(1 / 256);
-  let hi = Math.log(256);
+  const at = (a: number, b: number) => ({ ...base, costs: scaleCosts(o.base.costs, a, b) });
+  let analyzerScale = 1;
   let best = { b: 1, published: NaN, gap: Infinity, simTimeNs: 0 };
-  for (let i = 0; i < 40 && hi - lo > 1e-4; i++) {
-    const mid = (lo + hi) / 2;
-    const b = Math.exp(mid);
-    const r = run(at(b));
-    const gap = Math.abs(r.published - target);
-    if (gap < best.gap) best = { b, published: r.published, gap, simTimeNs: r.simTimeNs };
-    if (gap === 0) break;
-    if (r.published > target) lo = mid;
-    else hi = mid;
+  // the two fits depend on each other when the stores slow the analyzer (gcSlowdown): a few rounds of each
+  const rounds = base.gcSlowdown > 0 ? 3 : 1;
+  for (let round = 0; round < rounds; round++) {
+    if (analysisNs > 0) {
+      const r = run(at(analyzerScale, best.b));
+      if (r.sourceEndNs > 0) analyzerScale *= analysisNs / r.sourceEndNs;
+    }
+    // the publishing path: published falls as its stages slow down; bisect the scale (log) to the observed median
+    let lo = Math.log(1 / 256);
+    let hi = Math.log(256);
+    best = { b: 1, published: NaN, gap: Infinity, simTimeNs: 0 };
+    for (let i = 0; i < 40 && hi - lo > 1e-4; i++) {
+      const mid = (lo + hi) / 2;
+      const b = Math.exp(mid);
+      const r = run(at(analyzerScale, b));
+      const gap = Math.abs(r.published - target);
+      if (gap < best.gap) best = { b, published: r.published, gap, simTimeNs: r.simTimeNs };
+      if (gap === 0) break;
+      if (r.published > target) lo = mid;
+      else hi = mid;
+    }
   }
-  const fitted = at(best.b);
+  const fitted = at(analyzerScale, best.b);
 
   // the jitter: the smallest sigma whose seeds spread as the observed runs do (the spread grows with sigma)
   const observedCv = cvPct(o.observed.published);

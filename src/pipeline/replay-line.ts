@@ -117,6 +117,8 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
   setting('sendResponse', { name: 'send-response', value: 'true|false', help: 'packetbeat5 events also carry the response (send_response)' }, { unlessDefault: true }),
   setting('beatName', { name: 'beat-name', value: 'NAME', help: "packetbeat5 events' beat.name, and server of loopback addresses (packetbeat's name; default the hostname)" }, { unlessDefault: true }),
   setting('beatHostname', { name: 'beat-hostname', value: 'HOST', help: "packetbeat5 events' beat.hostname (default lockstep)" }, { unlessDefault: true }),
+  setting('gcSlowdown', { name: 'gc-slowdown', value: 'G', help: 'the analyzer runs up to 1+G times slower while the stores hold events (Go marking them; 0: off)' }, { unlessDefault: true }),
+  setting('gcHeapEvents', { name: 'gc-heap-events', value: 'N', help: 'the held events at which --gc-slowdown is full' }, { unlessDefault: true }),
   setting('beatVersion', { name: 'beat-version', value: 'V', help: "packetbeat5 events' beat.version (default 5.6.17)" }, { unlessDefault: true }),
 ];
 

@@ -147,7 +147,7 @@ export class Replay {
     const whenFull = t.queues.find((q) => q.name === t.source.output)!.whenFull;
     const end: Process = { stage: 'shutdown', run: (now) => this.shutdown(now) };
     const cost = new StageCost('analyzer', t.source.cost, jitter, c.seed);
-    source = new Source(this.feed, this.scheduler, this.store(t.source.output), whenFull, this.ledger, cost, c, (now) => {
+    source = new Source(this.feed, this.scheduler, this.store(t.source.output), whenFull, this.ledger, cost, c, [...this.stores.values()], (now) => {
       this.sourceEndNs = now;
       // late: whatever completes at the very instant the waitstop ends still counts
       this.scheduler.at(now + t.shutdown.graceNs + t.shutdown.afterNs, end, 'deadline', 0, 'late');
@@ -375,7 +375,9 @@ class Source implements Process {
     private readonly whenFull: 'drop' | 'block',
     private readonly ledger: Ledger,
     private readonly cost: StageCost,
-    private readonly pacing: Pick<PipelineConfig, 'pacing' | 'speed'>,
+    private readonly config: Pick<PipelineConfig, 'pacing' | 'speed' | 'gcSlowdown' | 'gcHeapEvents'>,
+    /** Every store: what they hold slows the analyzer ({@link PipelineConfig.gcSlowdown}). */
+    private readonly stores: Store<Transaction>[],
     private readonly onEnd: (now: number) => void,
   ) {}
 
@@ -419,10 +421,11 @@ class Source implements Process {
         else this.onEnd(now);
         return;
       }
-      const cost = this.cost.next(1, feed.lastCaplen, this.count, 0);
+      let cost = this.cost.next(1, feed.lastCaplen, this.count, 0);
+      if (this.config.gcSlowdown > 0) cost = this.heldSlowdown(cost);
       let start = now;
-      if (this.pacing.pacing === 'timestamps') {
-        const arrival = Math.round(feed.lastTsNs / this.pacing.speed);
+      if (this.config.pacing === 'timestamps') {
+        const arrival = Math.round(feed.lastTsNs / this.config.speed);
         if (arrival > start) start = arrival;
       }
       // the next packet is usually done before anything else happens: step it here, not through the heap
@@ -432,6 +435,18 @@ class Source implements Process {
       }
       now = clock.now;
     }
+  }
+
+  /**
+   * A packet's cost while the stores hold events: Go's collector marks the
+   * live heap once a cycle, and a cycle comes every time the heap doubles but
+   * at least every 4 MB (runtime/mgc.go, heapminimum). Below that minimum the
+   * marking per byte allocated grows with what is live; above it, it stays.
+   */
+  private heldSlowdown(cost: number): number {
+    let held = 0;
+    for (const s of this.stores) held += s.depth;
+    return Math.round(cost * (1 + this.config.gcSlowdown * Math.min(1, held / this.config.gcHeapEvents)));
   }
 }
 

@@ -12,7 +12,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const capture = join(dir, 'c.pcap');
 generateRedisCapture({ transactions: 600, connections: 6, seed: 4 }, capture);
 // a slow publisher (1 ms an event) behind a small channel: drops until the channel is a few hundred deep, and drains for longer than the 300 ms after the end of the file
-const base = resolveConfig('packetbeat5', [{ costs: { worker: { perEvent: 1_000_000 } } }]);
+const held = resolveConfig('packetbeat5', [{ costs: { worker: { perEvent: 1_000_000 } } }]);
+// without the analyzer's slowdown by what the stores hold, the case where drops provably fall as the queue grows
+const base = { ...held, gcSlowdown: 0 };
 
 describe('sweep', () => {
   it('finds the smallest drop-free queue_size by bisection, in at most 25 replays for 1..200,000', () => {
@@ -42,8 +44,8 @@ describe('sweep', () => {
     expect(dropsMonotone(eventBound)).toBe(false);
     const r = sweep({ capture, base: eventBound, queueMin: 1, queueMax: 2000, waitstops: [0], seeds: [1, 2], gridPoints: 8 });
     expect(r.method).toBe('grid');
-    // walked from the top down, stopping at the first size that drops
-    expect(r.points.filter((p) => p.waitstop === 0).length).toBeLessThanOrEqual(16);
+    // walked from the top down, stopping at the first size that drops, then bisected up to the grid point above (≤ 11 steps for 1..2000 in 8 points)
+    expect(r.points.filter((p) => p.waitstop === 0).length).toBeLessThanOrEqual(2 * (8 + 11));
     const perSeed = [1, 2].map((seed) => {
       const pts = r.points.filter((p) => p.seed === seed && p.waitstop === 0).sort((a, b) => a.queueSize - b.queueSize);
       let min: number | null = null;
@@ -51,6 +53,19 @@ describe('sweep', () => {
       return min;
     });
     expect(r.minQueueSizeNoDrops['0']).toBe(Math.max(...(perSeed as number[])));
+  });
+
+  it('with the slowdown by what the stores hold (packetbeat5 by default): a grid, then bisection between its last dropping point and the first drop-free one', () => {
+    expect(held.gcSlowdown).toBeGreaterThan(0);
+    expect(dropsMonotone(held)).toBe(false);
+    const r = sweep({ capture, base: held, queueMin: 1, queueMax: 200_000, waitstops: [0], seeds: [0], gridPoints: 16 });
+    expect(r.method).toBe('grid');
+    const min = r.minQueueSizeNoDrops['0']!;
+    expect(replay(capture, withQueueSize(held, min)).fates.dropped_queue_full).toBe(0);
+    expect(replay(capture, withQueueSize(held, min - 1)).fates.dropped_queue_full).toBeGreaterThan(0);
+    // every grid point above it was replayed and drops nothing
+    const above = logGrid(1, 200_000, 16).filter((q) => q > min);
+    for (const q of above) expect(r.points.find((p) => p.queueSize === q)?.dropped_queue_full).toBe(0);
   });
 
   it('log grids include both ends and grow geometrically', () => {

@@ -64,7 +64,8 @@ export function drainWaitstopNs(capture: string, config: PipelineConfig): number
 
 /** Whether `dropped_queue_full` can only fall as queue_size grows (see properties/monotone.test.ts). */
 export function dropsMonotone(c: PipelineConfig): boolean {
-  return c.policy === 'drop' && c.drawsPer === 'slot' && c.costs.worker.perByte === 0 && c.costs.output.perByte === 0;
+  // a slowdown by what the stores hold makes the arrivals depend on the queue: the proof no longer applies
+  return c.policy === 'drop' && c.drawsPer === 'slot' && c.costs.worker.perByte === 0 && c.costs.output.perByte === 0 && c.gcSlowdown === 0;
 }
 
 /** Log-spaced integers from a to b, both included. */
@@ -159,13 +160,27 @@ function bisect(o: SweepOptions, w: number, seed: number, run: Run): number | nu
   return hi;
 }
 
-/** Where drops may rise again with a bigger queue: walk a log grid; the smallest size from which every larger one is drop-free. */
+/**
+ * Where drops may rise again with a bigger queue: walk a log grid down from
+ * the top to the first size that drops, then bisect between it and the grid
+ * point above (drop-free). Every grid point above the answer is drop-free;
+ * that no size below it is, is not proven.
+ */
 function gridMin(o: SweepOptions, w: number, seed: number, run: Run): number | null {
   const grid = logGrid(o.queueMin, o.queueMax, o.gridPoints ?? 16);
   let min: number | null = null;
-  for (let i = grid.length - 1; i >= 0; i--) {
+  let i = grid.length - 1;
+  for (; i >= 0; i--) {
     if (run(grid[i]!, w, seed).dropped_queue_full > 0) break;
     min = grid[i]!;
   }
-  return min;
+  if (min === null || i < 0) return min;
+  let lo = grid[i]!; // drops
+  let hi = min; // no drops
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (run(mid, w, seed).dropped_queue_full === 0) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }

@@ -27,6 +27,8 @@ export const logstash: Profile = {
     pipelineQueueSize: 0,
     shutdown: 'drain',
     costs: { analyzer: CAPTURE_ANALYZER_COSTS, output: PREVIOUS_OUTPUT_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 200 * US } },
+    // a Go collector's: not the JVM's
+    gcSlowdown: 0,
   },
   settings: {
     'pipeline.workers': (v, w) => ({ workers: parseWhole('pipeline.workers', v, 1, 1024, w) }),

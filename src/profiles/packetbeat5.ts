@@ -24,9 +24,9 @@ export const EOF_SLEEP_NS = 300_000_000;
  * report's band: 70 µs an event for the output, 58 µs for the publisher.
  */
 export const PACKETBEAT5_COSTS: Costs = {
-  analyzer: { perPacket: 8_918, perByte: 12.74, perEvent: 5_096, perBatch: 0 },
-  worker: { perPacket: 0, perByte: 0, perEvent: 58 * US, perBatch: 0 },
-  output: { perPacket: 0, perByte: 0, perEvent: 70 * US, perBatch: 0 },
+  analyzer: { perPacket: 182, perByte: 16.56, perEvent: 11_275, perBatch: 0 },
+  worker: { perPacket: 0, perByte: 0, perEvent: 57 * US, perBatch: 0 },
+  output: { perPacket: 0, perByte: 0, perEvent: 69 * US, perBatch: 0 },
 };
 
 /** packetbeat 5's start-up before it reads the first packet, in its `Uptime:` (simulated). */
@@ -84,6 +84,8 @@ export const packetbeat5: Profile = {
     beatName: '',
     beatHostname: 'lockstep',
     beatVersion: '5.6.17',
+    gcSlowdown: 1.2,
+    gcHeapEvents: 1_000,
   },
   settings: {
     // the publisher channel and, behind the publisher, the pipeline queue: both `queue_size` long

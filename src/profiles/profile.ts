@@ -70,6 +70,16 @@ export interface PipelineConfig {
   beatName: string;
   beatHostname: string;
   beatVersion: string;
+  /**
+   * The analyzer's slowdown while the stores hold events, as a Go program's
+   * garbage collector marks what is live: each packet costs
+   * `1 + gcSlowdown × min(1, held / gcHeapEvents)` times its base, `held`
+   * the events in every store. 0: off (docs/DESIGN.md, "What the queues cost
+   * the analyzer").
+   */
+  gcSlowdown: number;
+  /** The held events past which the slowdown stops growing (Go's 4 MB minimum heap, in events). */
+  gcHeapEvents: number;
 }
 
 /** A partial configuration: what one source (file, -E, flags) sets. */

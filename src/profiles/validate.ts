@@ -69,6 +69,8 @@ export const FIELDS: { [K in keyof PipelineConfig]-?: FieldCheck<PipelineConfig[
   beatName: (k, v, w) => parseText(k, v, w),
   beatHostname: (k, v, w) => parseText(k, v, w),
   beatVersion: (k, v, w) => parseText(k, v, w),
+  gcSlowdown: number(0, 100),
+  gcHeapEvents: whole(1),
 };
 
 /**
