@@ -13,12 +13,14 @@
  * run i+1 of any, so the machine's load drifts over all of them alike), and
  * prints a Markdown table: oracle median, lockstep, error, analysis times.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calibrate, median } from '../dist/pipeline/calibrate.js';
 import { Replay } from '../dist/pipeline/replay.js';
 import { resolveConfig } from '../dist/profiles/index.js';
 import { scenario } from '../dist/gen/scenarios.js';
+import { generateRedisCapture } from '../dist/gen/redis.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -26,13 +28,26 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const DATA = 'golden/oracles/pipeline';
-const file = opt('data', 'interleaved.json');
-const doc = JSON.parse(readFileSync(file.includes('/') ? file : join(DATA, file), 'utf8'));
+// --data FILE[,FILE…]: the settings of every file (a file of one capture names it in its label)
+const file = opt('data', 'interleaved.json,gen-big-values-queue-sizes.json');
+const docs = file.split(',').map((f) => JSON.parse(readFileSync(f.includes('/') ? f : join(DATA, f), 'utf8')));
+const doc = { settings: docs.flatMap((d) => d.settings.map((s) => ({ capture: d.label, ...s }))) };
 const calibrateOn = opt('calibrate-on', 'issue-3404');
 
 const issue = scenario('issue-3404');
 const real = (dir) => ({ capture: `golden/${dir}/capture.pcap`, ports: [Number(readFileSync(`golden/${dir}/port.txt`, 'utf8'))] });
-const CAPTURES = { 'issue-3404': issue, 'real-redis': real('real-redis'), 'real-redis-full': real('real-redis-full') };
+// gen-big-values: 2,000 transactions and 10 values of 10 MiB (golden/oracles/pipeline/README.md), made again here
+const big = () => {
+  const capture = '.lockstep/oracle-gen-big-values.pcap';
+  if (!existsSync(capture)) {
+    mkdirSync('.lockstep', { recursive: true });
+    generateRedisCapture({ transactions: 2000, big: 10, seed: 3, port: 7101, commands: 'packetbeat5' }, capture);
+  }
+  const sha = createHash('sha256').update(readFileSync(capture)).digest('hex');
+  if (!sha.startsWith('402960776dda8a6c')) throw new Error(`${capture}: sha256 ${sha}, not the oracle runs' capture`);
+  return { capture, ports: [7101] };
+};
+const CAPTURES = { 'issue-3404': issue, 'real-redis': real('real-redis'), 'real-redis-full': real('real-redis-full'), get 'gen-big-values'() { return big(); } };
 
 const cell = (label, q, w) => doc.settings.find((s) => s.capture === label && s.queue_size === q && s.waitstop === w);
 const on = cell(calibrateOn, 1000, 0);

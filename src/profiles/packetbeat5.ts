@@ -24,7 +24,7 @@ export const EOF_SLEEP_NS = 300_000_000;
  * report's band: 70 µs an event for the output, 58 µs for the publisher.
  */
 export const PACKETBEAT5_COSTS: Costs = {
-  analyzer: { perPacket: 182, perByte: 16.56, perEvent: 11_275, perBatch: 0 },
+  analyzer: { perPacket: 383, perByte: 10.97, perEvent: 12_435, perBatch: 0 },
   worker: { perPacket: 0, perByte: 0, perEvent: 57 * US, perBatch: 0 },
   output: { perPacket: 0, perByte: 0, perEvent: 69 * US, perBatch: 0 },
 };
