@@ -61,6 +61,7 @@ const scaled = (m: CostModel, k: number): CostModel => ({
   perByte: Math.round(m.perByte * k * 1e4) / 1e4,
   perEvent: ns(m.perEvent * k),
   perBatch: ns(m.perBatch * k),
+  warmup: ns(m.warmup * k),
 });
 
 /** The base's costs with the analyzer's scaled by `a` and every stage behind it by `b`. */

@@ -9,7 +9,7 @@ import { scriptedCapture, type ScriptedSegment } from '../../test/support/captur
 import { resolveConfig, type ConfigPatch, type PipelineConfig } from '../profiles/index.js';
 import { Replay } from './replay.js';
 
-const ZERO = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0 };
+const ZERO = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0, warmup: 0 };
 const MS = 1_000_000;
 
 /** A config whose costs are round numbers, so times can be worked out by hand. */

@@ -26,7 +26,7 @@ export const logstash: Profile = {
     batchDelayNs: 50 * MS,
     pipelineQueueSize: 0,
     shutdown: 'drain',
-    costs: { analyzer: CAPTURE_ANALYZER_COSTS, output: PREVIOUS_OUTPUT_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 200 * US } },
+    costs: { analyzer: CAPTURE_ANALYZER_COSTS, output: PREVIOUS_OUTPUT_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 200 * US, warmup: 0 } },
     // a Go collector's: not the JVM's
     gcSlowdown: 0,
   },

@@ -20,7 +20,7 @@ export const packetbeat6: Profile = {
     policy: 'block',
     batchSize: 2048,
     pipelineQueueSize: 0,
-    costs: { analyzer: CAPTURE_ANALYZER_COSTS, output: PREVIOUS_OUTPUT_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 100 * US } },
+    costs: { analyzer: CAPTURE_ANALYZER_COSTS, output: PREVIOUS_OUTPUT_COSTS, worker: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 100 * US, warmup: 0 } },
     // fitted for packetbeat 5 only (its oracle); these costs are not (issue 16)
     gcSlowdown: 0,
   },

@@ -39,7 +39,7 @@ describe('a library caller’s configuration', () => {
     [{ jitter: 11 }, 'Expected `jitter` to be a number from 0 to 10, got `11`'],
     [{ drawsPer: 'batch' }, 'Expected `drawsPer` to be one of slot, event, got `batch`'],
     [{ costs: { ...config.costs, worker: { ...config.costs.worker, perEvent: -1 } } }, 'Expected `costs.worker.perEvent` to be a number from 0 up, got `-1`'],
-    [{ costs: { analyzer: config.costs.analyzer } }, 'Expected `costs.worker` to be an object of perPacket, perByte, perEvent, perBatch (ns), got `undefined`'],
+    [{ costs: { analyzer: config.costs.analyzer } }, 'Expected `costs.worker` to be an object of perPacket, perByte, perEvent, perBatch, warmup (ns), got `undefined`'],
     [{ dropMethods: ['GET', ''] }, 'Expected `dropMethods` to be a list of Redis methods such as GET,PING, got `GET,`'],
     [{ outputFailureRate: 2 }, 'Expected `outputFailureRate` to be a number from 0 to 1, got `2`'],
   ])('%j', (patch, message) => {

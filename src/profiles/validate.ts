@@ -9,7 +9,7 @@ import { ConfigError, parseBool, parseChoice, parseNumber, parsePorts, parseText
 export type FieldCheck<T> = (key: string, value: unknown, where?: string) => T;
 
 export const COST_STAGES = ['analyzer', 'worker', 'output'] as const satisfies readonly (keyof Costs)[];
-export const COST_FIELDS = ['perPacket', 'perByte', 'perEvent', 'perBatch'] as const satisfies readonly (keyof CostModel)[];
+export const COST_FIELDS = ['perPacket', 'perByte', 'perEvent', 'perBatch', 'warmup'] as const satisfies readonly (keyof CostModel)[];
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);

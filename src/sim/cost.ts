@@ -6,6 +6,8 @@ export interface CostModel {
   perByte: number;
   perEvent: number;
   perBatch: number;
+  /** Added once, to the stage's first service: what it does before its first event (packetbeat's output opening its file). */
+  warmup: number;
 }
 
 export interface JitterOptions {
@@ -40,6 +42,7 @@ export class StageCost {
   /** The stream name of `event` draws, made once: not a string per service. */
   private readonly eventStream: string;
   private readonly runFactor: number;
+  private served = false;
 
   constructor(
     readonly stage: string,
@@ -62,7 +65,11 @@ export class StageCost {
   /** Cost of the next service slot, an integer number of ns. `eventId` keys the draws when they belong to events. */
   next(packets: number, bytes: number, events: number, batches: number, eventId = 0): number {
     const m = this.model;
-    const base = m.perPacket * packets + m.perByte * bytes + m.perEvent * events + m.perBatch * batches;
+    let base = m.perPacket * packets + m.perByte * bytes + m.perEvent * events + m.perBatch * batches;
+    if (!this.served) {
+      this.served = true;
+      base += m.warmup;
+    }
     let rng = this.rng;
     if (rng === null) return Math.round(base);
     if (this.drawsPer === 'event') rng = new Random(this.seed ^ Math.imul(eventId, 0x9e3779b1), this.eventStream);
