@@ -143,7 +143,7 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
   const how =
     sw.method === 'bisection'
       ? `is the smallest with no queue-full drops (bisection, ${sw.replays} replays)`
-      : `is the smallest of a log grid with no queue-full drops (drops need not fall as the queue grows here; ${sw.replays} replays)`;
+      : `is the smallest with no queue-full drops that a log grid, then bisection below its first drop-free point, found (drops need not fall as the queue grows here, so a smaller one is not ruled out; ${sw.replays} replays)`;
   say(`   queue_size ${minQ ?? '> 200000'} ${how};`);
   say(
     `   with it, -waitstop ${lossless.waitstopNs / 1e9} loses nothing at exit (the drain takes ${(need / 1e9).toFixed(3)} s after the 300 ms sleep; packetbeat takes whole seconds): ` +

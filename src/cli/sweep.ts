@@ -11,7 +11,7 @@ import type { Command } from './command.js';
 
 /** sweep's own options; the rest of its command line is a replay's (its --queue-size and --waitstop are these). */
 const SWEEP_OPTIONS = [
-  { name: 'queue-size', value: 'A..B', help: 'the range of queue_size to search (bisection where drops are monotone, else a log grid)' },
+  { name: 'queue-size', value: 'A..B', help: 'the range of queue_size to search (bisection where drops are monotone, else a log grid, then bisection below its first drop-free point)' },
   { name: 'waitstop', value: 'LIST', help: "waitstops to try, e.g. 0,1s,5s (default: the profile's)" },
   { name: 'seeds', value: 'a..b', help: 'seeds (with --jitter), e.g. 1..5 or 1,4,9' },
   { name: 'json', help: 'the result as one JSON object on stdout' },

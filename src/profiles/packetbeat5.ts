@@ -11,17 +11,17 @@ const US = 1_000;
 export const EOF_SLEEP_NS = 300_000_000;
 
 /**
- * Costs of packetbeat 5 on the report's machine (docs/DESIGN.md, "Costs and
- * calibration"). The report's `Uptime: 1.21 s` counts from the start of the
- * process: less a start-up of about 50 ms ({@link STARTUP_NS}) and the 300 ms
- * sleep at end of file, the analyzer took about 0.86 s for the 72,257
- * packets — the shape of the analyzer's cost (per packet, byte, event) kept,
- * scaled to that. Behind it the real code's output worker is the bottleneck,
- * by a little (pb5full-instr on this machine, golden/oracles/pipeline/: output
- * 14.8–21.1 µs an event, publisher 12.5–19.5, a ratio of 1.0–1.25): the two
- * keep a ratio of 1.2, at the effective cost (the report's slower machine, and
- * contention with the analyzer for two cores) with which the run lands in the
- * report's band: 70 µs an event for the output, 58 µs for the publisher.
+ * Costs of packetbeat 5 on the report's machine (docs/DESIGN.md, "The model
+ * of the publishing path"). Their shapes were measured on the real code on
+ * this machine (golden/oracles/pipeline/): the analyzer 69 ns a packet,
+ * 1.975 ns a byte, 2.24 µs a transaction (fitted over four captures); the
+ * publisher and output per event in the instrumented ratio of 1.2, per wire
+ * byte 1.7 and 1.0 ns; the output's first service late by a warm-up. The
+ * report's `Uptime: 1.21 s` counts from the start of the process: less a
+ * start-up of about 50 ms ({@link STARTUP_NS}) and the 300 ms sleep at end of
+ * file, the analyzer took about 0.86 s for the 72,257 packets. `lockstep
+ * calibrate` on the report's three runs scaled the analyzer × 5.5 and the
+ * stages behind it × 3.4 of this machine's; rounded here.
  */
 export const PACKETBEAT5_COSTS: Costs = {
   analyzer: { perPacket: 380, perByte: 10.9, perEvent: 12_354, perBatch: 0, warmup: 0 },
