@@ -71,14 +71,14 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
   say(paint.bold(`elastic/beats#3404, reproduced on ${capture}`));
   say(`packetbeat 5.x, -t, queue_size ${base.queueSize}, -waitstop 0. The report's three runs published 13,859, 14,619 and 15,006 events.`);
   say();
-  say(paint.bold('1. Live: the analyzer, the channel and an output on real threads and the real clock'));
+  say(paint.bold('1. Live: the analyzer, the channel, the publisher, the pipeline queue and the output on real threads and the real clock'));
   const live: number[] = [];
   let transactions = 0;
   for (let i = 0; i < runs; i++) {
     const r = await runLive(capture, { ports, tcp: base.tcp, queueSize: base.queueSize, waitstopMs: 0 });
     transactions = r.transactions;
     live.push(r.published);
-    say(`   run ${i + 1}: published ${r.published} of ${r.transactions} (dropped when the channel was full: ${r.droppedQueueFull}, still queued at exit: ${r.lostAtShutdown})`);
+    say(`   run ${i + 1}: wrote ${r.published} of ${r.transactions}, published_events=${r.publishedEvents} (dropped when the channel was full: ${r.droppedQueueFull}; at exit, still in the channel: ${r.lostInChannel}, counted but unwritten: ${r.publishedNotWritten})`);
   }
   say(`   ${new Set(live).size > 1 ? paint.yellow('Every run differs') : 'These runs happened to agree'}, and none of them can be replayed: the loss depends on how the threads were scheduled.`);
   say();

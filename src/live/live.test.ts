@@ -44,7 +44,11 @@ describe('runLive', () => {
     expect(r.published + r.droppedQueueFull + r.lostAtShutdown).toBe(r.transactions);
     // 1 ms an event: to keep up, the analyzer would have to take 3 s over 3,000 transactions
     expect(r.published).toBeLessThan(r.transactions);
-    expect(r.lostAtShutdown).toBeLessThanOrEqual(50);
+    // at exit: at most the channel (uncounted), and the pipeline queue plus the publisher's event (counted, unwritten)
+    expect(r.lostInChannel).toBeLessThanOrEqual(50);
+    expect(r.publishedNotWritten).toBeLessThanOrEqual(51);
+    expect(r.lostAtShutdown).toBe(r.lostInChannel + r.publishedNotWritten);
+    expect(r.publishedEvents).toBe(r.published + r.publishedNotWritten);
     expect(r.captureError).toBeNull();
     expectPublishedFile(out, r);
   });
@@ -56,12 +60,25 @@ describe('runLive', () => {
       tcp: 'packetbeat',
       queueSize: 5000,
       waitstopMs: 1500,
+      publisherCostUs: 0,
       outputCostUs: 0,
       out,
     });
-    expect(r).toMatchObject({ transactions: truth.length, published: truth.length, droppedQueueFull: 0, lostAtShutdown: 0 });
+    expect(r).toMatchObject({ transactions: truth.length, published: truth.length, publishedEvents: truth.length, droppedQueueFull: 0, lostAtShutdown: 0 });
     expect(r.wallMs).toBeGreaterThanOrEqual(1500);
     expect(readFileSync(out, 'utf8')).toBe(truth.join('\n') + '\n');
+  });
+
+  it('a slow output behind a fast publisher: the pipeline queue fills and the publisher blocks, so what is lost at exit was counted', async () => {
+    const out = join(dir, 'counted.ndjson');
+    // the publisher keeps up with the analyzer (no cost); the output takes 2 ms an event, so 300 ms + 0 s writes about 150 of them
+    const r = await runLive(capture, { ports: [6379], tcp: 'packetbeat', queueSize: 1000, waitstopMs: 0, publisherCostUs: 0, outputCostUs: 2000, out });
+    expect(r.publishedEvents).toBe(r.published + r.publishedNotWritten);
+    expect(r.published).toBeLessThan(1000);
+    // the queue was full when the run stopped: its 1,000 (and the publisher's blocked event) were counted and never written
+    expect(r.publishedNotWritten).toBeGreaterThanOrEqual(1000);
+    expect(r.lostAtShutdown).toBe(r.lostInChannel + r.publishedNotWritten);
+    expectPublishedFile(out, r);
   });
 
   it('writes to a temporary file, removed after, when no `out` is given', async () => {
@@ -77,6 +94,7 @@ describe('runLive', () => {
     );
     await expect(runLive(capture, { ...base, waitstopMs: -1 })).rejects.toThrow('Expected `waitstopMs`');
     await expect(runLive(capture, { ...base, outputCostUs: Number.NaN })).rejects.toThrow('Expected `outputCostUs`');
+    await expect(runLive(capture, { ...base, publisherCostUs: -1 })).rejects.toThrow('Expected `publisherCostUs`');
     await expect(runLive(capture, { ...base, ports: [70000] })).rejects.toThrow('Expected `ports`');
     await expect(runLive(join(dir, 'missing.pcap'), base)).rejects.toThrow(CaptureError);
   });

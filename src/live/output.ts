@@ -1,13 +1,17 @@
 import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import type { Ring } from './ring.js';
 
-/** Words of the control block the analyzer and the output thread share (an `Int32Array`). */
+/** Words of the control block the analyzer, the publisher and the output threads share (an `Int32Array`). */
 export const Control = {
-  /** A {@link StopMode}: set by the analyzer, read by the output between events. */
+  /** A {@link StopMode}: set by the analyzer, read by the other threads between events. */
   stop: 0,
   /** Lines written so far: set by the output. */
   written: 1,
-  words: 2,
+  /** packetbeat's `published_events`: events the publisher counted, before its blocking send. */
+  counted: 2,
+  /** 1 when the publisher was stopped holding an event it had counted and could not hand on. */
+  held: 3,
+  words: 4,
 } as const;
 
 /** What the output does when told to stop. */
@@ -28,12 +32,40 @@ export interface OutputOptions {
   onReady?: () => void;
 }
 
+/**
+ * packetbeat 5's publisher goroutine: takes each event out of the channel,
+ * spends its cost, counts it in `published_events`, then hands it to the
+ * pipeline queue with a send that blocks while the queue is full
+ * (libbeat/publisher/client.go, then the worker queue). Told to abort, it
+ * stops between events, or in the middle of that send with the event it had
+ * counted still in its hands.
+ */
+export function runPublisher(channel: Ring, queue: Ring, control: Int32Array, opts: { costUs: number; onReady?: () => void }): void {
+  const aborted = () => Atomics.load(control, Control.stop) === StopMode.abort;
+  let counted = 0;
+  opts.onReady?.();
+  for (;;) {
+    if (aborted()) break;
+    const event = channel.pop();
+    if (event === null) {
+      channel.waitForData(50);
+      continue;
+    }
+    if (opts.costUs > 0) spin(opts.costUs);
+    Atomics.store(control, Control.counted, ++counted);
+    if (!queue.pushWaiting(event, aborted)) {
+      Atomics.store(control, Control.held, 1);
+      break;
+    }
+  }
+}
+
 const NEWLINE = new Uint8Array([0x0a]);
 
 /**
- * The publisher side: takes events out of the ring and writes each as one
- * NDJSON line with one write, as packetbeat's file output does, until told to
- * stop. The lines written so far are kept in the control block.
+ * The output worker: takes events out of the pipeline queue and writes each
+ * as one NDJSON line with one write, as packetbeat's file output does, until
+ * told to stop. The lines written so far are kept in the control block.
  */
 export function runOutput(ring: Ring, control: Int32Array, opts: OutputOptions): void {
   const fd = openSync(opts.out, 'w');

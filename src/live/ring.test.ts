@@ -5,8 +5,8 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Control, StopMode } from './output.js';
 import { Ring } from './ring.js';
-import type { OutputWorkerData } from './worker.js';
-import { OUTPUT_THREAD_SCRIPT } from './live.js';
+import type { ThreadData } from './worker.js';
+import { THREAD_SCRIPT } from './live.js';
 
 const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
 
@@ -109,8 +109,8 @@ describe('Ring between two threads (the live output worker)', () => {
   /** Starts the output thread on `ring`, writing to `out`; resolves once it awaits events. */
   async function startOutput(ring: Ring, out: string, costUs: number) {
     const control = new Int32Array(new SharedArrayBuffer(Control.words * 4));
-    const data: OutputWorkerData = { ring: ring.buffer, control: control.buffer, out, costUs };
-    const worker = new Worker(OUTPUT_THREAD_SCRIPT, { workerData: data });
+    const data: ThreadData = { role: 'output', queue: ring.buffer, control: control.buffer, out, costUs };
+    const worker = new Worker(THREAD_SCRIPT, { workerData: data });
     const exited = new Promise<number>((resolve, reject) => {
       worker.once('error', reject);
       worker.once('exit', resolve);
@@ -146,6 +146,29 @@ describe('Ring between two threads (the live output worker)', () => {
     expect(got.length).toBe(50_000);
     for (let i = 0; i < got.length; i++) if (got[i] !== `{"n":${i}}`) expect(got[i]).toBe(`{"n":${i}}`);
     expect([ring.pushed, ring.popped]).toEqual([50_000, 50_000]);
+  });
+
+  it('pushWaiting blocks while the ring is full, as a Go channel send: 50,000 records through 8 slots, none lost, in order', async () => {
+    const ring = Ring.create(8);
+    const out = join(dir, 'blocking.ndjson');
+    const output = await startOutput(ring, out, 0);
+    const enc = new TextEncoder();
+    for (let i = 0; i < 50_000; i++) expect(ring.pushWaiting(enc.encode(`{"n":${i}}`), () => false)).toBe(true);
+    expect(await output.drain()).toBe(50_000);
+    const got = lines(out);
+    expect(got.pop()).toBe('');
+    expect(got).toEqual(Array.from({ length: 50_000 }, (_, i) => `{"n":${i}}`));
+  });
+
+  it('pushWaiting gives up, pushing nothing, once told to stop while the ring stays full', () => {
+    const ring = Ring.create(2);
+    const r = new Uint8Array([1, 2, 3]);
+    expect([ring.tryPush(r), ring.tryPush(r), ring.tryPush(r)]).toEqual([true, true, false]);
+    let asked = 0;
+    // no consumer: each wait times out (50 ms), then it asks again
+    expect(ring.pushWaiting(r, () => ++asked === 2)).toBe(false);
+    expect(asked).toBe(2);
+    expect([ring.size, ring.pushed]).toEqual([2, 2]);
   });
 
   it('drops what finds the ring full when the output is slower: drops + delivered = pushed, order kept', async () => {

@@ -160,9 +160,27 @@ export class Ring {
     if (Atomics.load(this.ctl, CONSUMER_WAITING) !== 0) Atomics.notify(this.ctl, HEAD);
   }
 
-  /** Wakes a consumer sleeping in {@link waitForData} (to see a stop flag, say). */
+  /** Wakes a consumer sleeping in {@link waitForData} and a producer in {@link pushWaiting} (to see a stop flag, say). */
   wake(): void {
     Atomics.notify(this.ctl, HEAD);
+    Atomics.notify(this.ctl, TAIL);
+  }
+
+  /**
+   * Pushes `record`, waiting while the ring is full, as a blocking Go channel
+   * send does; false if `stopped()` says so first (the record is not pushed).
+   * Only where blocking is allowed: a worker thread.
+   */
+  pushWaiting(record: Uint8Array, stopped: () => boolean): boolean {
+    for (;;) {
+      // read before the try: a pop between the try and the wait changes it, and the wait returns at once
+      const tail = Atomics.load(this.ctl, TAIL);
+      if (this.tryPush(record)) return true;
+      if (stopped()) return false;
+      Atomics.store(this.ctl, PRODUCER_WAITING, 1);
+      Atomics.wait(this.ctl, TAIL, tail, 50);
+      Atomics.store(this.ctl, PRODUCER_WAITING, 0);
+    }
   }
 
   // ---- consumer ----
@@ -206,6 +224,7 @@ export class Ring {
   private release(): void {
     Atomics.store(this.ctl, TAIL_BYTES, (this.peekTailBytes + recordBytes(this.peekedLength)) | 0);
     Atomics.store(this.ctl, TAIL, (Atomics.load(this.ctl, TAIL) + 1) | 0);
+    if (Atomics.load(this.ctl, PRODUCER_WAITING) !== 0) Atomics.notify(this.ctl, TAIL);
   }
 
   /**
@@ -235,6 +254,8 @@ const TAIL = 16;
 const TAIL_BYTES = 17;
 /** Set while the consumer sleeps in {@link Ring.waitForData}. */
 const CONSUMER_WAITING = 18;
+/** Set while the producer sleeps in {@link Ring.pushWaiting}. */
+const PRODUCER_WAITING = 19;
 const CAPACITY = 32;
 const BYTE_CAPACITY = 33;
 const CTL_WORDS = 48;
