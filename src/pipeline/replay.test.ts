@@ -6,15 +6,15 @@ import { CaptureError } from '../pcap/errors.js';
 import { Encoders } from '../protocols/index.js';
 import { encodeCommand } from '../redis/encode.js';
 import { scriptedCapture, type ScriptedSegment } from '../../test/support/capture.js';
-import { resolveConfig, type ConfigPatch, type PipelineConfig } from '../profiles/index.js';
+import { resolveConfig, type ConfigPatch, type PipelineConfig, type ProfileName } from '../profiles/index.js';
 import { Replay } from './replay.js';
 
 const ZERO = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0, warmup: 0 };
 const MS = 1_000_000;
 
 /** A config whose costs are round numbers, so times can be worked out by hand. */
-function config(patch: ConfigPatch): PipelineConfig {
-  return resolveConfig('packetbeat5', [
+function config(patch: ConfigPatch, profile: ProfileName = 'packetbeat5'): PipelineConfig {
+  return resolveConfig(profile, [
     {
       tcp: 'reassemble',
       pipelineQueueSize: 0,
@@ -32,8 +32,8 @@ const THREE: ScriptedSegment[] = [
   { atNs: 500, toServer: false, payload: '$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n' },
 ];
 
-function run(segments: ScriptedSegment[], patch: ConfigPatch) {
-  const r = new Replay(scriptedCapture(segments), config(patch), { output: { kind: 'memory' } });
+function run(segments: ScriptedSegment[], patch: ConfigPatch, profile: ProfileName = 'packetbeat5') {
+  const r = new Replay(scriptedCapture(segments), config(patch, profile), { output: { kind: 'memory' } });
   const fates: string[] = [];
   const original = r.ledger.record.bind(r.ledger);
   r.ledger.record = (tx, fate, time, where, depth, counted) => {
@@ -85,6 +85,18 @@ describe('replay: hand-checked cases', () => {
     expect(summary.counters['publisher.queue_max_depth']).toBe(1);
   });
 
+  it('queue_push_duration_in_millis truncates each push to whole ms before adding, as Logstash does', () => {
+    const FOUR: ScriptedSegment[] = [
+      { atNs: 0, toServer: true, payload: Buffer.concat(['a', 'b', 'c', 'd'].map((k) => encodeCommand(['GET', k]))) },
+      { atNs: 500, toServer: false, payload: '$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n' },
+    ];
+    const { summary, fates } = run(FOUR, { queueSize: 1, policy: 'block', workers: 1, batchSize: 1, batchDelayNs: 0, shutdown: 'drain', costs: { worker: { ...ZERO, perEvent: 0.7 * MS } } }, 'logstash');
+    // at 2 µs: tx1 taken at once, tx2 fits, tx3 waits until tx2 is taken at 0.702 ms (0.7 ms), tx4 until 1.402 ms (0.7 ms)
+    expect(fates).toEqual(['1 published @702000 worker.1 depth=0', '2 published @1402000 worker.1 depth=0', '3 published @2102000 worker.1 depth=0', '4 published @2802000 worker.1 depth=0']);
+    // 1.4 ms blocked in all, but each push was under 1 ms: 0 (a floor of the total would say 1)
+    expect(summary.logstash.events.queue_push_duration_in_millis).toBe(0);
+  });
+
   it('packetbeat 5.x topology: the publisher counts published_events before its blocking send; at exit the worker queue and the output\'s event are counted, never written', () => {
     const c = resolveConfig('packetbeat5', [
       { tcp: 'reassemble', queueSize: 10, pipelineQueueSize: 1, costs: { analyzer: { ...ZERO, perPacket: 1000 }, worker: ZERO, output: { ...ZERO, perEvent: 200 * MS } } },
@@ -117,31 +129,47 @@ describe('replay: hand-checked cases', () => {
     expect([d.counters['libbeat.publisher.published_events'], d.fates.published, d.counters['publisher.published_not_written']]).toEqual([3, 3, 0]);
   });
 
-  it('Logstash read_batch: drain what is there, then poll batch.delay, restarted after each event', () => {
-    // replies at 0.5 ms, 1.5 ms, 4 ms: the first two batch together (each restarts the 2 ms poll), the third alone
+  it('Logstash read_batch: drain what is there, then poll batch.delay, restarted after each event; a partial batch after two empty polls', () => {
+    // replies at 0.5 ms, 1.5 ms, 6 ms: the first two batch together (each restarts the 2 ms poll), the third alone
     const segs: ScriptedSegment[] = [
       { atNs: 0, toServer: true, payload: Buffer.concat([encodeCommand(['GET', 'a']), encodeCommand(['GET', 'b']), encodeCommand(['GET', 'c'])]) },
       { atNs: 0.5 * MS, toServer: false, payload: '$1\r\n1\r\n' },
       { atNs: 1.5 * MS, toServer: false, payload: '$1\r\n2\r\n' },
       { atNs: 6 * MS, toServer: false, payload: '$1\r\n3\r\n' },
     ];
-    const { fates, summary } = run(segs, {
-      profile: 'logstash',
+    const logstash = {
       pacing: 'timestamps',
       queueSize: 10,
       policy: 'block',
+      workers: 1,
       batchSize: 125,
       batchDelayNs: 2 * MS,
       shutdown: 'drain',
       costs: { worker: { ...ZERO, perBatch: 100_000 } },
-    });
-    // events at 0.501, 1.501, 6.001 ms; the poll ends 2 ms after the second event: 3.501 ms + 0.1 ms service
+    } as const;
+    const { fates, summary } = run(segs, logstash, 'logstash');
+    // events at 0.501, 1.501, 6.001 ms. The poll after the second event times out at 3.501 ms with two events in hand;
+    // LsQueueUtils.drain then polls a whole delay again and returns the batch when that one brings nothing: 5.501 ms,
+    // + 0.1 ms service. The third: 6.001 + 2 + 2 + 0.1 ms
     expect(fates).toEqual([
-      '1 published @3601000 worker.1 depth=0',
-      '2 published @3601000 worker.1 depth=0',
-      '3 published @8101000 worker.1 depth=0',
+      '1 published @5601000 worker.1 depth=0',
+      '2 published @5601000 worker.1 depth=0',
+      '3 published @10101000 worker.1 depth=0',
     ]);
     expect(summary.logstash.events).toEqual({ in: 3, filtered: 3, out: 3, duration_in_millis: 0, queue_push_duration_in_millis: 0 });
+
+    // an event that comes during the second poll joins the batch, and the two polls start again after it
+    const late = run(
+      [
+        { atNs: 0, toServer: true, payload: Buffer.concat([encodeCommand(['GET', 'a']), encodeCommand(['GET', 'b'])]) },
+        { atNs: 0.5 * MS, toServer: false, payload: '$1\r\n1\r\n' },
+        { atNs: 3 * MS, toServer: false, payload: '$1\r\n2\r\n' },
+      ],
+      logstash,
+      'logstash',
+    );
+    // first poll 0.501–2.501 ms, second 2.501–4.501: the event at 3.001 ms is taken; then 5.001 and 7.001 ms, + 0.1 ms
+    expect(late.fates).toEqual(['1 published @7101000 worker.1 depth=0', '2 published @7101000 worker.1 depth=0']);
   });
 
   it('filters and output failures get their own fates', () => {

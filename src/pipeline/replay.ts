@@ -273,7 +273,7 @@ export class Replay {
           filtered: q.accepted - f.filtered - this.ledger.lostAtShutdownBy.queue,
           out: f.published,
           duration_in_millis: Math.floor(serviceNs / 1e6),
-          queue_push_duration_in_millis: Math.floor(q.pushBlockedNs / 1e6),
+          queue_push_duration_in_millis: q.pushBlockedWholeMs,
         },
       },
       simTimeNs: this.scheduler.now,
@@ -478,6 +478,9 @@ export class Worker implements Process {
   private timerGen = 0;
   private readonly batchSize: number;
   private readonly batchDelayNs: number;
+  /** Polls in a row that must time out with nothing before a partial batch is served. */
+  private readonly polls: number;
+  private emptyPolls = 0;
 
   /** The batch in hand is in published_events: counted by this stage once served, or by one before it. */
   private counted = false;
@@ -490,7 +493,7 @@ export class Worker implements Process {
     private readonly output: Output,
     private readonly ledger: Ledger,
     private readonly published: PublishedCount | null,
-    batch: { size: number; delayNs: number },
+    batch: { size: number; delayNs: number; polls?: number },
     private readonly cost: StageCost,
     /** What it reads was counted in published_events by a stage before it. */
     private readonly readsCounted = false,
@@ -501,6 +504,7 @@ export class Worker implements Process {
     this.spec = dot < 0 ? stage : stage.slice(0, dot);
     this.batchSize = batch.size;
     this.batchDelayNs = batch.delayNs;
+    this.polls = batch.polls ?? 1;
   }
 
   run(now: number, wakeup: Wakeup, arg: number): void {
@@ -513,7 +517,8 @@ export class Worker implements Process {
     } else if (wakeup === 'item') {
       if (this.state === WAITING) this.fill(now);
     } else if (wakeup === 'timeout' && arg === this.timerGen && this.state === WAITING && this.size > 0) {
-      this.serve(now);
+      if (++this.emptyPolls >= this.polls) this.serve(now);
+      else this.poll(now);
     }
   }
 
@@ -533,14 +538,21 @@ export class Worker implements Process {
     q.wait(this);
     if (took > 0) {
       // the poll's timeout starts again after each event
-      this.timerGen++;
-      this.clock.at(now + this.batchDelayNs, this, 'timeout', this.timerGen);
+      this.emptyPolls = 0;
+      this.poll(now);
     }
+  }
+
+  /** Waits one batch delay for more. */
+  private poll(now: number): void {
+    this.timerGen++;
+    this.clock.at(now + this.batchDelayNs, this, 'timeout', this.timerGen);
   }
 
   private serve(now: number): void {
     this.input.unwait(this);
     this.state = SERVING;
+    this.emptyPolls = 0;
     let bytes = 0;
     // an event's sizes and id sit in objects made long ago (cold in cache): read them only when the cost needs them
     if (this.cost.model.perByte !== 0) for (let i = 0; i < this.size; i++) bytes += this.batch[i]!.bytes;

@@ -41,5 +41,14 @@ export const logstash: Profile = {
       return {};
     },
   },
-  topology: (c) => publisherChain(c),
+  topology: (c) => {
+    const t = publisherChain(c);
+    return {
+      ...t,
+      // logstash-core/src/main/java/org/logstash/common/LsQueueUtils.java, drain(queue, count, nanos): the outer
+      // do/while calls the inner drain again after a timeout that brought some events, and stops only when an inner
+      // call drains none, so a partial batch waits for a second whole batch.delay with nothing (6.1 and later)
+      stages: t.stages.map((st) => (st.countsPublished ? { ...st, batch: { ...st.batch, polls: 2 } } : st)),
+    };
+  },
 };

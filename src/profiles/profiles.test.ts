@@ -32,7 +32,7 @@ describe('profiles', () => {
     expect(pb6.source.protocol).toBe('redis');
     const ls = profileOf('logstash').topology(PROFILE_DEFAULTS.logstash);
     expect(ls.queues).toEqual([{ name: 'queue', capacity: 250, whenFull: 'block' }]);
-    expect(ls.stages.map((s) => [s.name, s.instances, s.output, s.batch])).toEqual([['worker', 2, null, { size: 125, delayNs: 50_000_000 }]]);
+    expect(ls.stages.map((s) => [s.name, s.instances, s.output, s.batch])).toEqual([['worker', 2, null, { size: 125, delayNs: 50_000_000, polls: 2 }]]);
     expect(ls.shutdown).toEqual({ graceNs: 0, afterNs: 0, stops: [] });
   });
 

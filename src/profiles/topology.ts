@@ -39,8 +39,12 @@ export interface StageSpec {
   input: string;
   /** The store it hands events on to (blocking when full), or null: the output (filters, failures, the event file). */
   output: string | null;
-  /** Logstash's read_batch: up to `size` events, polling `delayNs` for more (restarted after each event). */
-  batch: { size: number; delayNs: number };
+  /**
+   * Logstash's read_batch: up to `size` events, polling `delayNs` for more
+   * (restarted after each event); a partial batch returns once `polls`
+   * polls in a row (default 1) have timed out with nothing.
+   */
+  batch: { size: number; delayNs: number; polls?: number };
   cost: CostModel;
   /**
    * packetbeat's `published_events` is counted as this stage has served an

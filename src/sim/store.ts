@@ -13,6 +13,12 @@ export class Store<T> {
   accepted = 0;
   /** Total time producers spent blocked on a full store, ns. */
   pushBlockedNs = 0;
+  /**
+   * The same, each push's wait truncated to whole ms before it is added:
+   * Logstash's `queue_push_duration_in_millis` (JRubyWrappedWriteClientExt
+   * incrementTimers: `TimeUnit.MILLISECONDS.convert(System.nanoTime() - start, NANOSECONDS)` per push).
+   */
+  pushBlockedWholeMs = 0;
   /** Deepest the store has been. */
   maxDepth = 0;
   private readonly ring: (T | undefined)[];
@@ -66,7 +72,9 @@ export class Store<T> {
     this.size--;
     this.onDepth?.(now, this.size);
     if (this.blocked.length > 0) {
-      this.pushBlockedNs += now - this.blockedSince.shift()!;
+      const blocked = now - this.blockedSince.shift()!;
+      this.pushBlockedNs += blocked;
+      this.pushBlockedWholeMs += Math.floor(blocked / 1e6);
       this.clock.at(now, this.blocked.shift()!, 'room');
     }
     return item;
