@@ -9,9 +9,14 @@ const MS = 1_000_000;
 /**
  * Logstash's memory queue: an `ArrayBlockingQueue` of `pipeline.batch.size ×
  * pipeline.workers` (125 × 2); producers block on `put`
- * (`queue_push_duration_in_millis`); each worker's `read_batch` drains what
- * is there, then polls `pipeline.batch.delay`, restarted after each event;
- * filters + outputs are `duration_in_millis`; the queue always drains.
+ * (`queue_push_duration_in_millis`, each push's wait truncated to whole ms
+ * before it is added: JRubyWrappedWriteClientExt.incrementTimers); each
+ * worker's `read_batch` drains what is there, then polls
+ * `pipeline.batch.delay`, restarted after each event, and returns a partial
+ * batch only after a second whole delay brings nothing (LsQueueUtils.drain);
+ * filters + outputs are `duration_in_millis` (the total, floored: 8.x's
+ * ConcurrentLiveTimerMetric carries the sub-ms remainder; 6.x–7.x truncated
+ * each batch, which lockstep does not model yet); the queue always drains.
  */
 export const logstash: Profile = {
   name: 'logstash',
