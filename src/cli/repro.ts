@@ -161,7 +161,7 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
       `and -waitstop ${anyMachine.waitstopNs / 1e9} covers the drain at these costs: published ${anyMachineRun.fates.published} of ${anyMachineRun.transactions}`,
   );
   say(`   ${paint.dim(replayCommand(capture, anyMachine))}`);
-  say(`   or packetbeat 6+, which blocks instead of dropping when it reads a file, with shutdown_timeout ${(blockDrain.waitstopNs / 1e9).toFixed(3)} s: published ${blockRun.fates.published} of ${blockRun.transactions}`);
+  say(`   or packetbeat 6+, which blocks instead of dropping when it reads a file, with shutdown_timeout ${(blockDrain.waitstopNs / 1e9).toFixed(3)} s (its memory queue shows the output a last, short buffer only at flush.timeout): published ${blockRun.fates.published} of ${blockRun.transactions}`);
   say(`   ${paint.dim(replayCommand(capture, blockDrain))}`);
 
   const result: ReproResult = {

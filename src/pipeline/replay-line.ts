@@ -119,6 +119,8 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
   setting('beatHostname', { name: 'beat-hostname', value: 'HOST', help: "packetbeat5 events' beat.hostname (default lockstep)" }, { unlessDefault: true }),
   setting('gcSlowdown', { name: 'gc-slowdown', value: 'G', help: 'the analyzer runs up to 1+G times slower while the stores hold events (Go marking them; 0: off)' }, { unlessDefault: true }),
   setting('gcHeapEvents', { name: 'gc-heap-events', value: 'N', help: 'the held events at which --gc-slowdown is full' }, { unlessDefault: true }),
+  setting('flushMinEvents', { name: 'flush-min-events', value: 'N', help: "packetbeat6's memory queue: events reach the output a buffer of N at a time (queue.mem.flush.min_events; default 2048)" }, { unlessDefault: true }),
+  setting('flushTimeoutNs', { name: 'flush-timeout', value: 'D', help: 'or D after the first event of the buffer (queue.mem.flush.timeout; default 1s)' }, { ...duration('s'), unlessDefault: true }),
   setting('beatVersion', { name: 'beat-version', value: 'V', help: "packetbeat5 events' beat.version (default 5.6.17)" }, { unlessDefault: true }),
 ];
 

@@ -85,6 +85,28 @@ describe('replay: hand-checked cases', () => {
     expect(summary.counters['publisher.queue_max_depth']).toBe(1);
   });
 
+  it('packetbeat 6: the memory queue shows the output a buffer at a time, so a last buffer short of flush.min_events waits for flush.timeout, past the exit', () => {
+    const pb6 = {
+      queueSize: 4096, policy: 'block', pipelineQueueSize: 0, workers: 1, batchSize: 2048, flushMinEvents: 2, flushTimeoutNs: 1000 * MS,
+      costs: { worker: ZERO, output: { ...ZERO, perEvent: MS } },
+    } as const;
+    const lost = run(THREE, pb6, 'packetbeat6');
+    expect(lost.fates).toEqual([
+      // tx1 and tx2 (at 2 µs) fill a buffer of 2: visible at once, one get, one batch of 2 ms
+      '1 published @2002000 output depth=0',
+      '2 published @2002000 output depth=0',
+      // tx3 waits alone for the timer, due 1 s after it; the run ends 300 ms after the end of the file
+      '3 lost_at_shutdown @300002000 queue depth=0 (counted in published_events)',
+    ]);
+    expect(lost.summary.counters['libbeat.publisher.published_events']).toBe(3);
+    // shutdown_timeout 700 ms: the exit comes as the timer shows tx3, which the output has taken and not written
+    const short = run(THREE, { ...pb6, waitstopNs: 700 * MS }, 'packetbeat6');
+    expect(short.fates.slice(2)).toEqual(['3 lost_at_shutdown @1000002000 in_flight depth=0 (counted in published_events)']);
+    // 701 ms: its 1 ms of output fits
+    const waited = run(THREE, { ...pb6, waitstopNs: 701 * MS }, 'packetbeat6');
+    expect(waited.fates.slice(2)).toEqual(['3 published @1001002000 output depth=0']);
+  });
+
   it('queue_push_duration_in_millis truncates each push to whole ms before adding, as Logstash does', () => {
     const FOUR: ScriptedSegment[] = [
       { atNs: 0, toServer: true, payload: Buffer.concat(['a', 'b', 'c', 'd'].map((k) => encodeCommand(['GET', k]))) },

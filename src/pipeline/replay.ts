@@ -143,7 +143,7 @@ export class Replay {
     this.ledger = new Ledger(ledgerFile, t.queues.map((q) => q.name));
     this.outputKind = opts.output?.kind ?? 'none';
     const jitter = c.jitter > 0 ? jitterOptions(c.jitter) : NO_JITTER;
-    for (const q of t.queues) this.stores.set(q.name, new Store<Transaction>(q.name, q.capacity, this.scheduler));
+    for (const q of t.queues) this.stores.set(q.name, new Store<Transaction>(q.name, q.capacity, this.scheduler, q.memqueue && q.memqueue.minEvents > 1 ? q.memqueue : null, q.memqueue !== undefined));
     const whenFull = t.queues.find((q) => q.name === t.source.output)!.whenFull;
     const end: Process = { stage: 'shutdown', run: (now) => this.shutdown(now) };
     const cost = new StageCost('analyzer', t.source.cost, jitter, c.seed);
@@ -476,6 +476,8 @@ export class Worker implements Process {
   private size = 0;
   private delivered = 0;
   private timerGen = 0;
+  /** Events taken for the batch in hand, filtered ones included: what it acknowledges once done. */
+  private taken = 0;
   private readonly batchSize: number;
   private readonly batchDelayNs: number;
   /** Polls in a row that must time out with nothing before a partial batch is served. */
@@ -524,11 +526,10 @@ export class Worker implements Process {
 
   private fill(now: number): void {
     const q = this.input;
-    let took = 0;
-    while (this.size < this.batchSize && q.depth > 0) {
-      this.batch[this.size++] = q.take(now);
-      took++;
-    }
+    // one take: what the store shows now, up to the batch (with a flush rule, of one buffer)
+    const took = Math.min(this.batchSize - this.size, q.takeable);
+    for (let i = 0; i < took; i++) this.batch[this.size++] = q.take(now);
+    this.taken += took;
     if (this.size >= this.batchSize || (this.size > 0 && this.batchDelayNs === 0)) {
       this.serve(now);
       q.wakeAnother(now);
@@ -601,6 +602,9 @@ export class Worker implements Process {
     this.delivered = 0;
     this.counted = false;
     this.state = WAITING;
+    // the batch is done: a store that frees room on acknowledgement (the Beats memory queue) gets it back
+    this.input.ack(this.taken, now);
+    this.taken = 0;
     return true;
   }
 

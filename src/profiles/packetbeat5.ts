@@ -86,6 +86,9 @@ export const packetbeat5: Profile = {
     beatVersion: '5.6.17',
     gcSlowdown: 1.2,
     gcHeapEvents: 1_000,
+    // packetbeat 5 has no memory queue; packetbeat 6's defaults (libbeat/publisher/queue/memqueue/config.go)
+    flushMinEvents: 2048,
+    flushTimeoutNs: 1_000_000_000,
   },
   settings: {
     // the publisher channel and, behind the publisher, the pipeline queue: both `queue_size` long

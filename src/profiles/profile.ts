@@ -80,6 +80,13 @@ export interface PipelineConfig {
   gcSlowdown: number;
   /** The held events past which the slowdown stops growing (Go's 4 MB minimum heap, in events). */
   gcHeapEvents: number;
+  /**
+   * The Beats memory queue (packetbeat 6+): events reach the output a buffer
+   * at a time, once `flushMinEvents` have gathered or `flushTimeoutNs` after
+   * the buffer's first event (`queue.mem.flush.min_events`, `.timeout`).
+   */
+  flushMinEvents: number;
+  flushTimeoutNs: number;
 }
 
 /** A partial configuration: what one source (file, -E, flags) sets. */

@@ -1,5 +1,6 @@
 import type { EventOptions } from '../protocols/protocol.js';
 import type { CostModel } from '../sim/cost.js';
+import type { FlushRule } from '../sim/store.js';
 
 /**
  * A pipeline's shape, as data: the stores between its stages, the stages
@@ -27,6 +28,8 @@ export interface QueueSpec {
   capacity: number;
   /** What its producer does when it is full: drop the event (uncounted by packetbeat 5), or wait for room. */
   whenFull: 'drop' | 'block';
+  /** The Beats memory queue: events visible a buffer at a time ({@link FlushRule}), room freed when the consumer acknowledges. */
+  memqueue?: FlushRule;
 }
 
 export interface StageSpec {

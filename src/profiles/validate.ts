@@ -71,6 +71,8 @@ export const FIELDS: { [K in keyof PipelineConfig]-?: FieldCheck<PipelineConfig[
   beatVersion: (k, v, w) => parseText(k, v, w),
   gcSlowdown: number(0, 100),
   gcHeapEvents: whole(1),
+  flushMinEvents: whole(0, 100_000_000),
+  flushTimeoutNs: whole(0),
 };
 
 /**

@@ -1,4 +1,15 @@
-import type { Clock, Process } from './scheduler.js';
+import type { Clock, Process, Wakeup } from './scheduler.js';
+
+/**
+ * The Beats memory queue's buffering (libbeat/publisher/queue/memqueue,
+ * eventloop.go bufferingEventLoop): events become visible to consumers a
+ * buffer at a time, when `minEvents` have gathered or `timeoutNs` after the
+ * buffer's first event; a consumer's get returns events of one buffer only.
+ */
+export interface FlushRule {
+  minEvents: number;
+  timeoutNs: number;
+}
 
 /**
  * A bounded FIFO between two stages, as SimPy's `Store` with a capacity: a
@@ -8,7 +19,7 @@ import type { Clock, Process } from './scheduler.js';
  * (woken with `room`), whose blocked time is Logstash's `queue_push_duration`.
  * Whether a full store drops or blocks is the producer's choice.
  */
-export class Store<T> {
+export class Store<T> implements Process {
   /** Items accepted (Logstash's events.in for the first queue). */
   accepted = 0;
   /** Total time producers spent blocked on a full store, ns. */
@@ -29,22 +40,46 @@ export class Store<T> {
   private readonly blockedSince: number[] = [];
   /** Called with (time, depth) whenever the depth changes (`replay --plot`). */
   onDepth: ((now: number, depth: number) => void) | null = null;
+  /** Events taken by consumers and not yet acknowledged (with `ackOnServed`: they still take room). */
+  private unacked = 0;
+  // the flush rule's buffers: the remaining sizes of the flushed ones (head first), the current one's
+  private readonly flushed: number[] = [];
+  private current = 0;
+  /** The current buffer was flushed by its timer: it is `flushed`'s last, and what joins it is visible at once. */
+  private currentFlushed = false;
+  private timerGen = 0;
+  private timerOn = false;
 
   constructor(
     readonly name: string,
     readonly capacity: number,
     private readonly clock: Clock,
+    /** Events visible to consumers a buffer at a time (the Beats memory queue); null: each at once. */
+    private readonly flush: FlushRule | null = null,
+    /** Room is freed when the consumer acknowledges its batch ({@link ack}), not when it takes it (the Beats memory queue). */
+    readonly ackOnServed = false,
   ) {
     this.ring = new Array<T | undefined>(Math.min(capacity, 1 << 16));
+  }
+
+  /** For traces: the store as the process its flush timer runs. */
+  get stage(): string {
+    return this.name;
   }
 
   get depth(): number {
     return this.size;
   }
 
+  /** How many events one take may return now: all of them, or (with a flush rule) what is left of the oldest flushed buffer. */
+  get takeable(): number {
+    if (this.flush === null) return this.size;
+    return this.flushed.length > 0 ? this.flushed[0]! : 0;
+  }
+
   /** Puts `item` if there is room (waking the first waiting consumer); false when full. */
   tryPut(item: T): boolean {
-    if (this.size >= this.capacity) return false;
+    if (this.size + this.unacked >= this.capacity) return false;
     if (this.size === this.ring.length) this.growRing();
     // head + size < 2 × length: a subtraction, not a division
     let at = this.head + this.size;
@@ -54,8 +89,53 @@ export class Store<T> {
     this.accepted++;
     if (this.size > this.maxDepth) this.maxDepth = this.size;
     this.onDepth?.(this.clock.now, this.size);
-    if (this.waiters.length > 0) this.clock.at(this.clock.now, this.waiters.shift()!, 'item');
+    if (this.flush !== null) this.buffered();
+    if (this.waiters.length > 0 && this.takeable > 0) this.clock.at(this.clock.now, this.waiters.shift()!, 'item');
     return true;
+  }
+
+  /** An event joined the current buffer (eventloop.go handleInsert). */
+  private buffered(): void {
+    const rule = this.flush!;
+    if (this.currentFlushed) {
+      // added to a buffer its timer flushed: visible at once; a full one makes way for a new buffer
+      if (++this.flushed[this.flushed.length - 1]! >= rule.minEvents) this.currentFlushed = false;
+      return;
+    }
+    if (++this.current < rule.minEvents) {
+      // the timer starts with the buffer's first event and is not restarted
+      if (!this.timerOn) {
+        this.timerOn = true;
+        this.clock.at(this.clock.now + rule.timeoutNs, this, 'timeout', ++this.timerGen);
+      }
+      return;
+    }
+    this.timerOn = false;
+    this.timerGen++;
+    this.flushed.push(this.current);
+    this.current = 0;
+  }
+
+  /** The flush timer: the current buffer becomes visible as it is, and stays the one events join. */
+  run(now: number, wakeup: Wakeup, arg: number): void {
+    if (wakeup !== 'timeout' || arg !== this.timerGen || !this.timerOn) return;
+    this.timerOn = false;
+    if (this.current === 0) return;
+    this.flushed.push(this.current);
+    this.current = 0;
+    this.currentFlushed = true;
+    if (this.waiters.length > 0) this.clock.at(now, this.waiters.shift()!, 'item');
+  }
+
+  /** The consumer is done with `n` events it took: with `ackOnServed`, their room is free again. */
+  ack(n: number, now: number): void {
+    if (!this.ackOnServed) return;
+    this.unacked -= n;
+    for (let i = 0; i < n && this.blocked.length > 0; i++) {
+      this.pushBlockedNs += now - this.blockedSince[0]!;
+      this.pushBlockedWholeMs += Math.floor((now - this.blockedSince.shift()!) / 1e6);
+      this.clock.at(now, this.blocked.shift()!, 'room');
+    }
   }
 
   /** `producer` waits for room; it is woken with `room` when a consumer takes an item. */
@@ -71,6 +151,11 @@ export class Store<T> {
     if (++this.head === this.ring.length) this.head = 0;
     this.size--;
     this.onDepth?.(now, this.size);
+    if (this.flush !== null) this.tookFlushed();
+    if (this.ackOnServed) {
+      this.unacked++;
+      return item;
+    }
     if (this.blocked.length > 0) {
       const blocked = now - this.blockedSince.shift()!;
       this.pushBlockedNs += blocked;
@@ -78,6 +163,13 @@ export class Store<T> {
       this.clock.at(now, this.blocked.shift()!, 'room');
     }
     return item;
+  }
+
+  /** One event out of the oldest flushed buffer (eventloop.go handleGetRequest, advanceFlushList). */
+  private tookFlushed(): void {
+    if (--this.flushed[0]! > 0) return;
+    this.flushed.shift();
+    if (this.flushed.length === 0 && this.currentFlushed) this.currentFlushed = false;
   }
 
   /** A consumer parks until an item arrives (woken with `item`). */
@@ -96,7 +188,7 @@ export class Store<T> {
 
   /** Items still here while consumers wait: wake the next one too. */
   wakeAnother(now: number): void {
-    if (this.size > 0 && this.waiters.length > 0) this.clock.at(now, this.waiters.shift()!, 'item');
+    if (this.takeable > 0 && this.waiters.length > 0) this.clock.at(now, this.waiters.shift()!, 'item');
   }
 
   /** Everything still stored, oldest first; the store is left empty (shutdown). */
@@ -110,6 +202,11 @@ export class Store<T> {
     }
     this.blocked.length = 0;
     this.blockedSince.length = 0;
+    this.flushed.length = 0;
+    this.current = 0;
+    this.currentFlushed = false;
+    this.timerOn = false;
+    this.timerGen++;
     this.onDepth?.(this.clock.now, 0);
     return out;
   }
