@@ -9,13 +9,19 @@ function recorder(log: string[], name: string): Process {
   return { stage: name, run: (now: number, wakeup: Wakeup) => log.push(`${name} ${wakeup} @${now / MS}ms`) };
 }
 
+/** A memory queue of 100 with buffers of 3 and a 10 ms flush timeout, and an output waiting on it that logs its wake-ups. */
+function memqueue() {
+  const s = new Scheduler();
+  const q = new Store<number>('queue', 100, s, { minEvents: 3, timeoutNs: 10 * MS }, true);
+  const log: string[] = [];
+  const consumer = recorder(log, 'output');
+  q.wait(consumer);
+  return { s, q, log, consumer };
+}
+
 describe('Store as the Beats memory queue (eventloop.go bufferingEventLoop), worked by hand', () => {
   it('shows events a buffer at a time: at flush.min_events, and no sooner', () => {
-    const s = new Scheduler();
-    const q = new Store<number>('queue', 100, s, { minEvents: 3, timeoutNs: 10 * MS }, true);
-    const log: string[] = [];
-    const consumer = recorder(log, 'output');
-    q.wait(consumer);
+    const { s, q, log } = memqueue();
     q.tryPut(1);
     q.tryPut(2);
     expect([q.depth, q.takeable]).toEqual([2, 0]);
@@ -30,11 +36,7 @@ describe('Store as the Beats memory queue (eventloop.go bufferingEventLoop), wor
   });
 
   it('flush.timeout counts from the buffer\'s first event, is not restarted, and a flushed buffer shows what joins it at once', () => {
-    const s = new Scheduler();
-    const q = new Store<number>('queue', 100, s, { minEvents: 3, timeoutNs: 10 * MS }, true);
-    const log: string[] = [];
-    const consumer = recorder(log, 'output');
-    q.wait(consumer);
+    const { s, q, log, consumer } = memqueue();
     q.tryPut(1); // at 0 ms: the timer starts, due at 10 ms
     s.runUntil(4 * MS);
     s.now = 4 * MS;
