@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   replay: async () => (await import('./replay.js')).command,
   sweep: async () => (await import('./sweep.js')).command,
   calibrate: async () => (await import('./calibrate.js')).command,
+  compare: async () => (await import('./compare.js')).command,
   analyze: async () => (await import('./analyze.js')).command,
   gen: async () => (await import('./gen.js')).command,
   golden: async () => (await import('./golden.js')).command,
@@ -25,6 +26,7 @@ Commands:
   replay CAPTURE    one run of the simulated pipeline: fates, counters, the line that replays it
   sweep CAPTURE     drops and losses over queue_size × waitstop × seeds; the smallest lossless settings
   calibrate CAPTURE the costs that reproduce runs you observed (published counts, uptimes)
+  compare CAPTURE   one capture through every shipper, side by side
   analyze CAPTURE   every Redis transaction in a capture (the lossless ground truth)
   gen redis         a deterministic synthetic Redis capture
   golden            check the golden cases under golden/ (--update rewrites them)

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { lockstep } from '../../test/support/cli.js';
+
+const capture = 'golden/real-redis/capture.pcap';
+const port = readFileSync('golden/real-redis/port.txt', 'utf8').trim();
+
+describe('lockstep compare', () => {
+  it('replays one capture through every shipper with its defaults: each row is that shipper\'s replay, and every transaction has one fate', () => {
+    const r = lockstep('compare', capture, '--ports', port, '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { rows: { profile: string; transactions: number; published: number; droppedQueueFull: number; lostAtShutdown: number; filtered: number; outputFailed: number; countedNotWritten: number; shipperCounters: Record<string, number> }[] };
+    expect(out.rows.map((x) => x.profile)).toEqual(['packetbeat5', 'packetbeat6', 'logstash']);
+    for (const row of out.rows) {
+      expect(row.published + row.droppedQueueFull + row.lostAtShutdown + row.filtered + row.outputFailed).toBe(row.transactions);
+      const one = JSON.parse(lockstep('replay', capture, '--ports', port, '--profile', row.profile, '--json').stdout) as { transactions: number; fates: Record<string, number> };
+      expect([row.transactions, row.published, row.droppedQueueFull, row.lostAtShutdown]).toEqual([
+        one.transactions, one.fates.published, one.fates.dropped_queue_full, one.fates.lost_at_shutdown,
+      ]);
+    }
+    const pb5 = out.rows[0]!;
+    // packetbeat counts what it wrote and what it lost having counted it
+    expect(pb5.shipperCounters['libbeat.publisher.published_events']).toBe(pb5.published + pb5.countedNotWritten);
+    const ls = out.rows[2]!;
+    expect(ls.shipperCounters['events.in']).toBe(ls.transactions);
+  });
+
+  it('prints a table, and takes --profiles', () => {
+    const r = lockstep('compare', capture, '--ports', port, '--profiles', 'logstash,packetbeat5');
+    expect(r.code).toBe(0);
+    const rows = r.stdout.split('\n').filter((l) => /^(packetbeat5|packetbeat6|logstash) /.test(l));
+    expect(rows.map((l) => l.split(' ')[0])).toEqual(['logstash', 'packetbeat5']);
+  });
+
+  it('a shipper it does not know is one line and exit 2', () => {
+    const r = lockstep('compare', capture, '--profiles', 'fluentd');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(['Expected `--profiles` to be a list of packetbeat5, packetbeat6, logstash, got `fluentd`']);
+  });
+});

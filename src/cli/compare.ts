@@ -1,0 +1,117 @@
+import { parseArgs } from 'node:util';
+import { scenario } from '../gen/scenarios.js';
+import { replay, type ReplaySummary } from '../pipeline/replay.js';
+import { parseArgsOptions, replayCommand, type Flag } from '../pipeline/replay-line.js';
+import { ConfigError, parsePorts, PROFILES, resolveConfig, type ProfileName } from '../profiles/index.js';
+import { paint } from '../style.js';
+import { withUsage } from './args.js';
+import type { Command } from './command.js';
+import { UsageError } from './errors.js';
+import { optionsUsage } from './options.js';
+
+const COMPARE_OPTIONS = [
+  { name: 'capture', value: 'FILE', packetbeat: '-I', help: 'the capture (or give it first, without a flag)' },
+  { name: 'scenario', value: 'NAME', help: 'a bundled scenario (issue-3404), with its ports' },
+  { name: 'ports', value: 'LIST', help: "Redis server ports (default: the scenario's, else 6379)" },
+  { name: 'profiles', value: 'LIST', help: `the shippers to compare (default all: ${PROFILES.join(',')})` },
+  { name: 'json', help: 'one JSON object on stdout: each profile\'s fates, losses, peak depth and counters' },
+] as const satisfies readonly Flag[];
+
+export const COMPARE_USAGE = `lockstep compare CAPTURE|--scenario issue-3404 [--ports LIST] [--profiles LIST] [--json]
+
+One capture through every shipper lockstep models, each with its own defaults, side by side: what each
+wrote, dropped and lost at shutdown, how deep its first queue got, and the counters the shipper itself keeps.
+${optionsUsage(COMPARE_OPTIONS)}`;
+
+/** One shipper's run, as compare shows it. */
+export interface CompareRow {
+  profile: ProfileName;
+  transactions: number;
+  /** Written by its output. */
+  published: number;
+  droppedQueueFull: number;
+  lostAtShutdown: number;
+  /** Of those lost at shutdown, what the shipper had counted as published. */
+  countedNotWritten: number;
+  filtered: number;
+  outputFailed: number;
+  /** Deepest its first queue got (packetbeat 6: the reporter's channel of 3). */
+  peakQueueDepth: number;
+  /** What the shipper itself reports (packetbeat's published_events; Logstash's events and durations). */
+  shipperCounters: Record<string, number>;
+  replay: string;
+}
+
+function row(profile: ProfileName, capture: string, s: ReplaySummary): CompareRow {
+  const c = s.counters;
+  const shipperCounters: Record<string, number> =
+    profile === 'logstash'
+      ? {
+          'events.in': s.logstash.events.in,
+          'events.out': s.logstash.events.out,
+          'events.duration_in_millis': s.logstash.events.duration_in_millis,
+          'events.queue_push_duration_in_millis': s.logstash.events.queue_push_duration_in_millis,
+        }
+      : { 'libbeat.publisher.published_events': c['libbeat.publisher.published_events'] };
+  return {
+    profile,
+    transactions: s.transactions,
+    published: s.fates.published,
+    droppedQueueFull: s.fates.dropped_queue_full,
+    lostAtShutdown: s.fates.lost_at_shutdown,
+    countedNotWritten: c['publisher.published_not_written'],
+    filtered: s.fates.filtered,
+    outputFailed: s.fates.output_failed,
+    peakQueueDepth: c['publisher.queue_max_depth'],
+    shipperCounters,
+    replay: replayCommand(capture, s.config),
+  };
+}
+
+/** Replays `capture` once per profile, each with its defaults and the given ports. */
+export function compare(capture: string, ports: number[], profiles: readonly ProfileName[]): CompareRow[] {
+  return profiles.map((p) => row(p, capture, replay(capture, resolveConfig(p, [{ ports }]))));
+}
+
+export function formatCompare(capture: string, rows: CompareRow[]): string {
+  const f = (n: number) => n.toLocaleString('en-US');
+  const header = ['shipper', 'transactions', 'written', 'dropped (queue full)', 'lost at shutdown', 'of which counted', 'peak first queue', 'its own counters'];
+  const cells = rows.map((r) => [
+    r.profile, f(r.transactions), f(r.published), f(r.droppedQueueFull), f(r.lostAtShutdown), f(r.countedNotWritten), f(r.peakQueueDepth),
+    Object.entries(r.shipperCounters).map(([k, v]) => `${k}=${v}`).join(' '),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 || i === c.length - 1 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ').trimEnd();
+  return [
+    `${paint.bold('compare')} ${capture}: each shipper with its defaults (its own analyzer: packetbeat 5's finds what packetbeat 5 finds)`,
+    paint.dim(line(header)),
+    ...cells.map(line),
+    ...rows.map((r) => paint.dim(`${r.profile}: ${r.replay}`)),
+    '',
+  ].join('\n');
+}
+
+export async function runCompare(argv: string[]): Promise<{ code: number }> {
+  const { values, positionals } = withUsage('compare', () =>
+    parseArgs({ args: argv, allowPositionals: true, strict: true, options: parseArgsOptions(COMPARE_OPTIONS) }),
+  );
+  const v = values as { capture?: string; scenario?: string; ports?: string; profiles?: string; json?: boolean };
+  const sources = [v.capture, v.scenario, ...positionals].filter((x) => x !== undefined);
+  if (sources.length !== 1) throw new UsageError('lockstep compare: give one capture: CAPTURE, -I CAPTURE or --scenario NAME');
+  const bundled = v.scenario !== undefined ? scenario(v.scenario) : null;
+  const capture = bundled?.capture ?? v.capture ?? positionals[0]!;
+  const ports = v.ports !== undefined ? parsePorts('--ports', v.ports) : (bundled?.ports ?? [6379]);
+  let profiles: ProfileName[] = [...PROFILES];
+  if (v.profiles !== undefined) {
+    const asked = v.profiles.split(',').map((p) => p.trim()).filter((p) => p !== '');
+    for (const p of asked) if (!(PROFILES as readonly string[]).includes(p)) throw new ConfigError('--profiles', `a list of ${PROFILES.join(', ')}`, v.profiles);
+    if (asked.length === 0) throw new ConfigError('--profiles', `a list of ${PROFILES.join(', ')}`, v.profiles);
+    profiles = asked as ProfileName[];
+  }
+  const rows = compare(capture, ports, profiles);
+  if (v.json) process.stdout.write(`${JSON.stringify({ capture, ports, rows })}\n`);
+  else process.stdout.write(formatCompare(capture, rows));
+  return { code: 0 };
+}
+
+export const command: Command = { usage: COMPARE_USAGE, run: runCompare };
