@@ -35,7 +35,7 @@ export interface CompareRow {
   countedNotWritten: number;
   filtered: number;
   outputFailed: number;
-  /** Deepest its first queue got (packetbeat 6: the reporter's channel of 3). */
+  /** Deepest the queue its analyzer publishes into got (packetbeat 6: the reporter's channel of 3). */
   peakQueueDepth: number;
   /** What the shipper itself reports (packetbeat's published_events; Logstash's events and durations). */
   shipperCounters: Record<string, number>;
