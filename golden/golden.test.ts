@@ -13,10 +13,12 @@ const { runCase } = await import('../src/golden/run.js');
 const cases = goldenCases();
 
 describe('golden cases', () => {
-  it('are all there: the issue scenario six ways, the real capture, a pipelined RESP3 session', () => {
+  it('are all there: the issue scenario seven ways, the real capture, a pipelined RESP3 session', () => {
     const names = cases.map((c) => c.name);
-    expect(names.filter((n) => n.startsWith('issue-3404-'))).toHaveLength(6);
+    expect(names.filter((n) => n.startsWith('issue-3404-'))).toHaveLength(7);
+    expect(names).toContain('issue-3404-packetbeat6');
     expect(names).toContain('real-redis-logstash');
+    expect(names).toContain('real-redis-packetbeat6');
     expect(names).toContain('pipelined-resp3-logstash');
   });
 
