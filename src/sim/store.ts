@@ -131,11 +131,15 @@ export class Store<T> implements Process {
   ack(n: number, now: number): void {
     if (!this.ackOnServed) return;
     this.unacked -= n;
-    for (let i = 0; i < n && this.blocked.length > 0; i++) {
-      this.pushBlockedNs += now - this.blockedSince[0]!;
-      this.pushBlockedWholeMs += Math.floor((now - this.blockedSince.shift()!) / 1e6);
-      this.clock.at(now, this.blocked.shift()!, 'room');
-    }
+    for (let i = 0; i < n && this.blocked.length > 0; i++) this.releaseProducer(now);
+  }
+
+  /** The first producer blocked on this store has room: its wait is counted and it is woken. */
+  private releaseProducer(now: number): void {
+    const blocked = now - this.blockedSince.shift()!;
+    this.pushBlockedNs += blocked;
+    this.pushBlockedWholeMs += Math.floor(blocked / 1e6);
+    this.clock.at(now, this.blocked.shift()!, 'room');
   }
 
   /** `producer` waits for room; it is woken with `room` when a consumer takes an item. */
@@ -156,12 +160,7 @@ export class Store<T> implements Process {
       this.unacked++;
       return item;
     }
-    if (this.blocked.length > 0) {
-      const blocked = now - this.blockedSince.shift()!;
-      this.pushBlockedNs += blocked;
-      this.pushBlockedWholeMs += Math.floor(blocked / 1e6);
-      this.clock.at(now, this.blocked.shift()!, 'room');
-    }
+    if (this.blocked.length > 0) this.releaseProducer(now);
     return item;
   }
 
