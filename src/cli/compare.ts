@@ -44,15 +44,6 @@ export interface CompareRow {
 
 function row(profile: ProfileName, capture: string, s: ReplaySummary): CompareRow {
   const c = s.counters;
-  const shipperCounters: Record<string, number> =
-    profile === 'logstash'
-      ? {
-          'events.in': s.logstash.events.in,
-          'events.out': s.logstash.events.out,
-          'events.duration_in_millis': s.logstash.events.duration_in_millis,
-          'events.queue_push_duration_in_millis': s.logstash.events.queue_push_duration_in_millis,
-        }
-      : { 'libbeat.publisher.published_events': c['libbeat.publisher.published_events'] };
   return {
     profile,
     transactions: s.transactions,
@@ -63,7 +54,7 @@ function row(profile: ProfileName, capture: string, s: ReplaySummary): CompareRo
     filtered: s.fates.filtered,
     outputFailed: s.fates.output_failed,
     peakQueueDepth: c['publisher.queue_max_depth'],
-    shipperCounters,
+    shipperCounters: s.shipper,
     replay: replayCommand(capture, s.config),
   };
 }

@@ -2,6 +2,7 @@ import { STARTUP_NS } from '../profiles/packetbeat5.js';
 import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { scenario } from '../gen/scenarios.js';
+import { profileOf } from '../profiles/index.js';
 import {
   ConfigError,
   parseChoice,
@@ -178,14 +179,10 @@ export function formatReplaySummary(s: ReplaySummary, command: string, interrupt
   }
   const fateTable = table(rows, ['l', 'r']).split('\n');
   lines.push(paint.underline(fateTable[0]!), ...fateTable.slice(1).map((l) => (/^(dropped|lost)/.test(l) && !/ 0$/.test(l) ? paint.red(l) : l)));
-  const ls = s.logstash.events;
-  lines.push(`logstash: events in ${ls.in}, filtered ${ls.filtered}, out ${ls.out}, duration_in_millis ${ls.duration_in_millis}, queue_push_duration_in_millis ${ls.queue_push_duration_in_millis}`);
-  const packetbeat: Record<string, number> = {
-    'libbeat.publisher.published_events': c['libbeat.publisher.published_events'],
-    'redis.unmatched_responses': c['redis.unmatched_responses'],
-    'tcp.dropped_because_of_gaps': c['tcp.dropped_because_of_gaps'],
-  };
-  lines.push(`packetbeat: ${totalNonZero(packetbeat)}`);
+  const profile = profileOf(cfg.profile);
+  // packetbeat logs its non-zero expvars at exit; Logstash's and Vector's counters mean something at 0 too
+  const own = profile.shipper === 'packetbeat' ? totalNonZero(s.shipper) : Object.entries(s.shipper).map(([k, v]) => `${k}=${v}`).join(' ');
+  lines.push(`${profile.shipper}: ${own}`);
   // logp's closing line: the process's age at exit, start-up included (simulated)
   if (cfg.profile === 'packetbeat5') lines.push(`packetbeat: Uptime: ${((STARTUP_NS + s.simTimeNs) / 1e9).toFixed(9).replace(/\.?0+$/, '')}s`);
   lines.push(paint.dim(`lockstep:   ${totalNonZero(c)}`));

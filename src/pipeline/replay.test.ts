@@ -77,11 +77,11 @@ describe('replay: hand-checked cases', () => {
   });
 
   it('block never drops: the analyzer waits, and the wait is queue_push_duration', () => {
-    const { summary, fates } = run(THREE, { queueSize: 1, policy: 'block', shutdown: 'drain' });
+    const { summary, fates } = run(THREE, { queueSize: 1, policy: 'block', shutdown: 'drain', workers: 1, batchSize: 1, batchDelayNs: 0 }, 'logstash');
     // tx1 into the queue at 2 µs, taken at once; tx2 fits; tx3 waits until tx2 is taken at 1.002 ms
     expect(fates).toEqual(['1 published @1002000 worker.1 depth=0', '2 published @2002000 worker.1 depth=0', '3 published @3002000 worker.1 depth=0']);
     expect(summary.fates.dropped_queue_full).toBe(0);
-    expect(summary.logstash.events.queue_push_duration_in_millis).toBe(1);
+    expect(summary.shipper['events.queue_push_duration_in_millis']).toBe(1);
     expect(summary.counters['publisher.queue_max_depth']).toBe(1);
   });
 
@@ -116,7 +116,7 @@ describe('replay: hand-checked cases', () => {
     // at 2 µs: tx1 taken at once, tx2 fits, tx3 waits until tx2 is taken at 0.702 ms (0.7 ms), tx4 until 1.402 ms (0.7 ms)
     expect(fates).toEqual(['1 published @702000 worker.1 depth=0', '2 published @1402000 worker.1 depth=0', '3 published @2102000 worker.1 depth=0', '4 published @2802000 worker.1 depth=0']);
     // 1.4 ms blocked in all, but each push was under 1 ms: 0 (a floor of the total would say 1)
-    expect(summary.logstash.events.queue_push_duration_in_millis).toBe(0);
+    expect(summary.shipper['events.queue_push_duration_in_millis']).toBe(0);
   });
 
   it('packetbeat 5.x topology: the publisher counts published_events before its blocking send; at exit the worker queue and the output\'s event are counted, never written', () => {
@@ -178,7 +178,7 @@ describe('replay: hand-checked cases', () => {
       '2 published @5601000 worker.1 depth=0',
       '3 published @10101000 worker.1 depth=0',
     ]);
-    expect(summary.logstash.events).toEqual({ in: 3, filtered: 3, out: 3, duration_in_millis: 0, queue_push_duration_in_millis: 0 });
+    expect(summary.shipper).toEqual({ 'events.in': 3, 'events.filtered': 3, 'events.out': 3, 'events.duration_in_millis': 0, 'events.queue_push_duration_in_millis': 0 });
 
     // an event that comes during the second poll joins the batch, and the two polls start again after it
     const late = run(

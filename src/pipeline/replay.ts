@@ -1,7 +1,7 @@
 import { CaptureFeed, PROTOCOLS, streamTimeout, type Counters } from '../feed.js';
 import type { CaptureReader } from '../pcap/reader.js';
 import { Encoders, type EventOptions, type TimeBase, type Transaction } from '../protocols/index.js';
-import { profileOf, type StageSpec, type Topology } from '../profiles/index.js';
+import { profileOf, type RunView, type StageSpec, type StoreView, type Topology } from '../profiles/index.js';
 import { jitterOptions, NO_JITTER, StageCost, type JitterOptions } from '../sim/cost.js';
 import { Random } from '../sim/random.js';
 import { Scheduler, type Clock, type Process, type StepHook, type Wakeup } from '../sim/scheduler.js';
@@ -24,11 +24,6 @@ export interface ReplayOptions {
   scheduler?: Scheduler;
 }
 
-/** Logstash's node-stats shape for the pipeline, exact because measured in simulated time. */
-export interface LogstashStats {
-  events: { in: number; filtered: number; out: number; duration_in_millis: number; queue_push_duration_in_millis: number };
-}
-
 export interface ReplaySummary {
   file: string;
   packets: number;
@@ -36,7 +31,8 @@ export interface ReplaySummary {
   counters: Counters & PipelineCounters;
   fates: FateCounts;
   lostAtShutdownBy: LostCounts;
-  logstash: LogstashStats;
+  /** The counters the profile's shipper keeps, under its names ({@link Profile.counters}). */
+  shipper: Record<string, number>;
   /** Simulated time from the first packet to the last step, ns. */
   simTimeNs: number;
   /** Simulated time when the source finished the capture, ns. */
@@ -180,6 +176,7 @@ export class Replay {
     return new Worker(
       name, this.scheduler, this.store(spec.input), next, this.output, this.ledger, spec.countsPublished ? this.published : null, spec.batch, cost,
       this.countedStores.has(spec.input), spec.filters === true ? c.dropMethods : null,
+      spec.output === null ? 'block' : this.topology.queues.find((q) => q.name === spec.output)!.whenFull,
     );
   }
 
@@ -253,13 +250,10 @@ export class Replay {
       this.ledgerFile?.close();
     }
     const counters = this.counters();
-    const counts = this.topology.stages.some((st) => st.countsPublished);
-    if (check) this.ledger.check(this.feed.transactions, this.feed.equations(), this.output.linesWritten, counts ? this.published.count : null);
+    const t = this.topology;
+    const counts = t.stages.some((st) => st.countsPublished) || t.queues.some((q) => q.countsPublished === true);
+    if (check) this.ledger.check(this.feed.transactions, this.feed.equations(), this.output.linesWritten, counts ? this.publishedEvents : null);
     const f = this.ledger.fates;
-    const q = this.queue;
-    // Logstash's duration_in_millis: the filter+output workers, those that read its queue
-    let serviceNs = 0;
-    for (const w of this.workers) if (w.input === q) serviceNs += w.serviceNs;
     return {
       file: this.feed.file,
       packets: this.feed.packets,
@@ -267,15 +261,7 @@ export class Replay {
       counters,
       fates: { ...f },
       lostAtShutdownBy: { ...this.ledger.lostAtShutdownBy },
-      logstash: {
-        events: {
-          in: q.accepted,
-          filtered: q.accepted - f.filtered - this.ledger.lostAtShutdownBy.queue,
-          out: f.published,
-          duration_in_millis: Math.floor(serviceNs / 1e6),
-          queue_push_duration_in_millis: q.pushBlockedWholeMs,
-        },
-      },
+      shipper: profileOf(this.config.profile).counters(this.view(), this.config),
       simTimeNs: this.scheduler.now,
       sourceEndNs: this.sourceEndNs,
       steps: this.scheduler.steps,
@@ -286,12 +272,33 @@ export class Replay {
     };
   }
 
+  /** Events counted as published: by the stages that count them, and as the stores that count them accepted them. */
+  get publishedEvents(): number {
+    let n = this.published.count;
+    for (const q of this.topology.queues) if (q.countsPublished === true) n += this.store(q.name).accepted;
+    return n;
+  }
+
+  /** The run as a profile reads it for its shipper's counters. */
+  view(): RunView {
+    const none: StoreView = { accepted: 0, dropped: 0, taken: 0, depth: 0, maxDepth: 0, pushBlockedWholeMs: 0 };
+    return {
+      published: this.publishedEvents,
+      analyzer: this.feed.counters(),
+      fates: this.ledger.fates,
+      lostAtShutdownBy: this.ledger.lostAtShutdownBy,
+      store: (name) => this.stores.get(name) ?? none,
+      serviceNs: (stage) => this.workers.reduce((ns, w) => (w.spec === stage ? ns + w.serviceNs : ns), 0),
+      served: (stage) => this.workers.reduce((n, w) => (w.spec === stage ? n + w.servedEvents : n), 0),
+    };
+  }
+
   counters(): Counters & PipelineCounters {
     const f = this.ledger.fates;
     const q = this.queue;
     return {
       ...this.feed.counters(),
-      'libbeat.publisher.published_events': this.published.count,
+      'libbeat.publisher.published_events': this.publishedEvents,
       'publisher.queue_accepted': q.accepted,
       'publisher.dropped_queue_full': f.dropped_queue_full,
       'publisher.lost_at_shutdown': f.lost_at_shutdown,
@@ -306,7 +313,7 @@ export class Replay {
 
 /** The stores whose events packetbeat has counted in published_events: those a counting stage feeds, and any after them. */
 function countedStores(t: Topology): Set<string> {
-  const counted = new Set<string>();
+  const counted = new Set<string>(t.queues.filter((q) => q.countsPublished === true).map((q) => q.name));
   for (let grew = true; grew; ) {
     grew = false;
     for (const st of t.stages) {
@@ -400,6 +407,7 @@ class Source implements Process {
         if (this.whenFull === 'drop') {
           // packetbeat 5.x PublishTransaction: select { case trans <- ev: default: } — dropped, uncounted there
           this.ledger.record(tx, 'dropped_queue_full', now, q.name, q.depth);
+          q.dropped++;
           this.next++;
           continue;
         }
@@ -466,6 +474,8 @@ const STOPPED = 3;
 export class Worker implements Process {
   /** Time spent serving batches, ns (Logstash's duration_in_millis for the filter+output workers). */
   serviceNs = 0;
+  /** Events served, before the filters. */
+  servedEvents = 0;
   /** When this worker last handed a batch on, ns. */
   lastDeliveryNs = 0;
   /** The topology stage this worker is an instance of. */
@@ -501,6 +511,8 @@ export class Worker implements Process {
     private readonly readsCounted = false,
     /** The methods its filters drop once served, before counting and handing on (null: it runs none). */
     private readonly dropMethods: readonly string[] | null = null,
+    /** What a full next store does to what this worker hands on: wait for room, or drop it (Vector's `drop_newest`). */
+    private readonly whenNextFull: 'drop' | 'block' = 'block',
   ) {
     const dot = stage.indexOf('.');
     this.spec = dot < 0 ? stage : stage.slice(0, dot);
@@ -568,6 +580,7 @@ export class Worker implements Process {
    * published_events — before the send that may block (libbeat/publisher/client.go).
    */
   private served(now: number): void {
+    this.servedEvents += this.size;
     const drop = this.dropMethods;
     if (drop !== null && drop.length > 0) {
       let kept = 0;
@@ -590,7 +603,14 @@ export class Worker implements Process {
       this.output.take(this.batch, this.delivered, this.size, now, this.stage, this.counted);
     } else {
       while (this.delivered < this.size) {
-        if (!next.tryPut(this.batch[this.delivered]!)) {
+        const tx = this.batch[this.delivered]!;
+        if (!next.tryPut(tx)) {
+          if (this.whenNextFull === 'drop') {
+            this.ledger.record(tx, 'dropped_queue_full', now, next.name, next.depth, this.counted);
+            next.dropped++;
+            this.delivered++;
+            continue;
+          }
           this.state = BLOCKED;
           next.block(this, now);
           return false;

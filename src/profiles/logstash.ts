@@ -56,4 +56,17 @@ export const logstash: Profile = {
       stages: t.stages.map((st) => (st.countsPublished ? { ...st, batch: { ...st.batch, polls: 2 } } : st)),
     };
   },
+  shipper: 'logstash',
+  // _node/stats/pipelines/main events: in as the queue accepts (the write client), filtered as the workers
+  // take a batch, out once its outputs are done; duration_in_millis the workers' filter+output time
+  counters: (run) => {
+    const q = run.store('queue');
+    return {
+      'events.in': q.accepted,
+      'events.filtered': q.accepted - run.fates.filtered - (run.lostAtShutdownBy.queue ?? 0),
+      'events.out': run.fates.published,
+      'events.duration_in_millis': Math.floor(run.serviceNs('worker') / 1e6),
+      'events.queue_push_duration_in_millis': q.pushBlockedWholeMs,
+    };
+  },
 };

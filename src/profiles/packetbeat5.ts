@@ -1,4 +1,5 @@
 import type { Costs, Profile } from './profile.js';
+import type { RunView } from './topology.js';
 import { publisherChain } from './chain.js';
 import { parseBool, parseDuration, parsePorts, parseText, parseWhole } from './values.js';
 
@@ -35,6 +36,11 @@ export const STARTUP_NS = 50_000_000;
 /** The analyzer's and output's costs in the other profiles, fed by lockstep's own analyzer (as they were set; issue 16 revisits them). */
 export const CAPTURE_ANALYZER_COSTS: Costs['analyzer'] = { perPacket: 14 * US, perByte: 20, perEvent: 8 * US, perBatch: 0, warmup: 0 };
 export const PREVIOUS_OUTPUT_COSTS: Costs['output'] = { perPacket: 0, perByte: 0, perEvent: 6 * US, perBatch: 0, warmup: 0 };
+
+/** The analyzer's expvars packetbeat's "Total non-zero values" line shows beside the pipeline's. */
+export function analyzerCounters(run: RunView): Record<string, number> {
+  return { 'redis.unmatched_responses': run.analyzer['redis.unmatched_responses'] ?? 0, 'tcp.dropped_because_of_gaps': run.analyzer['tcp.dropped_because_of_gaps'] ?? 0 };
+}
 
 /**
  * packetbeat 5.x replaying a file (`-I file -t`):
@@ -126,4 +132,8 @@ export const packetbeat5: Profile = {
       shutdown: { ...t.shutdown, graceNs: EOF_SLEEP_NS },
     };
   },
+  shipper: 'packetbeat',
+  // libbeat/publisher/client.go: expvar libbeat.publisher.published_events, the one pipeline counter of its
+  // "Total non-zero values" line at exit (messages_in_worker_queues is back to 0 by then in every oracle run)
+  counters: (run) => ({ 'libbeat.publisher.published_events': run.published, ...analyzerCounters(run) }),
 };

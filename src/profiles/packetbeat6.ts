@@ -1,5 +1,6 @@
-import type { Profile } from './profile.js';
-import { CAPTURE_ANALYZER_COSTS, EOF_SLEEP_NS, packetbeat5, PACKETBEAT5_COSTS } from './packetbeat5.js';
+import type { PipelineConfig, Profile } from './profile.js';
+import type { RunView } from './topology.js';
+import { analyzerCounters, CAPTURE_ANALYZER_COSTS, EOF_SLEEP_NS, packetbeat5, PACKETBEAT5_COSTS } from './packetbeat5.js';
 import { ANALYZER_EVENTS } from '../protocols/protocol.js';
 import { publisherChain } from './chain.js';
 import { parseDuration, parseWhole } from './values.js';
@@ -50,20 +51,21 @@ export const packetbeat6: Profile = {
   topology: (c) => {
     // the flags can give any profile lockstep's generic chain: a dropping queue (DropIfFull is live capture, not
     // modelled here) or a pipeline queue behind it are not packetbeat 6's file mode
-    if (c.policy !== 'block' || c.pipelineQueueSize !== 0) return publisherChain(c);
+    if (!fileMode(c)) return publisherChain(c);
     return {
       source: { output: 'reporter', cost: c.costs.analyzer, protocol: 'redis' },
       events: ANALYZER_EVENTS,
       queues: [
         { name: 'reporter', capacity: 3, whenFull: 'block' },
         {
-          name: 'queue', capacity: c.queueSize, whenFull: 'block',
+          name: 'queue', capacity: c.queueSize, whenFull: 'block', countsPublished: true,
           // flush.min_events ≤ 1: the direct event loop, each event visible at once (room still freed on acknowledgement)
           memqueue: { minEvents: c.flushMinEvents, timeoutNs: c.flushTimeoutNs },
         },
       ],
       stages: [
-        { name: 'reporter', numbered: false, instances: 1, input: 'reporter', output: 'queue', batch: { size: 1, delayNs: 0 }, cost: c.costs.worker, countsPublished: true },
+        // the goroutine runs the processors and client.Publish, which counts events.published once the queue accepts
+        { name: 'reporter', numbered: false, instances: 1, input: 'reporter', output: 'queue', batch: { size: 1, delayNs: 0 }, cost: c.costs.worker, countsPublished: false, filters: true },
         { name: 'output', numbered: c.workers > 1, instances: c.workers, input: 'queue', output: null, batch: { size: c.batchSize, delayNs: 0 }, cost: c.costs.output, countsPublished: false },
       ],
       shutdown: {
@@ -73,4 +75,40 @@ export const packetbeat6: Profile = {
       },
     };
   },
+  shipper: 'packetbeat',
+  counters: (run, c) =>
+    fileMode(c)
+      ? { ...pipelineCounters(run, 'reporter', run.store('queue').accepted), ...analyzerCounters(run) }
+      : // lockstep's generic chain, not packetbeat 6's: what it counts, under 6.x's name
+        { 'libbeat.pipeline.events.published': run.published, 'libbeat.output.events.acked': run.fates.published, ...analyzerCounters(run) },
 };
+
+/** packetbeat 6's file mode, as the topology models it; other flags give lockstep's generic chain. */
+function fileMode(c: PipelineConfig): boolean {
+  return c.policy === 'block' && c.pipelineQueueSize === 0;
+}
+
+/**
+ * libbeat 6+'s pipeline counters (libbeat/publisher/pipeline/monitoring.go):
+ * `events.total` as the client's Publish begins (the `client` stage served
+ * the event), `events.filtered` by its processors, `events.published` as the
+ * queue accepts it, `events.failed` rejected by a full queue (DropIfFull),
+ * `events.dropped` given up by the output (lockstep's `output_failed`),
+ * `events.active` what was created and is not yet filtered, failed or acked;
+ * `libbeat.output.events.acked` what the output wrote.
+ */
+export function pipelineCounters(run: RunView, client: string, published: number): Record<string, number> {
+  const f = run.fates;
+  const total = run.served(client);
+  const acked = f.published;
+  return {
+    'libbeat.pipeline.events.total': total,
+    'libbeat.pipeline.events.filtered': f.filtered,
+    'libbeat.pipeline.events.published': published,
+    'libbeat.pipeline.events.failed': f.dropped_queue_full,
+    'libbeat.pipeline.events.dropped': f.output_failed,
+    'libbeat.pipeline.events.active': total - f.filtered - f.dropped_queue_full - acked - f.output_failed,
+    'libbeat.pipeline.queue.acked': acked + f.output_failed,
+    'libbeat.output.events.acked': acked,
+  };
+}

@@ -1,6 +1,6 @@
 import type { CostModel, DrawsPer } from '../sim/cost.js';
 import type { TcpMode } from '../tcp/stream.js';
-import type { Topology } from './topology.js';
+import type { RunView, Topology } from './topology.js';
 
 export type Policy = 'drop' | 'block';
 export type ShutdownMode = 'abort' | 'drain';
@@ -110,6 +110,10 @@ export interface Profile {
   readonly settings: Readonly<Record<string, Setting>>;
   /** The pipeline a configuration of this profile runs. */
   topology(config: PipelineConfig): Topology;
+  /** The program whose counters {@link counters} gives (`packetbeat`, `logstash`, `vector`). */
+  readonly shipper: string;
+  /** The counters the shipper itself keeps, under its names, as they stand at the end of a run. */
+  counters(run: RunView, config: PipelineConfig): Record<string, number>;
 }
 
 /** Reads one config-file key's value (`where` prefixes an error: the file) into a patch. */

@@ -24,16 +24,16 @@ describe('profiles', () => {
     expect(profileOf('packetbeat5').topology({ ...PROFILE_DEFAULTS.packetbeat5, drainPipeline: true }).shutdown.stops).toEqual(['queue', 'worker']);
   });
 
-  it('packetbeat 6: the reporter channel of 3, the publishing goroutine that counts, the memory queue, the output; Logstash: one blocking queue read in batches by the workers, which publish, and drains', () => {
+  it('packetbeat 6: the reporter channel of 3, the publishing goroutine that filters, the memory queue that counts what it accepts, the output; Logstash: one blocking queue read in batches by the workers, which publish, and drains', () => {
     const pb6 = profileOf('packetbeat6').topology(PROFILE_DEFAULTS.packetbeat6);
     expect(pb6.source).toMatchObject({ output: 'reporter', protocol: 'redis' });
     expect(pb6.queues).toEqual([
       { name: 'reporter', capacity: 3, whenFull: 'block' },
-      { name: 'queue', capacity: 4096, whenFull: 'block', memqueue: { minEvents: 2048, timeoutNs: 1_000_000_000 } },
+      { name: 'queue', capacity: 4096, whenFull: 'block', countsPublished: true, memqueue: { minEvents: 2048, timeoutNs: 1_000_000_000 } },
     ]);
-    expect(pb6.stages.map((s) => [s.name, s.instances, s.input, s.output, s.batch, s.countsPublished])).toEqual([
-      ['reporter', 1, 'reporter', 'queue', { size: 1, delayNs: 0 }, true],
-      ['output', 1, 'queue', null, { size: 2048, delayNs: 0 }, false],
+    expect(pb6.stages.map((s) => [s.name, s.instances, s.input, s.output, s.batch, s.countsPublished, s.filters === true])).toEqual([
+      ['reporter', 1, 'reporter', 'queue', { size: 1, delayNs: 0 }, false, true],
+      ['output', 1, 'queue', null, { size: 2048, delayNs: 0 }, false, false],
     ]);
     expect(pb6.shutdown).toEqual({ graceNs: 300_000_000, afterNs: 0, stops: ['reporter', 'queue', 'output'] });
     // a dropping queue or a pipeline queue given by flags: lockstep's generic chain, not packetbeat 6's file mode

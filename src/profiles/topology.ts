@@ -30,6 +30,37 @@ export interface QueueSpec {
   whenFull: 'drop' | 'block';
   /** The Beats memory queue: events visible a buffer at a time ({@link FlushRule}), room freed when the consumer acknowledges. */
   memqueue?: FlushRule;
+  /**
+   * An event is counted as published as this store accepts it (libbeat 6+'s
+   * `events.published`: "events that were accepted by the queue",
+   * libbeat/publisher/pipeline/monitoring.go), not as a stage serves it.
+   */
+  countsPublished?: boolean;
+}
+
+/** What a finished (or interrupted) run shows a profile, for the counters its shipper keeps. */
+export interface RunView {
+  /** Events counted as published, as the topology says (packetbeat 5's published_events). */
+  readonly published: number;
+  /** The analyzer's own counters (packetbeat's `redis.unmatched_responses`, `tcp.dropped_because_of_gaps`). */
+  readonly analyzer: Readonly<Record<string, number>>;
+  readonly fates: Readonly<Record<'published' | 'dropped_queue_full' | 'lost_at_shutdown' | 'output_failed' | 'filtered', number>>;
+  /** Where shutdown lost events: a store's name, or `in_flight`. */
+  readonly lostAtShutdownBy: Readonly<Record<string, number>>;
+  store(name: string): StoreView;
+  /** Time the instances of a stage spent serving, ns. */
+  serviceNs(stage: string): number;
+  /** Events the instances of a stage have served, before its filters. */
+  served(stage: string): number;
+}
+
+export interface StoreView {
+  readonly accepted: number;
+  readonly dropped: number;
+  readonly taken: number;
+  readonly depth: number;
+  readonly maxDepth: number;
+  readonly pushBlockedWholeMs: number;
 }
 
 export interface StageSpec {

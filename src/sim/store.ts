@@ -22,6 +22,10 @@ export interface FlushRule {
 export class Store<T> implements Process {
   /** Items accepted (Logstash's events.in for the first queue). */
   accepted = 0;
+  /** Items its producers dropped because it was full (Vector's `drop_newest`; packetbeat 5's `queue_size` channel). */
+  dropped = 0;
+  /** Items consumers took (Vector's `buffer_sent_events_total`). */
+  taken = 0;
   /** Total time producers spent blocked on a full store, ns. */
   pushBlockedNs = 0;
   /**
@@ -154,6 +158,7 @@ export class Store<T> implements Process {
     this.ring[this.head] = undefined;
     if (++this.head === this.ring.length) this.head = 0;
     this.size--;
+    this.taken++;
     this.onDepth?.(now, this.size);
     if (this.flush !== null) this.tookFlushed();
     if (this.ackOnServed) {
