@@ -13,10 +13,14 @@ const { runCase } = await import('../src/golden/run.js');
 const cases = goldenCases();
 
 describe('golden cases', () => {
-  it('are all there: the issue scenario seven ways, the real capture, a pipelined RESP3 session', () => {
+  it('are all there: the issue scenario ten ways, the real capture, a pipelined RESP3 session', () => {
     const names = cases.map((c) => c.name);
-    expect(names.filter((n) => n.startsWith('issue-3404-'))).toHaveLength(7);
+    expect(names.filter((n) => n.startsWith('issue-3404-'))).toHaveLength(10);
     expect(names).toContain('issue-3404-packetbeat6');
+    expect(names).toContain('issue-3404-vector');
+    expect(names).toContain('issue-3404-packetbeat8');
+    expect(names).toContain('real-redis-packetbeat8');
+    expect(names).toContain('issue-3404-vector-drop-newest');
     expect(names).toContain('real-redis-logstash');
     expect(names).toContain('real-redis-packetbeat6');
     expect(names).toContain('pipelined-resp3-logstash');

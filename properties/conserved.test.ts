@@ -85,7 +85,10 @@ describe('conserved: every transaction gets exactly one fate, and the books bala
           const countedEntries = entries.filter((e) => e.counted === true);
           expect(s.counters['libbeat.publisher.published_events'], 'published_events').toBe(countedEntries.length);
           expect(countedEntries.filter((e) => e.fate === 'dropped_queue_full').length, 'a drop at the channel is never counted').toBe(0);
-          expect(entries.filter((e) => e.fate === 'published' && e.counted !== true).length, 'every written event was counted').toBe(0);
+          // packetbeat counts; Logstash counts as its workers publish; Vector keeps no such count
+          const counts = first.stages.some((st) => st.countsPublished) || first.queues.some((q) => q.countsPublished === true);
+          if (counts) expect(entries.filter((e) => e.fate === 'published' && e.counted !== true).length, 'every written event was counted').toBe(0);
+          else expect(countedEntries.length, 'nothing counted where the shipper counts nothing').toBe(0);
           expect(s.counters['publisher.published_not_written']).toBe(countedEntries.filter((e) => e.fate === 'lost_at_shutdown').length);
           if (c.profile === 'packetbeat5') expect(countedEntries.filter((e) => e.fate === 'filtered').length, 'packetbeat 5 filters before it counts').toBe(0);
           if (c.shutdown === 'drain') expect(s.counters['publisher.published_not_written']).toBe(0);

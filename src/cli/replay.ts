@@ -69,6 +69,7 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
   if (v.config !== undefined) {
     const file = readConfigFile(v.config);
     if (file.profile) profile = file.profile;
+    if (file.ignored.length > 0) process.stderr.write(`lockstep: warning: ${v.config}: not modelled, ignored: ${file.ignored.join(', ')}\n`);
     patches.push(...file.patches);
   }
   // packetbeat reading a file without -t replays at the capture's own pace

@@ -84,7 +84,7 @@ const costFlag: ConfigFlag = {
 
 /** The flags of every setting, in the order the replay line says them. */
 export const CONFIG_FLAGS: readonly ConfigFlag[] = [
-  setting('profile', { name: 'profile', value: 'packetbeat5|packetbeat6|logstash', help: 'the pipeline modelled, and its defaults (default packetbeat5)' }),
+  setting('profile', { name: 'profile', value: 'packetbeat5|packetbeat6|packetbeat8|logstash|vector', help: 'the pipeline modelled, and its defaults (default packetbeat5)' }),
   setting('ports', { name: 'ports', value: 'LIST', help: "Redis server ports, e.g. 6379,7101 (default: the scenario's, else 6379)" }, { show: (ports) => ports.join(',') }),
   setting('tcp', { name: 'tcp', value: 'reassemble|packetbeat', help: "TCP reassembled, or as packetbeat 5.x's tcp.go (no reordering)" }),
   setting('pacing', { name: 'pacing', value: 'topspeed|timestamps', help: "as fast as the analyzer goes (packetbeat's -t), or at the capture's own pace" }),
@@ -92,6 +92,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
   setting('queueSize', { name: 'queue-size', value: 'N', help: "the publisher queue's capacity (packetbeat's queue_size)" }),
   setting('policy', { name: 'policy', value: 'drop|block', help: 'what a full publisher queue does to the producer' }),
   setting('pipelineQueueSize', { name: 'pipeline-queue-size', value: 'N', help: "packetbeat's pipeline queue before the output worker; 0: none" }),
+  setting('sourceQueueSize', { name: 'source-queue-size', value: 'N', help: "vector's source channel before the sink's buffer (worker threads × 1000; default 2000)" }, { unlessDefault: true }),
   setting('drainPipeline', { name: 'drain-pipeline', value: 'true|false', help: "on abort, the pipeline queue still drains, as libbeat's publisher.Stop would (packetbeat 5 never calls it; default false)" }, { unlessDefault: true }),
   setting('workers', { name: 'workers', value: 'W', help: 'workers reading the publisher queue (pipeline.workers)' }),
   setting('batchSize', { name: 'batch-size', value: 'B', help: 'events a worker takes at once (pipeline.batch.size)' }),

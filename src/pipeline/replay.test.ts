@@ -107,6 +107,37 @@ describe('replay: hand-checked cases', () => {
     expect(waited.fates.slice(2)).toEqual(['3 published @1001002000 output depth=0']);
   });
 
+  it('packetbeat 8.13+: the output\'s get waits for flush.min_events or flush.timeout from its first event, not restarted; what it waits for stays in the queue', () => {
+    // requests at 0; replies: three at 0.5 µs, one at 3 ms, one at 20 ms, one at 25 ms (capture time, paced)
+    const segs: ScriptedSegment[] = [
+      { atNs: 0, toServer: true, payload: Buffer.concat('abcdef'.split('').map((k) => encodeCommand(['GET', k]))) },
+      { atNs: 500, toServer: false, payload: '$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n' },
+      { atNs: 3 * MS, toServer: false, payload: '$1\r\n4\r\n' },
+      { atNs: 20 * MS, toServer: false, payload: '$1\r\n5\r\n' },
+      { atNs: 25 * MS, toServer: false, payload: '$1\r\n6\r\n' },
+    ];
+    const pb8 = {
+      pacing: 'timestamps', flushMinEvents: 4, flushTimeoutNs: 10 * MS, waitstopNs: 100 * MS,
+      costs: { worker: ZERO, output: { ...ZERO, perEvent: MS } },
+    } as const;
+    const { fates, summary } = run(segs, pb8, 'packetbeat8');
+    expect(fates).toEqual([
+      // 1–3 at 2 µs: fewer than 4, the get waits, its 10 ms from 2 µs; 4 at 3.001 ms fills it: 4 ms of output
+      ...[1, 2, 3, 4].map((id) => `${id} published @7001000 output depth=0`),
+      // 5 at 20.001 ms starts a new wait, to 30.001 ms; 6 at 25.001 ms does not restart it: 2 events, 2 ms
+      '5 published @32001000 output depth=0',
+      '6 published @32001000 output depth=0',
+    ]);
+    expect(summary.shipper).toMatchObject({ 'libbeat.pipeline.events.published': 6, 'libbeat.output.events.acked': 6, 'libbeat.pipeline.events.active': 0 });
+    // shutdown_timeout 0: no sleep at the end of the file (8.x), so 5 and 6 are still in the queue, waiting for the get
+    const lost = run(segs, { ...pb8, waitstopNs: 0 }, 'packetbeat8');
+    expect(lost.fates.slice(4)).toEqual([
+      '5 lost_at_shutdown @25001000 queue depth=0 (counted in published_events)',
+      '6 lost_at_shutdown @25001000 queue depth=0 (counted in published_events)',
+    ]);
+    expect(lost.summary.shipper).toMatchObject({ 'libbeat.pipeline.events.published': 6, 'libbeat.output.events.acked': 4, 'libbeat.pipeline.events.active': 2 });
+  });
+
   it('queue_push_duration_in_millis truncates each push to whole ms before adding, as Logstash does', () => {
     const FOUR: ScriptedSegment[] = [
       { atNs: 0, toServer: true, payload: Buffer.concat(['a', 'b', 'c', 'd'].map((k) => encodeCommand(['GET', k]))) },

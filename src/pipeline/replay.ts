@@ -139,7 +139,7 @@ export class Replay {
     this.ledger = new Ledger(ledgerFile, t.queues.map((q) => q.name));
     this.outputKind = opts.output?.kind ?? 'none';
     const jitter = c.jitter > 0 ? jitterOptions(c.jitter) : NO_JITTER;
-    for (const q of t.queues) this.stores.set(q.name, new Store<Transaction>(q.name, q.capacity, this.scheduler, q.memqueue && q.memqueue.minEvents > 1 ? q.memqueue : null, q.memqueue !== undefined));
+    for (const q of t.queues) this.stores.set(q.name, new Store<Transaction>(q.name, q.capacity, this.scheduler, q.memqueue && q.memqueue.minEvents > 1 ? q.memqueue : null, q.freedOnAck === true));
     const whenFull = t.queues.find((q) => q.name === t.source.output)!.whenFull;
     const end: Process = { stage: 'shutdown', run: (now) => this.shutdown(now) };
     const cost = new StageCost('analyzer', t.source.cost, jitter, c.seed);
@@ -493,6 +493,9 @@ export class Worker implements Process {
   /** Polls in a row that must time out with nothing before a partial batch is served. */
   private readonly polls: number;
   private emptyPolls = 0;
+  /** The wait starts again after each event (Logstash), or once for the whole batch (the Beats 8.13 get request). */
+  private readonly restart: boolean;
+  private waiting = false;
 
   /** The batch in hand is in published_events: counted by this stage once served, or by one before it. */
   private counted = false;
@@ -505,7 +508,7 @@ export class Worker implements Process {
     private readonly output: Output,
     private readonly ledger: Ledger,
     private readonly published: PublishedCount | null,
-    batch: { size: number; delayNs: number; polls?: number },
+    batch: { size: number; delayNs: number; polls?: number; restart?: boolean },
     private readonly cost: StageCost,
     /** What it reads was counted in published_events by a stage before it. */
     private readonly readsCounted = false,
@@ -519,6 +522,7 @@ export class Worker implements Process {
     this.batchSize = batch.size;
     this.batchDelayNs = batch.delayNs;
     this.polls = batch.polls ?? 1;
+    this.restart = batch.restart ?? true;
   }
 
   run(now: number, wakeup: Wakeup, arg: number): void {
@@ -530,14 +534,19 @@ export class Worker implements Process {
       if (this.state === BLOCKED && this.deliver(now)) this.fill(now);
     } else if (wakeup === 'item') {
       if (this.state === WAITING) this.fill(now);
-    } else if (wakeup === 'timeout' && arg === this.timerGen && this.state === WAITING && this.size > 0) {
-      if (++this.emptyPolls >= this.polls) this.serve(now);
+    } else if (wakeup === 'timeout' && arg === this.timerGen && this.state === WAITING && this.waiting) {
+      if (!this.restart) this.answer(now);
+      else if (++this.emptyPolls >= this.polls) this.serve(now);
       else this.poll(now);
     }
   }
 
   private fill(now: number): void {
     const q = this.input;
+    if (!this.restart) {
+      this.request(now);
+      return;
+    }
     // one take: what the store shows now, up to the batch (with a flush rule, of one buffer)
     const took = Math.min(this.batchSize - this.size, q.takeable);
     for (let i = 0; i < took; i++) this.batch[this.size++] = q.take(now);
@@ -551,9 +560,43 @@ export class Worker implements Process {
     q.wait(this);
     if (took > 0) {
       // the poll's timeout starts again after each event
+      this.waiting = true;
       this.emptyPolls = 0;
       this.poll(now);
     }
+  }
+
+  /**
+   * The Beats 8.13 get request (memqueue runloop.go): answered at once when a
+   * whole batch waits (or with no wait to make), else it waits — with no timer
+   * until there is an event, then until the batch fills or the wait ends. The
+   * events stay in the queue until it is answered.
+   */
+  private request(now: number): void {
+    const q = this.input;
+    if (q.takeable >= this.batchSize || (q.takeable > 0 && this.batchDelayNs === 0)) {
+      this.answer(now);
+      return;
+    }
+    this.state = WAITING;
+    q.wait(this);
+    if (q.takeable > 0 && !this.waiting) {
+      this.waiting = true;
+      this.poll(now);
+    }
+  }
+
+  /** Takes what the queue has, up to the batch, and serves it. */
+  private answer(now: number): void {
+    const q = this.input;
+    const took = Math.min(this.batchSize, q.takeable);
+    this.waiting = false;
+    // another output's request took them first: ask again
+    if (took === 0) return this.request(now);
+    for (let i = 0; i < took; i++) this.batch[this.size++] = q.take(now);
+    this.taken += took;
+    this.serve(now);
+    q.wakeAnother(now);
   }
 
   /** Waits one batch delay for more. */
@@ -566,6 +609,7 @@ export class Worker implements Process {
     this.input.unwait(this);
     this.state = SERVING;
     this.emptyPolls = 0;
+    this.waiting = false;
     let bytes = 0;
     // an event's sizes and id sit in objects made long ago (cold in cache): read them only when the cost needs them
     if (this.cost.model.perByte !== 0) for (let i = 0; i < this.size; i++) bytes += this.batch[i]!.bytes;

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import type { ConfigPatch, PipelineConfig, ProfileName, Setting } from './profile.js';
 import { PROFILE_LIST } from './registry.js';
 import { ConfigError } from './values.js';
+import { vectorKey } from './vector.js';
 
 /** Each profile's every setting, as the system ships it. */
 export const PROFILE_DEFAULTS: Record<ProfileName, PipelineConfig> = Object.fromEntries(
@@ -36,20 +38,32 @@ export function settingPatch(key: string, value: unknown, where = ''): ConfigPat
   return apply(value, where);
 }
 
-/** Which profile a config file implies, and its settings. */
-export function readConfigFile(path: string): { profile: ProfileName | null; patches: ConfigPatch[] } {
+/**
+ * Which profile a config file implies, its settings, and the keys lockstep
+ * does not model (outputs, logging, other protocols, …): read, listed, left alone.
+ */
+export function readConfigFile(path: string): { profile: ProfileName | null; patches: ConfigPatch[]; ignored: string[] } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError('-c', 'a readable packetbeat.yml or logstash.yml', `${path} (${(e as NodeJS.ErrnoException).code})`);
+    throw new ConfigError('-c', 'a readable packetbeat.yml, logstash.yml or vector.yaml/.toml', `${path} (${(e as NodeJS.ErrnoException).code})`);
   }
   let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    const line = (e as { linePos?: { line: number }[] }).linePos?.[0]?.line;
-    throw new ConfigError('-c', 'valid YAML', `${path}${line ? `:${line}` : ''}: ${(e as Error).message.split('\n')[0]}`);
+  if (path.endsWith('.toml')) {
+    try {
+      doc = parseToml(text);
+    } catch (e) {
+      const line = (e as { line?: number }).line;
+      throw new ConfigError('-c', 'valid TOML', `${path}${line ? `:${line}` : ''}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  } else {
+    try {
+      doc = parseYaml(text);
+    } catch (e) {
+      const line = (e as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+      throw new ConfigError('-c', 'valid YAML', `${path}${line ? `:${line}` : ''}: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
   const flat = flatten(doc ?? {});
   // packetbeat 5.x also accepts `packetbeat.protocols: [{type: redis, ports: [...]}]`
@@ -61,20 +75,18 @@ export function readConfigFile(path: string): { profile: ProfileName | null; pat
     }
   }
   const patches: ConfigPatch[] = [];
+  const ignored: string[] = [];
   let profile: ProfileName | null = null;
-  for (const [key, value] of Object.entries(flat)) {
-    if (key.startsWith('packetbeat.') || key === 'queue_size' || key === 'bulk_queue_size') profile ??= 'packetbeat5';
-    if (key.startsWith('pipeline.') || key === 'queue.type') profile ??= 'logstash';
-    if (!(key in KEYS)) {
-      // keys lockstep does not model (outputs, logging, other protocols) are read and left alone
-      if (key.startsWith('packetbeat.protocols.redis.') || key.startsWith('pipeline.') || key.startsWith('queue.')) {
-        throw new ConfigError(key, `a known setting (${Object.keys(KEYS).join(', ')})`, value, `${path}: `);
-      }
-      continue;
-    }
-    patches.push(settingPatch(key, value, `${path}: `));
+  for (const [raw, value] of Object.entries(flat)) {
+    if (raw.startsWith('packetbeat.') || raw === 'queue_size' || raw === 'bulk_queue_size') profile ??= 'packetbeat5';
+    if (raw.startsWith('pipeline.') || raw === 'queue.type') profile ??= 'logstash';
+    if (/^(sources|transforms|sinks)\./.test(raw)) profile ??= 'vector';
+    // a Vector sink's buffer, whatever the sink's ID (with several sinks, the last one's)
+    const key = vectorKey(raw) ?? raw;
+    if (key in KEYS) patches.push(settingPatch(key, value, `${path}: `));
+    else ignored.push(raw);
   }
-  return { profile, patches };
+  return { profile, patches, ignored };
 }
 
 /** Profile defaults, then each patch in order (later wins). */

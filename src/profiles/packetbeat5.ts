@@ -72,6 +72,7 @@ export const packetbeat5: Profile = {
     batchSize: 1,
     batchDelayNs: 0,
     pipelineQueueSize: 1000,
+    sourceQueueSize: 0,
     // the process exits without publisher.Stop (beat.go's defer is commented out in 5.x): the worker queue is lost too
     drainPipeline: false,
     waitstopNs: 0,

@@ -58,7 +58,7 @@ export const packetbeat6: Profile = {
       queues: [
         { name: 'reporter', capacity: 3, whenFull: 'block' },
         {
-          name: 'queue', capacity: c.queueSize, whenFull: 'block', countsPublished: true,
+          name: 'queue', capacity: c.queueSize, whenFull: 'block', countsPublished: true, freedOnAck: true,
           // flush.min_events ≤ 1: the direct event loop, each event visible at once (room still freed on acknowledgement)
           memqueue: { minEvents: c.flushMinEvents, timeoutNs: c.flushTimeoutNs },
         },
@@ -84,7 +84,7 @@ export const packetbeat6: Profile = {
 };
 
 /** packetbeat 6's file mode, as the topology models it; other flags give lockstep's generic chain. */
-function fileMode(c: PipelineConfig): boolean {
+export function fileMode(c: PipelineConfig): boolean {
   return c.policy === 'block' && c.pipelineQueueSize === 0;
 }
 

@@ -5,7 +5,7 @@ import type { RunView, Topology } from './topology.js';
 export type Policy = 'drop' | 'block';
 export type ShutdownMode = 'abort' | 'drain';
 export type Pacing = 'topspeed' | 'timestamps';
-export type ProfileName = 'packetbeat5' | 'packetbeat6' | 'logstash';
+export type ProfileName = 'packetbeat5' | 'packetbeat6' | 'packetbeat8' | 'logstash' | 'vector';
 export const POLICIES: readonly Policy[] = ['drop', 'block'];
 export const SHUTDOWN_MODES: readonly ShutdownMode[] = ['abort', 'drain'];
 export const PACINGS: readonly Pacing[] = ['topspeed', 'timestamps'];
@@ -38,6 +38,8 @@ export interface PipelineConfig {
   batchDelayNs: number;
   /** packetbeat's pipeline queue between the publisher and the output worker; 0: workers write themselves. */
   pipelineQueueSize: number;
+  /** Vector: the source's output channel before the pump that feeds the sink's buffer (worker threads × 1000 events). */
+  sourceQueueSize: number;
   /** On abort, the pipeline behind the publisher still drains (libbeat's publisher.Stop waits for its outputs). */
   drainPipeline: boolean;
   /** Simulated time between the end of the capture and shutdown (packetbeat's `-waitstop`). */

@@ -29,7 +29,7 @@ describe('profiles', () => {
     expect(pb6.source).toMatchObject({ output: 'reporter', protocol: 'redis' });
     expect(pb6.queues).toEqual([
       { name: 'reporter', capacity: 3, whenFull: 'block' },
-      { name: 'queue', capacity: 4096, whenFull: 'block', countsPublished: true, memqueue: { minEvents: 2048, timeoutNs: 1_000_000_000 } },
+      { name: 'queue', capacity: 4096, whenFull: 'block', countsPublished: true, freedOnAck: true, memqueue: { minEvents: 2048, timeoutNs: 1_000_000_000 } },
     ]);
     expect(pb6.stages.map((s) => [s.name, s.instances, s.input, s.output, s.batch, s.countsPublished, s.filters === true])).toEqual([
       ['reporter', 1, 'reporter', 'queue', { size: 1, delayNs: 0 }, false, true],

@@ -28,8 +28,10 @@ export interface QueueSpec {
   capacity: number;
   /** What its producer does when it is full: drop the event (uncounted by packetbeat 5), or wait for room. */
   whenFull: 'drop' | 'block';
-  /** The Beats memory queue: events visible a buffer at a time ({@link FlushRule}), room freed when the consumer acknowledges. */
+  /** The Beats memory queue before 8.13: events visible a buffer at a time ({@link FlushRule}). */
   memqueue?: FlushRule;
+  /** The Beats memory queue: an event's room is freed when the consumer acknowledges it, not when it takes it. */
+  freedOnAck?: boolean;
   /**
    * An event is counted as published as this store accepts it (libbeat 6+'s
    * `events.published`: "events that were accepted by the queue",
@@ -76,9 +78,11 @@ export interface StageSpec {
   /**
    * Logstash's read_batch: up to `size` events, polling `delayNs` for more
    * (restarted after each event); a partial batch returns once `polls`
-   * polls in a row (default 1) have timed out with nothing.
+   * polls in a row (default 1) have timed out with nothing. `restart: false`:
+   * the wait is the Beats 8.13 memory queue's get request, started once, with
+   * the batch's first event (default true: restarted after each).
    */
-  batch: { size: number; delayNs: number; polls?: number };
+  batch: { size: number; delayNs: number; polls?: number; restart?: boolean };
   cost: CostModel;
   /**
    * packetbeat's `published_events` is counted as this stage has served an

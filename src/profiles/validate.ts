@@ -54,6 +54,7 @@ export const FIELDS: { [K in keyof PipelineConfig]-?: FieldCheck<PipelineConfig[
   batchSize: whole(1, 1_000_000),
   batchDelayNs: whole(0),
   pipelineQueueSize: whole(0, 100_000_000),
+  sourceQueueSize: whole(0, 100_000_000),
   drainPipeline: (k, v, w) => parseBool(k, v, w),
   waitstopNs: whole(0),
   shutdown: choice(SHUTDOWN_MODES),

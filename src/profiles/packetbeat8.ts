@@ -1,0 +1,70 @@
+import type { Profile } from './profile.js';
+import { fileMode, packetbeat6 } from './packetbeat6.js';
+import { ANALYZER_EVENTS } from '../protocols/protocol.js';
+import { publisherChain } from './chain.js';
+
+const MS = 1_000_000;
+
+/**
+ * packetbeat 8.13 and later replaying a file, read at elastic/beats main:
+ * - the reporter's channel of 3 and its goroutine (packetbeat/publish/publish.go
+ *   CreateReporter, `ch := make(chan beat.Event, 3)`; blocking reading a
+ *   file: `canDrop` is `File == ""`, packetbeat/beater/processor.go), as in 6.x;
+ * - the memory queue (libbeat/publisher/queue/memqueue) is a ring of
+ *   `queue.mem.events` (3200, config.go `DefaultEvents`); a slot is freed when
+ *   the output acknowledges its event (runloop.go handleDelete). There are no
+ *   buffers any more: the output's get request (the file output asks for no
+ *   size, so `flush.min_events`, 1600, which config.go calls `MaxGetRequest`)
+ *   is answered at once when that many events wait, else it waits until they
+ *   do or until `flush.timeout` (10 s) after the request, and then takes what
+ *   is there (runloop.go handleGetRequest, getRequestShouldBlock,
+ *   maybeUnblockGetRequest); a request waits for the first event without a
+ *   timer (the get channel is off while the queue has nothing unconsumed);
+ * - at the end of the file the sniffer returns at once (sniffer.go
+ *   sniffHandle: `io.EOF` with a file is `return nil`, no sleep), runStatic
+ *   stops the runner (packetbeat/beater/packetbeat.go), which sleeps
+ *   `shutdown_timeout` (default 0) and stops the publisher
+ *   (processor.go Stop); the pipeline does not wait for its events, and what
+ *   the channel, the queue and the output hold is lost.
+ * Not modelled: libbeat's consumer asks for the next batch while the output
+ * writes the last (pipeline/consumer.go), so a second batch can leave the
+ * queue early; lockstep's output asks once its batch is written. The costs
+ * are packetbeat 6's (not measured on 8.x).
+ */
+export const packetbeat8: Profile = {
+  name: 'packetbeat8',
+  summary: 'packetbeat 8.13+: publishing blocks; a memory queue of 3200 whose get waits for 1600 events or 10 s; shutdown_timeout, then exit',
+  defaults: {
+    ...packetbeat6.defaults,
+    queueSize: 3200,
+    batchSize: 1600,
+    flushMinEvents: 1600,
+    flushTimeoutNs: 10_000 * MS,
+  },
+  // the same keys as packetbeat 6's (every profile's keys are read by all: config.ts)
+  settings: {},
+  topology: (c) => {
+    if (!fileMode(c)) return publisherChain(c);
+    // handleGetRequest: a request of 0 or more than MaxGetRequest asks for MaxGetRequest
+    const getSize = c.flushMinEvents > 0 ? Math.min(c.batchSize, c.flushMinEvents) : c.batchSize;
+    return {
+      source: { output: 'reporter', cost: c.costs.analyzer, protocol: 'redis' },
+      events: ANALYZER_EVENTS,
+      queues: [
+        { name: 'reporter', capacity: 3, whenFull: 'block' },
+        { name: 'queue', capacity: c.queueSize, whenFull: 'block', countsPublished: true, freedOnAck: true },
+      ],
+      stages: [
+        { name: 'reporter', numbered: false, instances: 1, input: 'reporter', output: 'queue', batch: { size: 1, delayNs: 0 }, cost: c.costs.worker, countsPublished: false, filters: true },
+        // flush.timeout 0: never block, take what is there (getRequestShouldBlock)
+        {
+          name: 'output', numbered: c.workers > 1, instances: c.workers, input: 'queue', output: null,
+          batch: { size: getSize, delayNs: c.flushTimeoutNs, restart: false }, cost: c.costs.output, countsPublished: false,
+        },
+      ],
+      shutdown: { graceNs: 0, afterNs: c.waitstopNs, stops: c.shutdown === 'drain' ? [] : ['reporter', 'queue', 'output'] },
+    };
+  },
+  shipper: 'packetbeat',
+  counters: packetbeat6.counters,
+};
