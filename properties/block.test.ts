@@ -27,7 +27,7 @@ describe('block loses nothing, and drain or a long enough waitstop loses nothing
           const truth = groundTruth(capture, c, captures.scratch('analyze.ndjson'));
           const events = captures.scratch('replay.ndjson');
           const { summary } = run(capture, c, { output: { kind: 'file', path: events } });
-          expect(summary.fates).toEqual({ published: truth.transactions, dropped_queue_full: 0, lost_at_shutdown: 0, output_failed: 0, filtered: 0 });
+          expect(summary.fates).toEqual({ published: truth.transactions, dropped_queue_full: 0, lost_at_shutdown: 0, lost_in_crash: 0, output_failed: 0, filtered: 0 });
           expect(multiset(ndjsonLines(events))).toEqual(multiset(truth.lines));
         },
         { gen },

@@ -43,12 +43,12 @@ export function run(capture: string, config: PipelineConfig, opts: RunOptions = 
 export function expectBalanced(s: ReplaySummary): void {
   const f = s.fates;
   const c = s.counters;
-  expect(s.transactions, 'transactions = published + dropped_queue_full + lost_at_shutdown + output_failed + filtered').toBe(
-    f.published + f.dropped_queue_full + f.lost_at_shutdown + f.output_failed + f.filtered,
+  expect(s.transactions, 'transactions = published + dropped_queue_full + lost_at_shutdown + lost_in_crash + output_failed + filtered').toBe(
+    f.published + f.dropped_queue_full + f.lost_at_shutdown + f.lost_in_crash + f.output_failed + f.filtered,
   );
   expect(c['redis.responses'], 'responses parsed = transactions + unmatched_responses').toBe(s.transactions + c['redis.unmatched_responses']);
   expect(c['redis.requests'], 'requests parsed = transactions + unmatched_requests').toBe(s.transactions + c['redis.unmatched_requests']);
-  expect(c['output.lines_written'], 'lines written = published').toBe(f.published);
+  expect(c['output.lines_written'], 'lines written = published + duplicated').toBe(f.published + s.duplicated);
   expect(Object.values(s.lostAtShutdownBy).reduce((a, b) => a + b, 0), 'lost_at_shutdown by where').toBe(f.lost_at_shutdown);
 }
 

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { scenario } from '../gen/scenarios.js';
 import { replay, type ReplaySummary } from '../pipeline/replay.js';
 import { parseArgsOptions, replayCommand, type Flag } from '../pipeline/replay-line.js';
-import { ConfigError, parsePorts, PROFILES, resolveConfig, type ProfileName } from '../profiles/index.js';
+import { ConfigError, parseDuration, parsePorts, PROFILES, resolveConfig, type ConfigPatch, type ProfileName } from '../profiles/index.js';
 import { paint } from '../style.js';
 import { withUsage } from './args.js';
 import type { Command } from './command.js';
@@ -13,11 +13,12 @@ const COMPARE_OPTIONS = [
   { name: 'capture', value: 'FILE', packetbeat: '-I', help: 'the capture (or give it first, without a flag)' },
   { name: 'scenario', value: 'NAME', help: 'a bundled scenario (issue-3404), with its ports' },
   { name: 'ports', value: 'LIST', help: "Redis server ports (default: the scenario's, else 6379)" },
-  { name: 'profiles', value: 'LIST', help: `the shippers to compare (default all: ${PROFILES.join(',')})` },
+  { name: 'profiles', value: 'LIST', help: `the shippers to compare (default all: ${PROFILES.join(',')}; logstash runs with each queue.type)` },
+  { name: 'crash-at', value: 'T', help: 'every shipper crashes at simulated time T and starts again at once (5, 5s, 500ms)' },
   { name: 'json', help: 'one JSON object on stdout: each profile\'s fates, losses, peak depth and counters' },
 ] as const satisfies readonly Flag[];
 
-export const COMPARE_USAGE = `lockstep compare CAPTURE|--scenario issue-3404 [--ports LIST] [--profiles LIST] [--json]
+export const COMPARE_USAGE = `lockstep compare CAPTURE|--scenario issue-3404 [--ports LIST] [--profiles LIST] [--crash-at T] [--json]
 
 One capture through every shipper lockstep models, each with its own defaults, side by side: what each
 wrote, dropped and lost at shutdown, how deep its first queue got, and the counters the shipper itself keeps.
@@ -25,6 +26,8 @@ ${optionsUsage(COMPARE_OPTIONS)}`;
 
 /** One shipper's run, as compare shows it. */
 export interface CompareRow {
+  /** The shipper as the table names it: its profile, and a setting that changes what it is (Logstash's queue.type). */
+  shipper: string;
   profile: ProfileName;
   transactions: number;
   /** Written by its output. */
@@ -35,6 +38,9 @@ export interface CompareRow {
   countedNotWritten: number;
   filtered: number;
   outputFailed: number;
+  lostInCrash: number;
+  /** Written a second time, read again from a persisted queue after the crash. */
+  duplicated: number;
   /** Deepest the queue its analyzer publishes into got (packetbeat 6: the reporter's channel of 3). */
   peakQueueDepth: number;
   /** What the shipper itself reports (packetbeat's published_events; Logstash's events and durations). */
@@ -42,9 +48,10 @@ export interface CompareRow {
   replay: string;
 }
 
-function row(profile: ProfileName, capture: string, s: ReplaySummary): CompareRow {
+function row(shipper: string, profile: ProfileName, capture: string, s: ReplaySummary): CompareRow {
   const c = s.counters;
   return {
+    shipper,
     profile,
     transactions: s.transactions,
     published: s.fates.published,
@@ -53,22 +60,44 @@ function row(profile: ProfileName, capture: string, s: ReplaySummary): CompareRo
     countedNotWritten: c['publisher.published_not_written'],
     filtered: s.fates.filtered,
     outputFailed: s.fates.output_failed,
+    lostInCrash: s.fates.lost_in_crash,
+    duplicated: s.duplicated,
     peakQueueDepth: c['publisher.queue_max_depth'],
     shipperCounters: s.shipper,
     replay: replayCommand(capture, s.config),
   };
 }
 
-/** Replays `capture` once per profile, each with its defaults and the given ports. */
-export function compare(capture: string, ports: number[], profiles: readonly ProfileName[]): CompareRow[] {
-  return profiles.map((p) => row(p, capture, replay(capture, resolveConfig(p, [{ ports }]))));
+/** The shippers compare runs: each profile with its defaults, and Logstash once more with its persisted queue. */
+interface Shipper {
+  shipper: string;
+  profile: ProfileName;
+  patch: ConfigPatch;
+}
+const SHIPPERS: readonly Shipper[] = PROFILES.flatMap((p): Shipper[] =>
+  p === 'logstash'
+    ? [
+        { shipper: 'logstash', profile: p, patch: {} },
+        { shipper: 'logstash-pq', profile: p, patch: { queueType: 'persisted' as const } },
+      ]
+    : [{ shipper: p, profile: p, patch: {} }],
+);
+
+/** Replays `capture` once per shipper, each with its defaults, the given ports and (0: none) a crash. */
+export function compare(capture: string, ports: number[], profiles: readonly ProfileName[], crashAtNs = 0): CompareRow[] {
+  // in the order asked for
+  return profiles.flatMap((p) => SHIPPERS.filter((x) => x.profile === p)).map((x) =>
+    row(x.shipper, x.profile, capture, replay(capture, resolveConfig(x.profile, [x.patch, { ports, crashAtNs }]))),
+  );
 }
 
 export function formatCompare(capture: string, rows: CompareRow[]): string {
   const f = (n: number) => n.toLocaleString('en-US');
-  const header = ['shipper', 'transactions', 'written', 'dropped (queue full)', 'lost at shutdown', 'of which counted', 'peak first queue', 'its own counters'];
+  const crash = rows.some((r) => r.lostInCrash > 0 || r.duplicated > 0);
+  const header = ['shipper', 'transactions', 'written', 'dropped (queue full)', 'lost at shutdown', 'of which counted', ...(crash ? ['lost in crash', 'written twice'] : []), 'peak first queue', 'its own counters'];
   const cells = rows.map((r) => [
-    r.profile, f(r.transactions), f(r.published), f(r.droppedQueueFull), f(r.lostAtShutdown), f(r.countedNotWritten), f(r.peakQueueDepth),
+    r.shipper, f(r.transactions), f(r.published), f(r.droppedQueueFull), f(r.lostAtShutdown), f(r.countedNotWritten),
+    ...(crash ? [f(r.lostInCrash), f(r.duplicated)] : []), f(r.peakQueueDepth),
     Object.entries(r.shipperCounters).map(([k, v]) => `${k}=${v}`).join(' '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
@@ -77,7 +106,7 @@ export function formatCompare(capture: string, rows: CompareRow[]): string {
     `${paint.bold('compare')} ${capture}: each shipper with its defaults (its own analyzer: packetbeat 5's finds what packetbeat 5 finds)`,
     paint.dim(line(header)),
     ...cells.map(line),
-    ...rows.map((r) => paint.dim(`${r.profile}: ${r.replay}`)),
+    ...rows.map((r) => paint.dim(`${r.shipper}: ${r.replay}`)),
     '',
   ].join('\n');
 }
@@ -86,7 +115,7 @@ export async function runCompare(argv: string[]): Promise<{ code: number }> {
   const { values, positionals } = withUsage('compare', () =>
     parseArgs({ args: argv, allowPositionals: true, strict: true, options: parseArgsOptions(COMPARE_OPTIONS) }),
   );
-  const v = values as { capture?: string; scenario?: string; ports?: string; profiles?: string; json?: boolean };
+  const v = values as { capture?: string; scenario?: string; ports?: string; profiles?: string; 'crash-at'?: string; json?: boolean };
   const sources = [v.capture, v.scenario, ...positionals].filter((x) => x !== undefined);
   if (sources.length !== 1) throw new UsageError('lockstep compare: give one capture: CAPTURE, -I CAPTURE or --scenario NAME');
   const bundled = v.scenario !== undefined ? scenario(v.scenario) : null;
@@ -99,7 +128,8 @@ export async function runCompare(argv: string[]): Promise<{ code: number }> {
     if (asked.length === 0) throw new ConfigError('--profiles', `a list of ${PROFILES.join(', ')}`, v.profiles);
     profiles = asked as ProfileName[];
   }
-  const rows = compare(capture, ports, profiles);
+  const crashAtNs = v['crash-at'] === undefined ? 0 : parseDuration('--crash-at', v['crash-at']);
+  const rows = compare(capture, ports, profiles, crashAtNs);
   if (v.json) process.stdout.write(`${JSON.stringify({ capture, ports, rows })}\n`);
   else process.stdout.write(formatCompare(capture, rows));
   return { code: 0 };

@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   sweep: async () => (await import('./sweep.js')).command,
   calibrate: async () => (await import('./calibrate.js')).command,
   compare: async () => (await import('./compare.js')).command,
+  crashes: async () => (await import('./crashes.js')).command,
   analyze: async () => (await import('./analyze.js')).command,
   gen: async () => (await import('./gen.js')).command,
   golden: async () => (await import('./golden.js')).command,
@@ -27,6 +28,7 @@ Commands:
   sweep CAPTURE     drops and losses over queue_size × waitstop × seeds; the smallest lossless settings
   calibrate CAPTURE the costs that reproduce runs you observed (published counts, uptimes)
   compare CAPTURE   one capture through every shipper, side by side
+  crashes CAPTURE   the run crashed at N moments: what each crash lost and wrote twice
   analyze CAPTURE   every Redis transaction in a capture (the lossless ground truth)
   gen redis         a deterministic synthetic Redis capture
   golden            check the golden cases under golden/ (--update rewrites them)

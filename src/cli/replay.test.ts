@@ -23,7 +23,7 @@ describe('lockstep replay', () => {
     expect(published).toBeLessThanOrEqual(15_006);
     expect(s.counters['redis.unmatched_responses']).toBe(23);
     expect(s.counters['tcp.dropped_because_of_gaps']).toBe(4);
-    expect(Object.keys(s.fates)).toEqual(['published', 'dropped_queue_full', 'lost_at_shutdown', 'output_failed', 'filtered']);
+    expect(Object.keys(s.fates)).toEqual(['published', 'dropped_queue_full', 'lost_at_shutdown', 'lost_in_crash', 'output_failed', 'filtered']);
     expect(s.transactions).toBe(s.fates.published + s.fates.dropped_queue_full + s.fates.lost_at_shutdown);
     expect(readFileSync(join(dir, 'a.ndjson'), 'utf8').trimEnd().split('\n')).toHaveLength(s.fates.published);
     for (const key of ['packets', 'lostAtShutdownBy', 'shipper', 'simTimeNs', 'config', 'replay']) expect(s).toHaveProperty(key);

@@ -12,7 +12,7 @@ describe('Ledger', () => {
     for (const id of ids) ledger.admit(tx(id));
     for (const id of ids) ledger.record(tx(id), id % 2 === 0 ? 'published' : 'dropped_queue_full', id, 'queue', 0);
     expect(ledger.transactions).toBe(ids.length);
-    expect(ledger.fates).toEqual({ published: 5, dropped_queue_full: 7, lost_at_shutdown: 0, output_failed: 0, filtered: 0 });
+    expect(ledger.fates).toEqual({ published: 5, dropped_queue_full: 7, lost_at_shutdown: 0, lost_in_crash: 0, output_failed: 0, filtered: 0 });
     for (const id of ids) {
       expect(() => ledger.record(tx(id), 'lost_at_shutdown', 7, 'queue', 0)).toThrow(
         new LedgerImbalance(`transaction ${id} was given a second fate (lost_at_shutdown at 7 ns)`),

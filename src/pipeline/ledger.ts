@@ -2,7 +2,7 @@ import type { Equation, Transaction } from '../protocols/index.js';
 import type { NdjsonWriter } from './ndjson.js';
 
 /** The one fate each transaction gets. */
-export const FATES = ['published', 'dropped_queue_full', 'lost_at_shutdown', 'output_failed', 'filtered'] as const;
+export const FATES = ['published', 'dropped_queue_full', 'lost_at_shutdown', 'lost_in_crash', 'output_failed', 'filtered'] as const;
 export type Fate = (typeof FATES)[number];
 
 /**
@@ -25,7 +25,13 @@ export class LedgerImbalance extends Error {
  * (with `--ledger FILE`) written as one NDJSON line each.
  */
 export class Ledger {
-  readonly fates: FateCounts = { published: 0, dropped_queue_full: 0, lost_at_shutdown: 0, output_failed: 0, filtered: 0 };
+  readonly fates: FateCounts = { published: 0, dropped_queue_full: 0, lost_at_shutdown: 0, lost_in_crash: 0, output_failed: 0, filtered: 0 };
+  /** Events written a second time (a persisted queue's redelivery after a crash): lines beyond `published`. */
+  duplicated = 0;
+  /** Events that reached the output again, whatever became of them (written: {@link duplicated}; or filtered or failed again). */
+  redelivered = 0;
+  /** Events counted in published_events, then forgotten by a crash before their fate, and read again (to be counted again). */
+  recounted = 0;
   readonly lostAtShutdownBy: LostCounts = { queue: 0, pipeline: 0, in_flight: 0 };
   /** Transactions seen (each must get exactly one fate). */
   transactions = 0;
@@ -54,6 +60,27 @@ export class Ledger {
     }
   }
 
+  /** Whether `tx` has its fate already. */
+  hasFate(tx: Transaction): boolean {
+    return (this.given[tx.id >>> 5]! & (1 << (tx.id & 31))) !== 0;
+  }
+
+  /** `tx`, published before, was written again (not a fate: the event keeps its first). */
+  duplicate(tx: Transaction, timeNs: number, where: string): void {
+    this.duplicated++;
+    this.out?.write(`{"id":${tx.id},"fate":"duplicated","time_ns":${timeNs},"where":"${where}","depth":0}`);
+  }
+
+  /**
+   * Shutdown finds `tx` in a store or a stage's hands. An event written
+   * before a crash and read again (a persisted queue's) keeps its first
+   * fate; if it was counted again, that count is a redelivery's.
+   */
+  lostAtShutdown(tx: Transaction, timeNs: number, where: string, counted: boolean): void {
+    if (!this.hasFate(tx)) this.record(tx, 'lost_at_shutdown', timeNs, where, 0, counted);
+    else if (counted) this.redelivered++;
+  }
+
   /** `counted`: the event had been counted in `published_events` before this fate. */
   record(tx: Transaction, fate: Fate, timeNs: number, where: string, depth: number, counted = false): void {
     const bit = 1 << (tx.id & 31);
@@ -74,14 +101,17 @@ export class Ledger {
    */
   check(analyzed: number, protocols: readonly Equation[], linesWritten: number, publishedEvents: number | null = null): void {
     const f = this.fates;
-    const sum = f.published + f.dropped_queue_full + f.lost_at_shutdown + f.output_failed + f.filtered;
+    const sum = f.published + f.dropped_queue_full + f.lost_at_shutdown + f.lost_in_crash + f.output_failed + f.filtered;
     const equations: Equation[] = [
-      ['transactions = published + dropped_queue_full + lost_at_shutdown + output_failed + filtered', this.transactions, sum],
+      ['transactions = published + dropped_queue_full + lost_at_shutdown + lost_in_crash + output_failed + filtered', this.transactions, sum],
       ['transactions = what the analyzers completed', this.transactions, analyzed],
       ...protocols,
-      ['lines written = published', linesWritten, f.published],
+      ['lines written = published + duplicated', linesWritten, f.published + this.duplicated],
       // packetbeat counts an event once, before handing it on: what it counted is what was written, or lost or failed after
-      ...(publishedEvents === null ? [] : [['published_events = fates of the events it counted', publishedEvents, this.counted] as Equation]),
+      // an event read again after a crash is counted again as it reaches the output
+      ...(publishedEvents === null
+        ? []
+        : [['published_events = fates of the events it counted + redelivered + recounted', publishedEvents, this.counted + this.redelivered + this.recounted] as Equation]),
     ];
     for (const [name, left, right] of equations) {
       if (left !== right) throw new LedgerImbalance(`ledger does not balance: ${name} (${left} ≠ ${right})`);

@@ -6,7 +6,7 @@
  * reading of that line back all come from it.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, parseDuration, parseNumber, resolveConfig, type ConfigPatch, type PipelineConfig } from '../profiles/index.js';
+import { ConfigError, parseBytes, parseDuration, parseNumber, resolveConfig, type ConfigPatch, type PipelineConfig } from '../profiles/index.js';
 import { COST_FIELDS, COST_STAGES, FIELDS } from '../profiles/index.js';
 
 /** A command-line option: its name, the syntax of its value, and what it does. */
@@ -122,6 +122,14 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
   setting('gcHeapEvents', { name: 'gc-heap-events', value: 'N', help: 'the held events at which --gc-slowdown is full' }, { unlessDefault: true }),
   setting('flushMinEvents', { name: 'flush-min-events', value: 'N', help: "packetbeat6's memory queue: events reach the output a buffer of N at a time (queue.mem.flush.min_events; default 2048)" }, { unlessDefault: true }),
   setting('flushTimeoutNs', { name: 'flush-timeout', value: 'D', help: 'or D after the first event of the buffer (queue.mem.flush.timeout; default 1s)' }, { ...duration('s'), unlessDefault: true }),
+  setting('queueType', { name: 'queue-type', value: 'memory|persisted', help: "logstash's queue.type (default memory)" }, { unlessDefault: true }),
+  setting('queueMaxEvents', { name: 'queue-max-events', value: 'N', help: 'persisted queue: full at N unread events (queue.max_events; 0: no limit)' }, { unlessDefault: true }),
+  setting('queueMaxBytes', { name: 'queue-max-bytes', value: 'BYTES', help: 'persisted queue: full past this many bytes of pages (queue.max_bytes: 1024mb, 4gb, …; default 1gb)' }, { parse: (f, raw) => parseBytes(f, raw), unlessDefault: true }),
+  setting('queuePageCapacity', { name: 'queue-page-capacity', value: 'BYTES', help: 'persisted queue: the size of a page (queue.page_capacity; default 64mb)' }, { parse: (f, raw) => parseBytes(f, raw), unlessDefault: true }),
+  setting('checkpointWrites', { name: 'checkpoint-writes', value: 'N', help: 'persisted queue: fsync and checkpoint the head page every N writes (queue.checkpoint.writes; 1024)' }, { unlessDefault: true }),
+  setting('checkpointAcks', { name: 'checkpoint-acks', value: 'N', help: 'persisted queue: checkpoint after N acks (queue.checkpoint.acks; 1024)' }, { unlessDefault: true }),
+  setting('crashAtNs', { name: 'crash-at', value: 'T', help: 'the shipper crashes at simulated time T and restarts at once: memory lost, the persisted queue recovered (0: never)' }, { ...duration('s'), unlessDefault: true }),
+  setting('crashPowerLoss', { name: 'crash-power-loss', value: 'true|false', help: "the crash is a power loss: what was not fsync'd is gone (default false: the OS keeps it)" }, { unlessDefault: true }),
   setting('beatVersion', { name: 'beat-version', value: 'V', help: "packetbeat5 events' beat.version (default 5.6.17)" }, { unlessDefault: true }),
 ];
 

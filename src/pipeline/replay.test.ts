@@ -53,7 +53,7 @@ describe('replay: hand-checked cases', () => {
       '1 published @1002000 worker.1 depth=0',
       '2 published @2002000 worker.1 depth=0',
     ]);
-    expect(summary.fates).toEqual({ published: 2, dropped_queue_full: 1, lost_at_shutdown: 0, output_failed: 0, filtered: 0 });
+    expect(summary.fates).toEqual({ published: 2, dropped_queue_full: 1, lost_at_shutdown: 0, lost_in_crash: 0, output_failed: 0, filtered: 0 });
     // the last step is the shutdown: 300 ms after the end of the file (packetbeat 5's sniffer sleeps that long)
     expect(summary.simTimeNs).toBe(300_002_000);
     expect(summary.lines).toHaveLength(2);

@@ -5,6 +5,7 @@ import { profileOf, type RunView, type StageSpec, type StoreView, type Topology 
 import { jitterOptions, NO_JITTER, StageCost, type JitterOptions } from '../sim/cost.js';
 import { Random } from '../sim/random.js';
 import { Scheduler, type Clock, type Process, type StepHook, type Wakeup } from '../sim/scheduler.js';
+import { PersistedQueue } from '../sim/persisted.js';
 import { Store } from '../sim/store.js';
 import type { PipelineConfig } from '../profiles/index.js';
 import { Ledger, type FateCounts, type LostCounts } from './ledger.js';
@@ -31,6 +32,8 @@ export interface ReplaySummary {
   counters: Counters & PipelineCounters;
   fates: FateCounts;
   lostAtShutdownBy: LostCounts;
+  /** Events written a second time: read again from a persisted queue after a crash (lines written = published + duplicated). */
+  duplicated: number;
   /** The counters the profile's shipper keeps, under its names ({@link Profile.counters}). */
   shipper: Record<string, number>;
   /** Simulated time from the first packet to the last step, ns. */
@@ -139,7 +142,14 @@ export class Replay {
     this.ledger = new Ledger(ledgerFile, t.queues.map((q) => q.name));
     this.outputKind = opts.output?.kind ?? 'none';
     const jitter = c.jitter > 0 ? jitterOptions(c.jitter) : NO_JITTER;
-    for (const q of t.queues) this.stores.set(q.name, new Store<Transaction>(q.name, q.capacity, this.scheduler, q.memqueue && q.memqueue.minEvents > 1 ? q.memqueue : null, q.freedOnAck === true));
+    for (const q of t.queues) {
+      this.stores.set(
+        q.name,
+        q.persisted !== undefined
+          ? new PersistedQueue<Transaction>(q.name, this.scheduler, q.persisted)
+          : new Store<Transaction>(q.name, q.capacity, this.scheduler, q.memqueue && q.memqueue.minEvents > 1 ? q.memqueue : null, q.freedOnAck === true),
+      );
+    }
     const whenFull = t.queues.find((q) => q.name === t.source.output)!.whenFull;
     const end: Process = { stage: 'shutdown', run: (now) => this.shutdown(now) };
     const cost = new StageCost('analyzer', t.source.cost, jitter, c.seed);
@@ -161,6 +171,7 @@ export class Replay {
     this.scheduler.hook = opts.hook ?? this.scheduler.hook;
     this.scheduler.at(0, source, 'next');
     for (const w of this.workers) w.input.wait(w);
+    if (c.crashAtNs > 0) this.scheduler.at(c.crashAtNs, { stage: 'crash', run: (now) => this.crash(now) }, 'deadline');
   }
 
   private store(name: string): Store<Transaction> {
@@ -220,13 +231,46 @@ export class Replay {
     return Math.max(0, done - this.sourceEndNs - shutdown.graceNs);
   }
 
+  /**
+   * The shipper crashes and starts again at once: what its memory held is
+   * lost (`lost_in_crash`), the workers' batches with it; a persisted queue
+   * keeps what is on disk and reads again from its checkpoints, so what was
+   * acked since is written twice (`duplicated`). The input goes on: what it
+   * had not handed to the queue yet, it hands to the new process.
+   */
+  private crash(now: number): void {
+    const again = new Set<Transaction>();
+    // what the workers hold first: a persisted queue also lists what it lent them, and they know if it was counted
+    const lost: [Transaction, string, boolean][] = [];
+    for (const w of this.workers) {
+      const { held, counted } = w.crash();
+      for (const tx of held) lost.push([tx, 'in_flight', counted]);
+    }
+    for (const [name, store] of this.stores) {
+      const r = store.crash(now, this.config.crashPowerLoss);
+      for (const tx of r.again) again.add(tx);
+      const counted = this.countedStores.has(name);
+      for (const tx of r.lost) lost.push([tx, name, counted]);
+    }
+    for (const [tx, where, counted] of lost) {
+      if (this.ledger.hasFate(tx)) continue;
+      // still on the persisted queue's disk: read again, and counted again when served again
+      if (again.has(tx)) {
+        if (counted) this.ledger.recounted++;
+      } else {
+        this.ledger.record(tx, 'lost_in_crash', now, where, 0, counted);
+      }
+    }
+    for (const store of this.stores.values()) store.wakeAnother(now);
+  }
+
   /** After the waitstop: what the topology's shutdown stops loses what it holds; the rest drains. */
   private shutdown(now: number): void {
     for (const name of this.topology.shutdown.stops) {
       const store = this.stores.get(name);
       if (store !== undefined) {
         const counted = this.countedStores.has(name);
-        for (const tx of store.drain()) this.ledger.record(tx, 'lost_at_shutdown', now, name, 0, counted);
+        for (const tx of store.drain()) this.ledger.lostAtShutdown(tx, now, name, counted);
       }
       for (const w of this.workers) if (w.spec === name) w.stop(now);
     }
@@ -261,6 +305,7 @@ export class Replay {
       counters,
       fates: { ...f },
       lostAtShutdownBy: { ...this.ledger.lostAtShutdownBy },
+      duplicated: this.ledger.duplicated,
       shipper: profileOf(this.config.profile).counters(this.view(), this.config),
       simTimeNs: this.scheduler.now,
       sourceEndNs: this.sourceEndNs,
@@ -349,6 +394,16 @@ class Output {
     const failed = this.failureRate > 0 && this.failures.float() < this.failureRate;
     for (let i = from; i < to; i++) {
       const tx = batch[i]!;
+      if (this.ledger.hasFate(tx)) {
+        // read again from a persisted queue after a crash: written again, unless filtered or failed again
+        this.ledger.redelivered++;
+        if (!failed && !this.dropMethods.includes(tx.method)) {
+          this.sink.publish(tx);
+          this.linesWritten++;
+          this.ledger.duplicate(tx, now, stage);
+        }
+        continue;
+      }
       if (this.dropMethods.length > 0 && this.dropMethods.includes(tx.method)) {
         this.ledger.record(tx, 'filtered', now, stage, 0, counted);
       } else if (failed) {
@@ -402,6 +457,11 @@ class Source implements Process {
         const tx = this.pending[this.next]!;
         if (q.tryPut(tx)) {
           this.next++;
+          // Logstash's persisted queue writes, then waits while it is full
+          if (q.mustWait) {
+            q.block(this, now);
+            return;
+          }
           continue;
         }
         if (this.whenFull === 'drop') {
@@ -499,6 +559,8 @@ export class Worker implements Process {
 
   /** The batch in hand is in published_events: counted by this stage once served, or by one before it. */
   private counted = false;
+  /** Bumped by a crash: a service that was under way then never ends. */
+  private epoch = 0;
 
   constructor(
     readonly stage: string,
@@ -528,6 +590,7 @@ export class Worker implements Process {
   run(now: number, wakeup: Wakeup, arg: number): void {
     if (this.state === STOPPED) return;
     if (wakeup === 'served') {
+      if (arg !== this.epoch) return;
       this.served(now);
       if (this.deliver(now)) this.fill(now);
     } else if (wakeup === 'room') {
@@ -548,8 +611,8 @@ export class Worker implements Process {
       return;
     }
     // one take: what the store shows now, up to the batch (with a flush rule, of one buffer)
-    const took = Math.min(this.batchSize - this.size, q.takeable);
-    for (let i = 0; i < took; i++) this.batch[this.size++] = q.take(now);
+    const took = Math.min(this.batchSize - this.size, q.takeableBy(this));
+    for (let i = 0; i < took; i++) this.batch[this.size++] = q.take(now, this);
     this.taken += took;
     if (this.size >= this.batchSize || (this.size > 0 && this.batchDelayNs === 0)) {
       this.serve(now);
@@ -574,13 +637,14 @@ export class Worker implements Process {
    */
   private request(now: number): void {
     const q = this.input;
-    if (q.takeable >= this.batchSize || (q.takeable > 0 && this.batchDelayNs === 0)) {
+    const takeable = q.takeableBy(this);
+    if (takeable >= this.batchSize || (takeable > 0 && this.batchDelayNs === 0)) {
       this.answer(now);
       return;
     }
     this.state = WAITING;
     q.wait(this);
-    if (q.takeable > 0 && !this.waiting) {
+    if (takeable > 0 && !this.waiting) {
       this.waiting = true;
       this.poll(now);
     }
@@ -589,11 +653,11 @@ export class Worker implements Process {
   /** Takes what the queue has, up to the batch, and serves it. */
   private answer(now: number): void {
     const q = this.input;
-    const took = Math.min(this.batchSize, q.takeable);
+    const took = Math.min(this.batchSize, q.takeableBy(this));
     this.waiting = false;
     // another output's request took them first: ask again
     if (took === 0) return this.request(now);
-    for (let i = 0; i < took; i++) this.batch[this.size++] = q.take(now);
+    for (let i = 0; i < took; i++) this.batch[this.size++] = q.take(now, this);
     this.taken += took;
     this.serve(now);
     q.wakeAnother(now);
@@ -607,6 +671,7 @@ export class Worker implements Process {
 
   private serve(now: number): void {
     this.input.unwait(this);
+    this.input.endRead(this, now);
     this.state = SERVING;
     this.emptyPolls = 0;
     this.waiting = false;
@@ -615,7 +680,7 @@ export class Worker implements Process {
     if (this.cost.model.perByte !== 0) for (let i = 0; i < this.size; i++) bytes += this.batch[i]!.bytes;
     const cost = this.cost.next(0, bytes, this.size, 1, this.cost.drawsPer === 'event' ? this.batch[0]!.id : 0);
     this.serviceNs += cost;
-    this.clock.at(now + cost, this, 'served');
+    this.clock.at(now + cost, this, 'served', this.epoch);
   }
 
   /**
@@ -667,18 +732,36 @@ export class Worker implements Process {
     this.counted = false;
     this.state = WAITING;
     // the batch is done: a store that frees room on acknowledgement (the Beats memory queue) gets it back
-    this.input.ack(this.taken, now);
+    this.input.ack(this.taken, now, this);
     this.taken = 0;
     return true;
+  }
+
+  /** A crash: the batch in hand is forgotten (returned, for the caller to give fates), and the worker waits anew. */
+  crash(): { held: Transaction[]; counted: boolean } {
+    const held = this.batch.slice(this.delivered, this.size);
+    // as at shutdown: served and blocked on the next store, counted; not yet served, only if counted before it
+    const counted = this.state === BLOCKED ? this.counted : this.readsCounted;
+    this.size = 0;
+    this.delivered = 0;
+    this.taken = 0;
+    this.counted = false;
+    this.waiting = false;
+    this.emptyPolls = 0;
+    this.timerGen++;
+    this.epoch++;
+    if (this.state !== STOPPED) {
+      this.state = WAITING;
+      this.input.wait(this);
+    }
+    return { held, counted };
   }
 
   /** Shutdown: whatever this worker holds is lost in flight (counted in published_events if it was served by a counting stage, or read from one). */
   stop(now: number): void {
     // served and blocked on the next store: counted; not yet served: only if counted before it
     const counted = this.state === BLOCKED ? this.counted : this.readsCounted;
-    for (let i = this.delivered; i < this.size; i++) {
-      this.ledger.record(this.batch[i]!, 'lost_at_shutdown', now, 'in_flight', 0, counted);
-    }
+    for (let i = this.delivered; i < this.size; i++) this.ledger.lostAtShutdown(this.batch[i]!, now, 'in_flight', counted);
     this.size = 0;
     this.state = STOPPED;
     this.input.unwait(this);

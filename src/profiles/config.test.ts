@@ -40,12 +40,20 @@ describe('configuration', () => {
     expect(f.profile).toBe('logstash');
     const c = resolveConfig('logstash', f.patches);
     expect([c.workers, c.batchSize, c.batchDelayNs, c.policy, c.shutdown]).toEqual([4, 50, 5_000_000, 'block', 'drain']);
+    const pq = readConfigFile(
+      file('pq.yml', 'queue.type: persisted\nqueue:\n  max_events: 500\n  max_bytes: 4gb\n  page_capacity: 16mb\n  checkpoint.writes: 1\n  checkpoint.acks: 0\n'),
+    );
+    const p = resolveConfig('logstash', pq.patches);
+    expect([pq.profile, p.queueType, p.queueMaxEvents, p.queueMaxBytes, p.queuePageCapacity, p.checkpointWrites, p.checkpointAcks]).toEqual([
+      'logstash', 'persisted', 500, 4 * 1024 ** 3, 16 * 1024 ** 2, 1, 0,
+    ]);
   });
 
   it('names the key, what was expected and what was given', () => {
     expect(() => readConfigFile(file('bad.yml', 'queue_size: lots\n'))).toThrow(`${join(dir, 'bad.yml')}: Expected \`queue_size\` to be a whole number from 1 to 100000000, got \`lots\``);
     expect(() => settingPatch('packetbeat.protocols.redis.ports', '7101,x')).toThrow('Expected `packetbeat.protocols.redis.ports` to be a list of ports from 1 to 65535, such as 6379,7101, got `7101,x`');
-    expect(() => settingPatch('queue.type', 'persisted')).toThrow('Expected `queue.type` to be memory (lockstep models the memory queue only), got `persisted`');
+    expect(() => settingPatch('queue.type', 'disk')).toThrow('Expected `queue.type` to be one of memory, persisted, got `disk`');
+    expect(() => settingPatch('queue.max_bytes', '1 lot')).toThrow('Expected `queue.max_bytes` to be a size such as 1024mb, 64mb, 4gb or a number of bytes, got `1 lot`');
     expect(() => settingPatch('queue_sise', '5')).toThrow(/^Expected `queue_sise` to be a known setting/);
     expect(() => readConfigFile(file('broken.yml', 'queue_size: [1,\n'))).toThrow(/Expected `-c` to be valid YAML, got `.*broken.yml/);
     expect(() => readConfigFile(join(dir, 'missing.yml'))).toThrow(/missing.yml \(ENOENT\)/);

@@ -1,7 +1,8 @@
 import type { Profile } from './profile.js';
 import { CAPTURE_ANALYZER_COSTS, packetbeat5, PREVIOUS_OUTPUT_COSTS } from './packetbeat5.js';
 import { publisherChain } from './chain.js';
-import { ConfigError, parseChoice, parseDuration, parseWhole } from './values.js';
+import { QUEUE_TYPES } from './profile.js';
+import { ConfigError, parseBytes, parseChoice, parseDuration, parseWhole } from './values.js';
 
 const US = 1_000;
 const MS = 1_000_000;
@@ -39,15 +40,28 @@ export const logstash: Profile = {
     'pipeline.workers': (v, w) => ({ workers: parseWhole('pipeline.workers', v, 1, 1024, w) }),
     'pipeline.batch.size': (v, w) => ({ batchSize: parseWhole('pipeline.batch.size', v, 1, 1_000_000, w) }),
     'pipeline.batch.delay': (v, w) => ({ batchDelayNs: parseDuration('pipeline.batch.delay', v, w, 'ms') }),
-    'queue.type': (v, w) => {
-      if (parseChoice('queue.type', v, ['memory', 'persisted'], w) === 'persisted') {
-        throw new ConfigError('queue.type', 'memory (lockstep models the memory queue only)', v, w);
-      }
-      return {};
-    },
+    'queue.type': (v, w) => ({ queueType: parseChoice('queue.type', v, QUEUE_TYPES, w) }),
+    'queue.max_events': (v, w) => ({ queueMaxEvents: parseWhole('queue.max_events', v, 0, 1_000_000_000, w) }),
+    'queue.max_bytes': (v, w) => ({ queueMaxBytes: parseBytes('queue.max_bytes', v, w) }),
+    'queue.page_capacity': (v, w) => ({ queuePageCapacity: parseBytes('queue.page_capacity', v, w) }),
+    'queue.checkpoint.writes': (v, w) => ({ checkpointWrites: parseWhole('queue.checkpoint.writes', v, 0, 1_000_000_000, w) }),
+    'queue.checkpoint.acks': (v, w) => ({ checkpointAcks: parseWhole('queue.checkpoint.acks', v, 0, 1_000_000_000, w) }),
   },
   topology: (c) => {
     const t = publisherChain(c);
+    if (c.queueType === 'persisted') {
+      // a page larger than max_bytes would be full before its first page is: refused, as a setting that cannot work
+      if (c.queueMaxBytes > 0 && c.queuePageCapacity > c.queueMaxBytes) {
+        throw new ConfigError('queue.page_capacity', `at most queue.max_bytes (${c.queueMaxBytes})`, c.queuePageCapacity);
+      }
+      const rule = { maxEvents: c.queueMaxEvents, maxBytes: c.queueMaxBytes, pageCapacity: c.queuePageCapacity, checkpointWrites: c.checkpointWrites, checkpointAcks: c.checkpointAcks };
+      return {
+        ...t,
+        queues: t.queues.map((q) => (q.name === 'queue' ? { ...q, capacity: c.queueMaxEvents, whenFull: 'block' as const, persisted: rule } : q)),
+        // Queue.readPageBatch waits batch.delay for more after each read and returns the batch once one wait brings nothing
+        stages: t.stages.map((st) => (st.countsPublished ? { ...st, batch: { ...st.batch, polls: 1 } } : st)),
+      };
+    }
     return {
       ...t,
       // logstash-core/src/main/java/org/logstash/common/LsQueueUtils.java, drain(queue, count, nanos): the outer

@@ -5,6 +5,8 @@ import type { RunView, Topology } from './topology.js';
 export type Policy = 'drop' | 'block';
 export type ShutdownMode = 'abort' | 'drain';
 export type Pacing = 'topspeed' | 'timestamps';
+export type QueueType = 'memory' | 'persisted';
+export const QUEUE_TYPES: readonly QueueType[] = ['memory', 'persisted'];
 export type ProfileName = 'packetbeat5' | 'packetbeat6' | 'packetbeat8' | 'logstash' | 'vector';
 export const POLICIES: readonly Policy[] = ['drop', 'block'];
 export const SHUTDOWN_MODES: readonly ShutdownMode[] = ['abort', 'drain'];
@@ -89,6 +91,19 @@ export interface PipelineConfig {
    */
   flushMinEvents: number;
   flushTimeoutNs: number;
+  /** Logstash's `queue.type`: the memory queue, or the persisted queue on disk (`queue.*` below). */
+  queueType: QueueType;
+  /** `queue.max_events` (unread events; 0: no limit), `queue.max_bytes`, `queue.page_capacity` (bytes). */
+  queueMaxEvents: number;
+  queueMaxBytes: number;
+  queuePageCapacity: number;
+  /** `queue.checkpoint.writes`, `queue.checkpoint.acks` (0: never). */
+  checkpointWrites: number;
+  checkpointAcks: number;
+  /** The process crashes and restarts at once at this simulated time, ns (0: never). */
+  crashAtNs: number;
+  /** The crash is a power loss: what was written and not fsync'd is gone (else the OS keeps it). */
+  crashPowerLoss: boolean;
 }
 
 /** A partial configuration: what one source (file, -E, flags) sets. */

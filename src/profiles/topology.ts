@@ -1,5 +1,6 @@
 import type { EventOptions } from '../protocols/protocol.js';
 import type { CostModel } from '../sim/cost.js';
+import type { PersistedRule } from '../sim/persisted.js';
 import type { FlushRule } from '../sim/store.js';
 
 /**
@@ -32,6 +33,8 @@ export interface QueueSpec {
   memqueue?: FlushRule;
   /** The Beats memory queue: an event's room is freed when the consumer acknowledges it, not when it takes it. */
   freedOnAck?: boolean;
+  /** Logstash's persisted queue (src/sim/persisted.ts): full by its rule, not by `capacity`; survives a crash. */
+  persisted?: PersistedRule;
   /**
    * An event is counted as published as this store accepts it (libbeat 6+'s
    * `events.published`: "events that were accepted by the queue",

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { DRAWS_PER, type CostModel } from '../sim/cost.js';
 import { TCP_MODES } from '../tcp/stream.js';
-import { PACINGS, POLICIES, SHUTDOWN_MODES, type Costs, type PipelineConfig } from './profile.js';
+import { PACINGS, POLICIES, QUEUE_TYPES, SHUTDOWN_MODES, type Costs, type PipelineConfig } from './profile.js';
 import { PROFILES } from './registry.js';
 import { ConfigError, parseBool, parseChoice, parseNumber, parsePorts, parseText, parseWhole } from './values.js';
 
@@ -74,6 +74,14 @@ export const FIELDS: { [K in keyof PipelineConfig]-?: FieldCheck<PipelineConfig[
   gcHeapEvents: whole(1),
   flushMinEvents: whole(0, 100_000_000),
   flushTimeoutNs: whole(0),
+  queueType: choice(QUEUE_TYPES),
+  queueMaxEvents: whole(0, 1_000_000_000),
+  queueMaxBytes: whole(0),
+  queuePageCapacity: whole(1024),
+  checkpointWrites: whole(0, 1_000_000_000),
+  checkpointAcks: whole(0, 1_000_000_000),
+  crashAtNs: whole(0),
+  crashPowerLoss: (k, v, w) => parseBool(k, v, w),
 };
 
 /**

@@ -35,6 +35,15 @@ export function parseDuration(key: string, v: unknown, where = '', bareUnit = 's
   return Math.round(Number(m[1]) * UNITS[m[2] ?? bareUnit]!);
 }
 
+const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
+
+/** A size as logstash.yml gives it (Logstash's ByteValue, 1024-based): `1024mb`, `64mb`, `4gb`, or bytes. Returns bytes. */
+export function parseBytes(key: string, v: unknown, where = ''): number {
+  const m = /^\s*(\d+)\s*(b|kb|mb|gb|tb)?\s*$/i.exec(String(v));
+  if (typeof v === 'boolean' || v === null || v === undefined || !m) throw new ConfigError(key, 'a size such as 1024mb, 64mb, 4gb or a number of bytes', v, where);
+  return Number(m[1]) * BYTE_UNITS[(m[2] ?? 'b').toLowerCase()]!;
+}
+
 /** Redis server ports: `6379,7101`, `[6379, 7101]` or a list; the one check of every port list (flags, YAML, -E, case files, the library). */
 export function parsePorts(key: string, v: unknown, where = ''): number[] {
   const list = Array.isArray(v) ? v : String(v).replace(/^\[|\]$/g, '').split(',');

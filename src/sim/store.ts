@@ -39,13 +39,13 @@ export class Store<T> implements Process {
   private readonly ring: (T | undefined)[];
   private head = 0;
   private size = 0;
-  private readonly waiters: Process[] = [];
-  private readonly blocked: Process[] = [];
+  protected readonly waiters: Process[] = [];
+  protected readonly blocked: Process[] = [];
   private readonly blockedSince: number[] = [];
   /** Called with (time, depth) whenever the depth changes (`replay --plot`). */
   onDepth: ((now: number, depth: number) => void) | null = null;
   /** Events taken by consumers and not yet acknowledged (with `ackOnServed`: they still take room). */
-  private unacked = 0;
+  protected unacked = 0;
   // the flush rule's buffers: the remaining sizes of the flushed ones (head first), the current one's
   private readonly flushed: number[] = [];
   private current = 0;
@@ -57,7 +57,7 @@ export class Store<T> implements Process {
   constructor(
     readonly name: string,
     readonly capacity: number,
-    private readonly clock: Clock,
+    protected readonly clock: Clock,
     /** Events visible to consumers a buffer at a time (the Beats memory queue); null: each at once. */
     private readonly flush: FlushRule | null = null,
     /** Room is freed when the consumer acknowledges its batch ({@link ack}), not when it takes it (the Beats memory queue). */
@@ -73,6 +73,19 @@ export class Store<T> implements Process {
 
   get depth(): number {
     return this.size;
+  }
+
+  /** How many events `consumer`'s take may return now (a persisted queue reads for one consumer at a time). */
+  takeableBy(_consumer: Process): number {
+    return this.takeable;
+  }
+
+  /** `consumer` has its batch and serves it: another may read (the persisted queue's readBatch is synchronized). */
+  endRead(_consumer: Process, _now: number): void {}
+
+  /** After a put that succeeded, the producer waits for room all the same (the persisted queue writes, then blocks while full). */
+  get mustWait(): boolean {
+    return false;
   }
 
   /** How many events one take may return now: all of them, or (with a flush rule) what is left of the oldest flushed buffer. */
@@ -131,15 +144,15 @@ export class Store<T> implements Process {
     if (this.waiters.length > 0) this.clock.at(now, this.waiters.shift()!, 'item');
   }
 
-  /** The consumer is done with `n` events it took: with `ackOnServed`, their room is free again. */
-  ack(n: number, now: number): void {
+  /** `consumer` is done with `n` events it took: with `ackOnServed`, their room is free again. */
+  ack(n: number, now: number, _consumer?: Process): void {
     if (!this.ackOnServed) return;
     this.unacked -= n;
     for (let i = 0; i < n && this.blocked.length > 0; i++) this.releaseProducer(now);
   }
 
   /** The first producer blocked on this store has room: its wait is counted and it is woken. */
-  private releaseProducer(now: number): void {
+  protected releaseProducer(now: number): void {
     const blocked = now - this.blockedSince.shift()!;
     this.pushBlockedNs += blocked;
     this.pushBlockedWholeMs += Math.floor(blocked / 1e6);
@@ -152,8 +165,8 @@ export class Store<T> implements Process {
     this.blockedSince.push(now);
   }
 
-  /** Takes the oldest item; the caller checks {@link depth} first. Wakes the first blocked producer. */
-  take(now: number): T {
+  /** Takes the oldest item for `consumer`; the caller checks {@link depth} first. Wakes the first blocked producer. */
+  take(now: number, _consumer?: Process): T {
     const item = this.ring[this.head]!;
     this.ring[this.head] = undefined;
     if (++this.head === this.ring.length) this.head = 0;
@@ -213,6 +226,40 @@ export class Store<T> implements Process {
     this.timerGen++;
     this.onDepth?.(this.clock.now, 0);
     return out;
+  }
+
+  /**
+   * A crash: what a store in memory holds is `lost`, and nothing is to be
+   * read again; a producer waiting for room gets it. (The persisted queue
+   * keeps what is on disk.)
+   */
+  crash(now: number, _powerLoss: boolean): { again: T[]; lost: T[] } {
+    const lost: T[] = [];
+    for (let i = 0; i < this.size; i++) lost.push(this.ring[(this.head + i) % this.ring.length]!);
+    this.replaceItems([], now);
+    if (this.flush !== null) {
+      this.flushed.length = 0;
+      this.current = 0;
+      this.currentFlushed = false;
+      this.timerOn = false;
+      this.timerGen++;
+    }
+    while (this.blocked.length > 0 && !this.mustWait && this.size + this.unacked < this.capacity) this.releaseProducer(now);
+    return { again: [], lost };
+  }
+
+  /** After a crash: the store holds `items`, oldest first, none taken; its producers and consumers wait as they did. */
+  protected replaceItems(items: readonly T[], now: number): void {
+    this.ring.fill(undefined);
+    this.head = 0;
+    this.size = 0;
+    this.unacked = 0;
+    for (const item of items) {
+      if (this.size === this.ring.length) this.growRing();
+      this.ring[this.size++] = item;
+    }
+    if (this.size > this.maxDepth) this.maxDepth = this.size;
+    this.onDepth?.(now, this.size);
   }
 
   private growRing(): void {
