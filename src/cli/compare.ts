@@ -94,18 +94,21 @@ export function compare(capture: string, ports: number[], profiles: readonly Pro
 export function formatCompare(capture: string, rows: CompareRow[]): string {
   const f = (n: number) => n.toLocaleString('en-US');
   const crash = rows.some((r) => r.lostInCrash > 0 || r.duplicated > 0);
-  const header = ['shipper', 'transactions', 'written', 'dropped (queue full)', 'lost at shutdown', 'of which counted', ...(crash ? ['lost in crash', 'written twice'] : []), 'peak first queue', 'its own counters'];
+  const header = ['shipper', 'transactions', 'written', 'dropped (queue full)', 'lost at shutdown', 'of which counted', ...(crash ? ['lost in crash', 'written twice'] : []), 'peak first queue'];
   const cells = rows.map((r) => [
     r.shipper, f(r.transactions), f(r.published), f(r.droppedQueueFull), f(r.lostAtShutdown), f(r.countedNotWritten),
     ...(crash ? [f(r.lostInCrash), f(r.duplicated)] : []), f(r.peakQueueDepth),
-    Object.entries(r.shipperCounters).map(([k, v]) => `${k}=${v}`).join(' '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((x, i) => (i === 0 || i === c.length - 1 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ').trimEnd();
   return [
     `${paint.bold('compare')} ${capture}: each shipper with its defaults (its own analyzer: packetbeat 5's finds what packetbeat 5 finds)`,
     paint.dim(line(header)),
     ...cells.map(line),
+    '',
+    'What each shipper itself reports:',
+    ...rows.map((r) => `${r.shipper.padEnd(widths[0]!)}  ${Object.entries(r.shipperCounters).map(([k, v]) => `${k}=${v}`).join(' ')}`),
+    '',
     ...rows.map((r) => paint.dim(`${r.shipper}: ${r.replay}`)),
     '',
   ].join('\n');

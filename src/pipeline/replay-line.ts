@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, parseBytes, parseDuration, parseNumber, resolveConfig, type ConfigPatch, type PipelineConfig } from '../profiles/index.js';
+import { parseLogstashVersion, versionBefore } from '../profiles/logstash.js';
 import { COST_FIELDS, COST_STAGES, FIELDS } from '../profiles/index.js';
 
 /** A command-line option: its name, the syntax of its value, and what it does. */
@@ -82,6 +83,22 @@ const costFlag: ConfigFlag = {
     ),
 };
 
+/**
+ * `--logstash-version V`: the release, and with it the default of what the
+ * release changed (`pipeline.batch.delay` 5 ms before 6.2); a `--batch-delay`
+ * after it still wins (it comes later in {@link CONFIG_FLAGS}).
+ */
+const logstashVersionFlag: ConfigFlag = {
+  name: 'logstash-version',
+  value: 'V',
+  help: 'the Logstash release modelled: queue capacity, batch.delay default, ms truncation, flow metrics (6.1.3 or later; default 9.5)',
+  read: (raw, patch) => {
+    patch.logstashVersion = parseLogstashVersion('--logstash-version', raw);
+    if (versionBefore(patch.logstashVersion, 6, 2)) patch.batchDelayNs = 5_000_000;
+  },
+  write: (c, defaults) => (c.logstashVersion === defaults.logstashVersion ? [] : [c.logstashVersion]),
+};
+
 /** The flags of every setting, in the order the replay line says them. */
 export const CONFIG_FLAGS: readonly ConfigFlag[] = [
   setting('profile', { name: 'profile', value: 'packetbeat5|packetbeat6|packetbeat8|logstash|vector', help: 'the pipeline modelled, and its defaults (default packetbeat5)' }),
@@ -94,6 +111,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
   setting('pipelineQueueSize', { name: 'pipeline-queue-size', value: 'N', help: "packetbeat's pipeline queue before the output worker; 0: none" }),
   setting('sourceQueueSize', { name: 'source-queue-size', value: 'N', help: "vector's source channel before the sink's buffer (worker threads × 1000; default 2000)" }, { unlessDefault: true }),
   setting('drainPipeline', { name: 'drain-pipeline', value: 'true|false', help: "on abort, the pipeline queue still drains, as libbeat's publisher.Stop would (packetbeat 5 never calls it; default false)" }, { unlessDefault: true }),
+  logstashVersionFlag,
   setting('workers', { name: 'workers', value: 'W', help: 'workers reading the publisher queue (pipeline.workers)' }),
   setting('batchSize', { name: 'batch-size', value: 'B', help: 'events a worker takes at once (pipeline.batch.size)' }),
   setting('batchDelayNs', { name: 'batch-delay', value: 'D', help: 'how long a worker polls for more (pipeline.batch.delay; a bare number is ms)' }, duration('ms')),

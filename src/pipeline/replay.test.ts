@@ -138,16 +138,28 @@ describe('replay: hand-checked cases', () => {
     expect(lost.summary.shipper).toMatchObject({ 'libbeat.pipeline.events.published': 6, 'libbeat.output.events.acked': 4, 'libbeat.pipeline.events.active': 2 });
   });
 
-  it('queue_push_duration_in_millis truncates each push to whole ms before adding, as Logstash does', () => {
+  it('Logstash up to 8.6 truncates each push and each batch to whole ms before adding; from 8.7 the totals are floored; flow metrics from 8.5', () => {
     const FOUR: ScriptedSegment[] = [
       { atNs: 0, toServer: true, payload: Buffer.concat(['a', 'b', 'c', 'd'].map((k) => encodeCommand(['GET', k]))) },
       { atNs: 500, toServer: false, payload: '$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n' },
     ];
-    const { summary, fates } = run(FOUR, { queueSize: 1, policy: 'block', workers: 1, batchSize: 1, batchDelayNs: 0, shutdown: 'drain', costs: { worker: { ...ZERO, perEvent: 0.7 * MS } } }, 'logstash');
-    // at 2 µs: tx1 taken at once, tx2 fits, tx3 waits until tx2 is taken at 0.702 ms (0.7 ms), tx4 until 1.402 ms (0.7 ms)
-    expect(fates).toEqual(['1 published @702000 worker.1 depth=0', '2 published @1402000 worker.1 depth=0', '3 published @2102000 worker.1 depth=0', '4 published @2802000 worker.1 depth=0']);
-    // 1.4 ms blocked in all, but each push was under 1 ms: 0 (a floor of the total would say 1)
-    expect(summary.shipper['events.queue_push_duration_in_millis']).toBe(0);
+    // a queue of 1 × 1 (batch × workers): at 2 µs tx1 is taken at once, tx2 fits, tx3 waits until tx2 is taken at
+    // 0.702 ms (0.7 ms), tx4 until 1.402 ms (0.7 ms); four batches of 0.7 ms
+    const ls = { policy: 'block', workers: 1, batchSize: 1, batchDelayNs: 0, shutdown: 'drain', costs: { worker: { ...ZERO, perEvent: 0.7 * MS } } } as const;
+    const old = run(FOUR, { ...ls, logstashVersion: '8.6' }, 'logstash');
+    expect(old.fates).toEqual(['1 published @702000 worker.1 depth=0', '2 published @1402000 worker.1 depth=0', '3 published @2102000 worker.1 depth=0', '4 published @2802000 worker.1 depth=0']);
+    // each push under 1 ms, each batch under 1 ms: 0 and 0 (floors of the totals would say 1 and 2)
+    expect(old.summary.shipper).toEqual({
+      'events.in': 4, 'events.filtered': 4, 'events.out': 4, 'events.duration_in_millis': 0, 'events.queue_push_duration_in_millis': 0,
+      // 8.5's flows over the 2.802 ms of uptime: 4 / 0.002802 s = 1427.55…, 0 / 2.802 ms
+      'flow.input_throughput': 1428, 'flow.filter_throughput': 1428, 'flow.output_throughput': 1428, 'flow.queue_backpressure': 0, 'flow.worker_concurrency': 0,
+    });
+    const now = run(FOUR, ls, 'logstash');
+    expect(now.fates).toEqual(old.fates);
+    // 1.4 ms blocked → 1; 2.8 ms of batches → 2; worker_utilization 100 × 2 / (2.802 × 1) = 71.377… → 71.38
+    expect(now.summary.shipper).toMatchObject({ 'events.duration_in_millis': 2, 'events.queue_push_duration_in_millis': 1, 'flow.queue_backpressure': 0.3569, 'flow.worker_concurrency': 0.7138, 'flow.worker_utilization': 71.38 });
+    // before 8.5: no flow metrics
+    expect(Object.keys(run(FOUR, { ...ls, logstashVersion: '7.17' }, 'logstash').summary.shipper).some((k) => k.startsWith('flow.'))).toBe(false);
   });
 
   it('packetbeat 5.x topology: the publisher counts published_events before its blocking send; at exit the worker queue and the output\'s event are counted, never written', () => {
@@ -209,7 +221,7 @@ describe('replay: hand-checked cases', () => {
       '2 published @5601000 worker.1 depth=0',
       '3 published @10101000 worker.1 depth=0',
     ]);
-    expect(summary.shipper).toEqual({ 'events.in': 3, 'events.filtered': 3, 'events.out': 3, 'events.duration_in_millis': 0, 'events.queue_push_duration_in_millis': 0 });
+    expect(summary.shipper).toMatchObject({ 'events.in': 3, 'events.filtered': 3, 'events.out': 3, 'events.duration_in_millis': 0, 'events.queue_push_duration_in_millis': 0 });
 
     // an event that comes during the second poll joins the batch, and the two polls start again after it
     const late = run(

@@ -59,6 +59,8 @@ export interface PipelineCounters {
   'publisher.output_failed': number;
   'publisher.filtered': number;
   'publisher.queue_max_depth': number;
+  /** Taken from the first queue by its consumers. */
+  'publisher.queue_taken': number;
   'output.lines_written': number;
 }
 
@@ -240,13 +242,14 @@ export class Replay {
    */
   private crash(now: number): void {
     const again = new Set<Transaction>();
-    // what the workers hold first: a persisted queue also lists what it lent them, and they know if it was counted
+    // where an event is furthest along first: what the workers hold, then the stores from the last: a persisted
+    // queue also lists what it lent out and was not acked, and those further on know whether it was counted
     const lost: [Transaction, string, boolean][] = [];
     for (const w of this.workers) {
       const { held, counted } = w.crash();
       for (const tx of held) lost.push([tx, 'in_flight', counted]);
     }
-    for (const [name, store] of this.stores) {
+    for (const [name, store] of [...this.stores].reverse()) {
       const r = store.crash(now, this.config.crashPowerLoss);
       for (const tx of r.again) again.add(tx);
       const counted = this.countedStores.has(name);
@@ -326,7 +329,7 @@ export class Replay {
 
   /** The run as a profile reads it for its shipper's counters. */
   view(): RunView {
-    const none: StoreView = { accepted: 0, dropped: 0, taken: 0, depth: 0, maxDepth: 0, pushBlockedWholeMs: 0 };
+    const none: StoreView = { accepted: 0, dropped: 0, taken: 0, depth: 0, maxDepth: 0, pushBlockedNs: 0, pushBlockedWholeMs: 0 };
     return {
       published: this.publishedEvents,
       analyzer: this.feed.counters(),
@@ -334,6 +337,8 @@ export class Replay {
       lostAtShutdownBy: this.ledger.lostAtShutdownBy,
       store: (name) => this.stores.get(name) ?? none,
       serviceNs: (stage) => this.workers.reduce((ns, w) => (w.spec === stage ? ns + w.serviceNs : ns), 0),
+      serviceWholeMs: (stage) => this.workers.reduce((ms, w) => (w.spec === stage ? ms + w.serviceWholeMs : ms), 0),
+      uptimeNs: this.scheduler.now,
       served: (stage) => this.workers.reduce((n, w) => (w.spec === stage ? n + w.servedEvents : n), 0),
     };
   }
@@ -351,6 +356,7 @@ export class Replay {
       'publisher.output_failed': f.output_failed,
       'publisher.filtered': f.filtered,
       'publisher.queue_max_depth': q.maxDepth,
+      'publisher.queue_taken': q.taken,
       'output.lines_written': this.output.linesWritten,
     };
   }
@@ -534,6 +540,8 @@ const STOPPED = 3;
 export class Worker implements Process {
   /** Time spent serving batches, ns (Logstash's duration_in_millis for the filter+output workers). */
   serviceNs = 0;
+  /** The same, each batch's truncated to whole ms first. */
+  serviceWholeMs = 0;
   /** Events served, before the filters. */
   servedEvents = 0;
   /** When this worker last handed a batch on, ns. */
@@ -680,6 +688,7 @@ export class Worker implements Process {
     if (this.cost.model.perByte !== 0) for (let i = 0; i < this.size; i++) bytes += this.batch[i]!.bytes;
     const cost = this.cost.next(0, bytes, this.size, 1, this.cost.drawsPer === 'event' ? this.batch[0]!.id : 0);
     this.serviceNs += cost;
+    this.serviceWholeMs += Math.floor(cost / 1e6);
     this.clock.at(now + cost, this, 'served', this.epoch);
   }
 

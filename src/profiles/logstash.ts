@@ -8,16 +8,27 @@ const US = 1_000;
 const MS = 1_000_000;
 
 /**
- * Logstash's memory queue: an `ArrayBlockingQueue` of `pipeline.batch.size ×
- * pipeline.workers` (125 × 2); producers block on `put`
- * (`queue_push_duration_in_millis`, each push's wait truncated to whole ms
- * before it is added: JRubyWrappedWriteClientExt.incrementTimers); each
- * worker's `read_batch` drains what is there, then polls
- * `pipeline.batch.delay`, restarted after each event, and returns a partial
- * batch only after a second whole delay brings nothing (LsQueueUtils.drain);
- * filters + outputs are `duration_in_millis` (the total, floored: 8.x's
- * ConcurrentLiveTimerMetric carries the sub-ms remainder; 6.x–7.x truncated
- * each batch, which lockstep does not model yet); the queue always drains.
+ * Logstash, by release (`--logstash-version`, default 9.5; read at the
+ * elastic/logstash tags):
+ * - the memory queue is an `ArrayBlockingQueue` of `pipeline.batch.size ×
+ *   pipeline.workers` (125 × 2; logstash-core/src/main/java/org/logstash/ackedqueue/QueueFactoryExt.java),
+ *   twice that in 6.1–6.3 (logstash-core/lib/logstash/queue_factory.rb);
+ *   `--queue-size` does not apply to it; producers block on `put`;
+ * - each worker's `read_batch` drains what is there, then polls
+ *   `pipeline.batch.delay` (default 50 ms; 5 ms before 6.2, environment.rb),
+ *   restarted after each event, and returns a partial batch only after a
+ *   second whole delay brings nothing (LsQueueUtils.drain, 6.1 and later);
+ * - `duration_in_millis` (filters + outputs, from after the read to the
+ *   batch's close) and `queue_push_duration_in_millis`: up to 8.6 each
+ *   batch's and each push's time truncated to whole ms before it is added
+ *   (QueueReadClientBase.closeBatch, JRubyWrappedWriteClientExt), from 8.7 a
+ *   TimerMetric that keeps the sub-ms remainder (the total, floored);
+ * - flow metrics from 8.5 (AbstractPipelineExt.initializeFlowMetrics): each
+ *   a counter over the pipeline's uptime, to 4 significant digits
+ *   (BaseFlowMetric.LIMITED_PRECISION); `worker_utilization` from 8.7;
+ *   lockstep gives their `lifetime` value at the end of the run;
+ * - the memory queue always drains at shutdown (6.1.3, #9024); 6.0's
+ *   SynchronousQueue and 6.1.0–6.1.2's undrained shutdown are not modelled.
  */
 export const logstash: Profile = {
   name: 'logstash',
@@ -49,6 +60,7 @@ export const logstash: Profile = {
   },
   topology: (c) => {
     const t = publisherChain(c);
+    const capacity = c.batchSize * c.workers * (versionBefore(c.logstashVersion, 6, 4) ? 2 : 1);
     if (c.queueType === 'persisted') {
       // a page larger than max_bytes would be full before its first page is: refused, as a setting that cannot work
       if (c.queueMaxBytes > 0 && c.queuePageCapacity > c.queueMaxBytes) {
@@ -64,6 +76,7 @@ export const logstash: Profile = {
     }
     return {
       ...t,
+      queues: t.queues.map((q) => (q.name === 'queue' ? { ...q, capacity } : q)),
       // logstash-core/src/main/java/org/logstash/common/LsQueueUtils.java, drain(queue, count, nanos): the outer
       // do/while calls the inner drain again after a timeout that brought some events, and stops only when an inner
       // call drains none, so a partial batch waits for a second whole batch.delay with nothing (6.1 and later)
@@ -73,14 +86,64 @@ export const logstash: Profile = {
   shipper: 'logstash',
   // _node/stats/pipelines/main events: in as the queue accepts (the write client), filtered as the workers
   // take a batch, out once its outputs are done; duration_in_millis the workers' filter+output time
-  counters: (run) => {
+  counters: (run, c) => {
     const q = run.store('queue');
-    return {
-      'events.in': q.accepted,
-      'events.filtered': q.accepted - run.fates.filtered - (run.lostAtShutdownBy.queue ?? 0),
-      'events.out': run.fates.published,
-      'events.duration_in_millis': Math.floor(run.serviceNs('worker') / 1e6),
-      'events.queue_push_duration_in_millis': q.pushBlockedWholeMs,
+    // 8.7: TimerMetric keeps sub-ms; before, each batch's and each push's time was truncated first
+    const timer = !versionBefore(c.logstashVersion, 8, 7);
+    const events = {
+      in: q.accepted,
+      filtered: q.accepted - run.fates.filtered - (run.lostAtShutdownBy.queue ?? 0),
+      out: run.fates.published,
+      duration_in_millis: timer ? Math.floor(run.serviceNs('worker') / 1e6) : run.serviceWholeMs('worker'),
+      queue_push_duration_in_millis: timer ? Math.floor(q.pushBlockedNs / 1e6) : q.pushBlockedWholeMs,
     };
+    const out: Record<string, number> = Object.fromEntries(Object.entries(events).map(([k, v]) => [`events.${k}`, v]));
+    const up = run.uptimeNs;
+    if (!versionBefore(c.logstashVersion, 8, 5) && up > 0) {
+      out['flow.input_throughput'] = rate(events.in, up, 1e9);
+      out['flow.filter_throughput'] = rate(events.filtered, up, 1e9);
+      out['flow.output_throughput'] = rate(events.out, up, 1e9);
+      out['flow.queue_backpressure'] = rate(events.queue_push_duration_in_millis, up, 1e6);
+      out['flow.worker_concurrency'] = rate(events.duration_in_millis, up, 1e6);
+      // 100 × duration over uptime × workers (UpScaledMetric)
+      if (!versionBefore(c.logstashVersion, 8, 7)) out['flow.worker_utilization'] = rate(100 * events.duration_in_millis, up * c.workers, 1e6);
+    }
+    return out;
   },
 };
+
+/**
+ * A flow metric's lifetime rate, `numerator / (uptimeNs / nsPerUnit)`, as
+ * Logstash's BigDecimal division gives it: 4 significant digits, half up
+ * (exact: integers throughout).
+ */
+export function rate(numerator: number, uptimeNs: number, nsPerUnit: number): number {
+  const p = BigInt(numerator) * BigInt(nsPerUnit);
+  const q = BigInt(uptimeNs);
+  if (p === 0n) return 0;
+  // the power of ten k that puts p·10^k / q in [1000, 10000)
+  let k = 3 - (p.toString().length - q.toString().length);
+  const scaled = (x: number) => (x >= 0 ? [p * 10n ** BigInt(x), q] : [p, q * 10n ** BigInt(-x)]) as [bigint, bigint];
+  let [a, b] = scaled(k);
+  while (a / b >= 10000n) [a, b] = scaled(--k);
+  while (a / b < 1000n) [a, b] = scaled(++k);
+  const m = (2n * a + b) / (2n * b);
+  return Number(`${m}e${-k}`);
+}
+
+/** `MAJOR.MINOR[.PATCH]`, 6.1.3 or later (earlier releases' memory queue is not modelled). */
+export function parseLogstashVersion(key: string, v: unknown, where = ''): string {
+  const text = typeof v === 'number' ? String(v) : v;
+  const m = typeof text === 'string' ? /^(\d+)\.(\d+)(?:\.(\d+))?$/.exec(text) : null;
+  const n = m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : null;
+  if (!n || n[0]! < 6 || (n[0] === 6 && (n[1]! < 1 || (n[1] === 1 && n[2]! < 3)))) {
+    throw new ConfigError(key, 'a Logstash release such as 9.5, 8.6 or 6.4.0, 6.1.3 or later', v, where);
+  }
+  return text as string;
+}
+
+/** Whether `version` comes before `major.minor`. */
+export function versionBefore(version: string, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = version.split('.').map(Number);
+  return a < major || (a === major && b < minor);
+}

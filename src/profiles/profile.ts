@@ -104,6 +104,8 @@ export interface PipelineConfig {
   crashAtNs: number;
   /** The crash is a power loss: what was written and not fsync'd is gone (else the OS keeps it). */
   crashPowerLoss: boolean;
+  /** The Logstash release modelled, `MAJOR.MINOR[.PATCH]`, 6.1.3 or later (profiles/logstash.ts says what differs). */
+  logstashVersion: string;
 }
 
 /** A partial configuration: what one source (file, -E, flags) sets. */

@@ -40,6 +40,9 @@ describe('profiles', () => {
     expect(profileOf('packetbeat6').topology({ ...PROFILE_DEFAULTS.packetbeat6, policy: 'drop' }).queues.map((q) => q.name)).toEqual(['queue']);
     const ls = profileOf('logstash').topology(PROFILE_DEFAULTS.logstash);
     expect(ls.queues).toEqual([{ name: 'queue', capacity: 250, whenFull: 'block' }]);
+    // the memory queue is batch.size × workers from 6.4 (QueueFactoryExt.java), twice that in 6.1–6.3 (queue_factory.rb)
+    const cap = (v: string, workers: number) => profileOf('logstash').topology({ ...PROFILE_DEFAULTS.logstash, logstashVersion: v, workers }).queues[0]!.capacity;
+    expect([cap('6.3', 2), cap('6.4', 2), cap('9.5', 4)]).toEqual([500, 250, 500]);
     expect(ls.stages.map((s) => [s.name, s.instances, s.output, s.batch])).toEqual([['worker', 2, null, { size: 125, delayNs: 50_000_000, polls: 2 }]]);
     expect(ls.shutdown).toEqual({ graceNs: 0, afterNs: 0, stops: [] });
   });

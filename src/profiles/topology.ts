@@ -55,6 +55,10 @@ export interface RunView {
   store(name: string): StoreView;
   /** Time the instances of a stage spent serving, ns. */
   serviceNs(stage: string): number;
+  /** The same, each batch's time truncated to whole ms before it is added (Logstash up to 8.6). */
+  serviceWholeMs(stage: string): number;
+  /** The run's length: the pipeline's uptime when the run ends, ns. */
+  readonly uptimeNs: number;
   /** Events the instances of a stage have served, before its filters. */
   served(stage: string): number;
 }
@@ -65,6 +69,7 @@ export interface StoreView {
   readonly taken: number;
   readonly depth: number;
   readonly maxDepth: number;
+  readonly pushBlockedNs: number;
   readonly pushBlockedWholeMs: number;
 }
 

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { DRAWS_PER, type CostModel } from '../sim/cost.js';
 import { TCP_MODES } from '../tcp/stream.js';
 import { PACINGS, POLICIES, QUEUE_TYPES, SHUTDOWN_MODES, type Costs, type PipelineConfig } from './profile.js';
+import { parseLogstashVersion } from './logstash.js';
 import { PROFILES } from './registry.js';
 import { ConfigError, parseBool, parseChoice, parseNumber, parsePorts, parseText, parseWhole } from './values.js';
 
@@ -82,6 +83,7 @@ export const FIELDS: { [K in keyof PipelineConfig]-?: FieldCheck<PipelineConfig[
   checkpointAcks: whole(0, 1_000_000_000),
   crashAtNs: whole(0),
   crashPowerLoss: (k, v, w) => parseBool(k, v, w),
+  logstashVersion: (k, v, w) => parseLogstashVersion(k, v, w),
 };
 
 /**
