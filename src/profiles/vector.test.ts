@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scriptedCapture, type ScriptedSegment } from '../../test/support/capture.js';
-import { encodeCommand } from '../redis/encode.js';
+import { pipelinedGets, scriptedCapture, ZERO_COST } from '../../test/support/capture.js';
 import { Replay } from '../pipeline/replay.js';
 import { Scheduler } from '../sim/scheduler.js';
 import { readConfigFile, resolveConfig, type ConfigPatch } from './index.js';
@@ -9,15 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 
-const ZERO = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0, warmup: 0 };
+const ZERO = ZERO_COST;
 const MS = 1_000_000;
 const KEYS = 'abcdefghij'.split('');
 
 /** Ten pipelined GETs at t=0, their ten replies in one segment at 0.5 µs: ten events at 2 µs. */
-const TEN: ScriptedSegment[] = [
-  { atNs: 0, toServer: true, payload: Buffer.concat(KEYS.map((k) => encodeCommand(['GET', k]))) },
-  { atNs: 500, toServer: false, payload: KEYS.map((_, i) => `$1\r\n${i}\r\n`).join('') },
-];
+const TEN = pipelinedGets(KEYS);
 
 /** Vector with a source channel of 3, a buffer of 2, a free pump and a sink of 1 ms an event. */
 function vector(patch: ConfigPatch) {

@@ -1,18 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { scriptedCapture, type ScriptedSegment } from '../../test/support/capture.js';
+import { pipelinedGets, scriptedCapture, ZERO_COST } from '../../test/support/capture.js';
 import { Replay } from '../pipeline/replay.js';
 import { resolveConfig, type ConfigPatch } from '../profiles/index.js';
-import { encodeCommand } from '../redis/encode.js';
 
-const ZERO = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0, warmup: 0 };
+const ZERO = ZERO_COST;
 const MS = 1_000_000;
 const KEYS = 'abcdefghij'.split('');
 
-/** Ten pipelined GETs at t=0, their ten replies in one segment at 0.5 µs: ten events written at 2 µs. */
-const TEN: ScriptedSegment[] = [
-  { atNs: 0, toServer: true, payload: Buffer.concat(KEYS.map((k) => encodeCommand(['GET', k]))) },
-  { atNs: 500, toServer: false, payload: KEYS.map((_, i) => `$1\r\n${i}\r\n`).join('') },
-];
+/** Ten pipelined GETs at t=0, their ten replies in one segment at 0.5 µs: ten events at 2 µs. */
+const TEN = pipelinedGets(KEYS);
 
 /** Logstash with the persisted queue: one worker, batches of 2 taken at once, 1 ms an event; checkpoint.acks 4, no write checkpoints. */
 function run(patch: ConfigPatch) {

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { encodeCommand } from '../../src/redis/encode.js';
 import { TCP_ACK, TCP_PSH } from '../../src/decode/decode.js';
 import { encodeSegment } from '../../src/decode/encode.js';
 import { CaptureReader } from '../../src/pcap/reader.js';
@@ -65,3 +66,14 @@ export function withBadCaplen(file: string, record: number, caplen: number, out:
   writeFileSync(out, bytes);
   return off;
 }
+
+/** `keys.length` pipelined GETs at t=0 and their replies (`$1 0`, `$1 1`, …) in one segment at 0.5 µs. */
+export function pipelinedGets(keys: readonly string[]): ScriptedSegment[] {
+  return [
+    { atNs: 0, toServer: true, payload: Buffer.concat(keys.map((k) => encodeCommand(['GET', k]))) },
+    { atNs: 500, toServer: false, payload: keys.map((_, i) => `$1\r\n${i}\r\n`).join('') },
+  ];
+}
+
+/** A stage that costs nothing (override what a case needs). */
+export const ZERO_COST = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0, warmup: 0 };
