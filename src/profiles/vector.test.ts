@@ -1,12 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { pipelinedGets, scriptedCapture, ZERO_COST } from '../../test/support/capture.js';
 import { Replay } from '../pipeline/replay.js';
 import { Scheduler } from '../sim/scheduler.js';
 import { readConfigFile, resolveConfig, type ConfigPatch } from './index.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll } from 'vitest';
 
 const ZERO = ZERO_COST;
 const MS = 1_000_000;
