@@ -44,7 +44,9 @@ const queueSizes: fc.Arbitrary<[number, number]> = fc
  */
 const slotServiceConfig: fc.Arbitrary<PipelineConfig> = fc
   .record({
-    profile: fc.constantFrom(...PROFILES),
+    // packetbeat 6 and 7 with drop are live capture: the drop is at the push channel of 20, in front of the memory
+    // queue whose size varies, which is not this topology (their other settings keep it: --policy block)
+    profile: fc.constantFrom(...PROFILES.filter((p) => p !== 'packetbeat6' && p !== 'packetbeat7')),
     tcp: fc.constantFrom<TcpMode>('reassemble', 'packetbeat'),
     pacing: fc.constantFrom<Pacing>('topspeed', 'timestamps'),
     speed: fc.constantFrom(0.5, 1, 4, 100),

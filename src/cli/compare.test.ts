@@ -10,7 +10,7 @@ describe('lockstep compare', () => {
     const r = lockstep('compare', capture, '--ports', port, '--json');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { rows: { shipper: string; profile: string; replay: string; transactions: number; published: number; droppedQueueFull: number; lostAtShutdown: number; filtered: number; outputFailed: number; countedNotWritten: number; shipperCounters: Record<string, number> }[] };
-    expect(out.rows.map((x) => x.shipper)).toEqual(['packetbeat5', 'packetbeat6', 'packetbeat8', 'logstash', 'logstash-pq', 'vector']);
+    expect(out.rows.map((x) => x.shipper)).toEqual(['packetbeat5', 'packetbeat6', 'packetbeat7', 'packetbeat8', 'logstash', 'logstash-pq', 'vector']);
     for (const row of out.rows) {
       expect(row.published + row.droppedQueueFull + row.lostAtShutdown + row.filtered + row.outputFailed).toBe(row.transactions);
       // the row's replay line, run on its own, gives the row
@@ -23,15 +23,15 @@ describe('lockstep compare', () => {
     const pb5 = out.rows[0]!;
     // packetbeat counts what it wrote and what it lost having counted it
     expect(pb5.shipperCounters['libbeat.publisher.published_events']).toBe(pb5.published + pb5.countedNotWritten);
-    const ls = out.rows[3]!;
+    const ls = out.rows[4]!;
     expect(ls.shipperCounters['events.in']).toBe(ls.transactions);
     // packetbeat 6 and 8 count an event as their queue accepts it: what was written, and what was lost after
-    for (const pb of [out.rows[1]!, out.rows[2]!]) {
+    for (const pb of [out.rows[1]!, out.rows[2]!, out.rows[3]!]) {
       expect(pb.shipperCounters['libbeat.pipeline.events.published']).toBe(pb.published + pb.countedNotWritten);
       expect(pb.shipperCounters['libbeat.output.events.acked']).toBe(pb.published);
     }
     // Vector counts in buffer_received_events_total what its buffer took and what drop_newest discarded
-    const v = out.rows[5]!;
+    const v = out.rows[6]!;
     expect(v.shipperCounters.buffer_received_events_total).toBe(v.transactions);
     expect(v.shipperCounters.buffer_sent_events_total).toBe(v.published);
   });
@@ -64,6 +64,6 @@ describe('lockstep compare', () => {
   it('a shipper it does not know is one line and exit 2', () => {
     const r = lockstep('compare', capture, '--profiles', 'fluentd');
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n')).toEqual(['Expected `--profiles` to be a list of packetbeat5, packetbeat6, packetbeat8, logstash, vector, got `fluentd`']);
+    expect(r.stderr.trim().split('\n')).toEqual(['Expected `--profiles` to be a list of packetbeat5, packetbeat6, packetbeat7, packetbeat8, logstash, vector, got `fluentd`']);
   });
 });

@@ -101,7 +101,7 @@ const logstashVersionFlag: ConfigFlag = {
 
 /** The flags of every setting, in the order the replay line says them. */
 export const CONFIG_FLAGS: readonly ConfigFlag[] = [
-  setting('profile', { name: 'profile', value: 'packetbeat5|packetbeat6|packetbeat8|logstash|vector', help: 'the pipeline modelled, and its defaults (default packetbeat5)' }),
+  setting('profile', { name: 'profile', value: 'packetbeat5|packetbeat6|packetbeat7|packetbeat8|logstash|vector', help: 'the pipeline modelled, and its defaults (default packetbeat5)' }),
   setting('ports', { name: 'ports', value: 'LIST', help: "Redis server ports, e.g. 6379,7101 (default: the scenario's, else 6379)" }, { show: (ports) => ports.join(',') }),
   setting('tcp', { name: 'tcp', value: 'reassemble|packetbeat', help: "TCP reassembled, or as packetbeat 5.x's tcp.go (no reordering)" }),
   setting('pacing', { name: 'pacing', value: 'topspeed|timestamps', help: "as fast as the analyzer goes (packetbeat's -t), or at the capture's own pace" }),

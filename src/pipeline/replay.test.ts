@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CaptureError } from '../pcap/errors.js';
 import { Encoders } from '../protocols/index.js';
 import { encodeCommand } from '../redis/encode.js';
-import { scriptedCapture, type ScriptedSegment } from '../../test/support/capture.js';
+import { pipelinedGets, scriptedCapture, type ScriptedSegment } from '../../test/support/capture.js';
+import { Scheduler } from '../sim/scheduler.js';
 import { resolveConfig, type ConfigPatch, type PipelineConfig, type ProfileName } from '../profiles/index.js';
 import { Replay } from './replay.js';
 
@@ -105,6 +106,33 @@ describe('replay: hand-checked cases', () => {
     // 701 ms: its 1 ms of output fits
     const waited = run(THREE, { ...pb6, waitstopNs: 701 * MS }, 'packetbeat6');
     expect(waited.fates.slice(2)).toEqual(['3 published @1001002000 output depth=0']);
+  });
+
+  it('packetbeat 6: Publish returns once the push channel of 20 takes the event (counted then), and the event loop takes from it only while the queue has room', () => {
+    const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+    const c = config({ queueSize: 2, flushMinEvents: 0, batchSize: 1, costs: { worker: ZERO, output: { ...ZERO, perEvent: 100 * MS } } }, 'packetbeat6');
+    const scheduler = new Scheduler();
+    const r = new Replay(scriptedCapture(pipelinedGets(keys)), c, { output: { kind: 'memory' }, scheduler });
+    const seen: string[] = [];
+    scheduler.at(0.5 * MS, { stage: 'probe', run: () => seen.push(...['reporter', 'push', 'queue'].map((n) => `${n} ${r.stores.get(n)!.depth} of ${r.stores.get(n)!.accepted}`)) }, 'next');
+    r.run();
+    const s = r.finish();
+    // at 0.5 ms: the output holds 1 (unacked, so the queue of 2 has room for 1 more), the push channel 20, the
+    // goroutine 1 blocked, the reporter's channel 3: 26 out of the analyzer, 4 still in it
+    expect(seen).toEqual(['reporter 3 of 26', 'push 20 of 22', 'queue 1 of 2']);
+    // each write at 100 ms frees one place down the chain; the analyzer hands over its last at 400.002 ms, 300 ms
+    // later the process exits: 7 written; lost: the push channel's 20, the queue's 1, the output's 1, the goroutine's 1
+    expect(s.fates).toMatchObject({ published: 7, lost_at_shutdown: 23 });
+    expect(s.lostAtShutdownBy).toMatchObject({ push: 20, queue: 1, in_flight: 2, reporter: 0 });
+    // events.published counts what the push channel took (7 + 1 + 1 + 20), events.total what the goroutine served
+    expect(s.shipper).toMatchObject({ 'libbeat.pipeline.events.total': 30, 'libbeat.pipeline.events.published': 29, 'libbeat.pipeline.events.active': 23, 'libbeat.output.events.acked': 7 });
+    // live capture (--policy drop, DropIfFull): TryPublish drops what the full push channel will not take, though
+    // the queue behind it is the one that is full: 2 in the queue, 20 in the channel, 8 dropped, counted as failed
+    const live = new Replay(scriptedCapture(pipelinedGets(keys)), { ...c, policy: 'drop' }, { output: { kind: 'memory' } });
+    live.run();
+    const l = live.finish();
+    expect(l.fates).toMatchObject({ dropped_queue_full: 8, published: 3, lost_at_shutdown: 19 });
+    expect(l.shipper).toMatchObject({ 'libbeat.pipeline.events.total': 30, 'libbeat.pipeline.events.failed': 8, 'libbeat.pipeline.events.published': 22 });
   });
 
   it('packetbeat 8.13+: the output\'s get waits for flush.min_events or flush.timeout from its first event, not restarted; what it waits for stays in the queue', () => {

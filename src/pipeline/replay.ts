@@ -190,6 +190,7 @@ export class Replay {
       name, this.scheduler, this.store(spec.input), next, this.output, this.ledger, spec.countsPublished ? this.published : null, spec.batch, cost,
       this.countedStores.has(spec.input), spec.filters === true ? c.dropMethods : null,
       spec.output === null ? 'block' : this.topology.queues.find((q) => q.name === spec.output)!.whenFull,
+      spec.takesOnlyWithRoom === true,
     );
   }
 
@@ -586,6 +587,8 @@ export class Worker implements Process {
     private readonly dropMethods: readonly string[] | null = null,
     /** What a full next store does to what this worker hands on: wait for room, or drop it (Vector's `drop_newest`). */
     private readonly whenNextFull: 'drop' | 'block' = 'block',
+    /** It takes only while the next store has room ({@link StageSpec.takesOnlyWithRoom}). */
+    private readonly onlyWithRoom = false,
   ) {
     const dot = stage.indexOf('.');
     this.spec = dot < 0 ? stage : stage.slice(0, dot);
@@ -614,6 +617,13 @@ export class Worker implements Process {
 
   private fill(now: number): void {
     const q = this.input;
+    const next = this.next;
+    if (this.onlyWithRoom && next !== null && next.full) {
+      // wait for room before taking anything: woken with `room`, delivers its empty hands and fills
+      this.state = BLOCKED;
+      next.block(this, now);
+      return;
+    }
     if (!this.restart) {
       this.request(now);
       return;
@@ -715,7 +725,7 @@ export class Worker implements Process {
 
   /** Hands the served batch on; false when blocked on a full next store. */
   private deliver(now: number): boolean {
-    this.lastDeliveryNs = now;
+    if (this.size > 0) this.lastDeliveryNs = now;
     const next = this.next;
     if (next === null) {
       this.output.take(this.batch, this.delivered, this.size, now, this.stage, this.counted);

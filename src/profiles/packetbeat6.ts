@@ -1,20 +1,26 @@
 import type { PipelineConfig, Profile } from './profile.js';
-import type { RunView } from './topology.js';
+import type { RunView, Topology } from './topology.js';
 import { analyzerCounters, CAPTURE_ANALYZER_COSTS, EOF_SLEEP_NS, packetbeat5, PACKETBEAT5_COSTS } from './packetbeat5.js';
 import { ANALYZER_EVENTS } from '../protocols/protocol.js';
 import { publisherChain } from './chain.js';
 import { parseDuration, parseWhole } from './values.js';
 
 const US = 1_000;
+/** libbeat memqueue/broker.go NewBroker (6.0 to 7.10): the push channel's size. */
+const PUSH_CHANNEL = 20;
+const NO_COST = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0, warmup: 0 };
 
 /**
- * packetbeat 6/7 replaying a file:
+ * packetbeat 6 replaying a file:
  * - each protocol's reporter hands events to a goroutine through a channel
  *   of 3 (packetbeat/publish/publish.go CreateReporter,
  *   `ch := make(chan beat.Event, 3)`), which runs the processors and
- *   `client.Publish`: `libbeat.pipeline.events.published`, counted here as
- *   `published_events`. Reading a file, the client blocks when the queue is
+ *   `client.Publish`. Reading a file, the client blocks when the queue is
  *   full (`canDrop = interfaces.file == ""`, PR #4599);
+ * - Publish sends into the queue's push channel of 20 (memqueue/broker.go
+ *   NewBroker, `chanSize := 20`, to 7.10) and returns: `events.published` is counted
+ *   then (pipeline/client.go); the queue's event loop receives from the
+ *   channel only while its buffer has room;
  * - the memory queue (libbeat/publisher/queue/memqueue, eventloop.go
  *   bufferingEventLoop) holds `queue.mem.events` (4096), counting the events
  *   the output took until it acknowledges them, and shows them to the output
@@ -23,7 +29,8 @@ const US = 1_000;
  *   events of one buffer, up to the output's batch;
  * - at the end of the file the sniffer sleeps 300 ms (sniffer.go), then
  *   `shutdown_timeout` (default 0) passes and the process exits: what is in
- *   the channel, the queue and the output's hands is lost.
+ *   the channels, the queue and the output's hands is lost.
+ * From 7.11 the push channel is larger: `packetbeat7`.
  * The output's costs are those the profile had (issue 16 revisits them); the
  * publishing goroutine's are packetbeat 5's publisher's.
  */
@@ -48,42 +55,64 @@ export const packetbeat6: Profile = {
     'queue.mem.flush.min_events': (v, w) => ({ flushMinEvents: parseWhole('queue.mem.flush.min_events', v, 0, 100_000_000, w) }),
     'queue.mem.flush.timeout': (v, w) => ({ flushTimeoutNs: parseDuration('queue.mem.flush.timeout', v, w) }),
   },
-  topology: (c) => {
-    // the flags can give any profile lockstep's generic chain: a dropping queue (DropIfFull is live capture, not
-    // modelled here) or a pipeline queue behind it are not packetbeat 6's file mode
-    if (!fileMode(c)) return publisherChain(c);
-    return {
-      source: { output: 'reporter', cost: c.costs.analyzer, protocol: 'redis' },
-      events: ANALYZER_EVENTS,
-      queues: [
-        { name: 'reporter', capacity: 3, whenFull: 'block' },
-        {
-          name: 'queue', capacity: c.queueSize, whenFull: 'block', countsPublished: true, freedOnAck: true,
-          // flush.min_events ≤ 1: the direct event loop, each event visible at once (room still freed on acknowledgement)
-          memqueue: { minEvents: c.flushMinEvents, timeoutNs: c.flushTimeoutNs },
-        },
-      ],
-      stages: [
-        // the goroutine runs the processors and client.Publish, which counts events.published once the queue accepts
-        { name: 'reporter', numbered: false, instances: 1, input: 'reporter', output: 'queue', batch: { size: 1, delayNs: 0 }, cost: c.costs.worker, countsPublished: false, filters: true },
-        { name: 'output', numbered: c.workers > 1, instances: c.workers, input: 'queue', output: null, batch: { size: c.batchSize, delayNs: 0 }, cost: c.costs.output, countsPublished: false },
-      ],
-      shutdown: {
-        graceNs: EOF_SLEEP_NS,
-        afterNs: c.waitstopNs,
-        stops: c.shutdown === 'drain' ? [] : ['reporter', 'queue', 'output'],
-      },
-    };
-  },
+  topology: (c) => bufferedTopology(c, PUSH_CHANNEL),
   shipper: 'packetbeat',
-  counters: (run, c) =>
-    fileMode(c)
-      ? { ...pipelineCounters(run, 'reporter', run.store('queue').accepted), ...analyzerCounters(run) }
-      : // lockstep's generic chain, not packetbeat 6's: what it counts, under 6.x's name
-        { 'libbeat.pipeline.events.published': run.published, 'libbeat.output.events.acked': run.fates.published, ...analyzerCounters(run) },
+  counters: (run, c) => beatsCounters(run, ownShape(c)),
 };
 
-/** packetbeat 6's file mode, as the topology models it; other flags give lockstep's generic chain. */
+/** packetbeat 6+'s counters; `own`: the run had the profile's own shape (else lockstep's generic chain, under 6.x's names). */
+export function beatsCounters(run: RunView, own: boolean): Record<string, number> {
+  return own
+    ? { ...pipelineCounters(run, 'reporter', run.published), ...analyzerCounters(run) }
+    : { 'libbeat.pipeline.events.published': run.published, 'libbeat.output.events.acked': run.fates.published, ...analyzerCounters(run) };
+}
+
+/**
+ * Reading a file with the buffering memory queue (6.0 to 8.12): the
+ * reporter's channel, its goroutine, the queue's push channel of `push`
+ * places, the event loop, the queue, the output.
+ */
+export function bufferedTopology(c: PipelineConfig, push: number): Topology {
+  // a pipeline queue given by flags is not packetbeat's: lockstep's generic chain
+  if (!ownShape(c)) return publisherChain(c);
+  return {
+    source: { output: 'reporter', cost: c.costs.analyzer, protocol: 'redis' },
+    events: ANALYZER_EVENTS,
+    queues: [
+      { name: 'reporter', capacity: 3, whenFull: 'block' },
+      // memqueue/broker.go NewBroker: `chanSize := 20`, the producers' push channel; Publish returns once its
+      // send is done (produce.go openState.publish), and the client counts events.published then (pipeline/client.go)
+      // --policy drop: live capture, where the client's mode is DropIfFull (publish.go: `canDrop` when not reading a
+    // file) and TryPublish drops what the full push channel will not take (produce.go tryPublish's `default:`),
+    // counted in events.failed, even while the queue behind it has room (beats#22650)
+    { name: 'push', capacity: push, whenFull: c.policy, countsPublished: true },
+      {
+        name: 'queue', capacity: c.queueSize, whenFull: 'block', freedOnAck: true,
+        // flush.min_events ≤ 1: the direct event loop, each event visible at once (room still freed on acknowledgement)
+        memqueue: { minEvents: c.flushMinEvents, timeoutNs: c.flushTimeoutNs },
+      },
+    ],
+    stages: [
+      // the goroutine runs the processors and client.Publish
+      { name: 'reporter', numbered: false, instances: 1, input: 'reporter', output: 'push', batch: { size: 1, delayNs: 0 }, cost: c.costs.worker, countsPublished: false, filters: true },
+      // the event loop receives from the push channel only while its buffer has room (eventloop.go: `events` is nil when full)
+      { name: 'eventloop', numbered: false, instances: 1, input: 'push', output: 'queue', batch: { size: 1, delayNs: 0 }, cost: NO_COST, countsPublished: false, takesOnlyWithRoom: true },
+      { name: 'output', numbered: c.workers > 1, instances: c.workers, input: 'queue', output: null, batch: { size: c.batchSize, delayNs: 0 }, cost: c.costs.output, countsPublished: false },
+    ],
+    shutdown: {
+      graceNs: EOF_SLEEP_NS,
+      afterNs: c.waitstopNs,
+      stops: c.shutdown === 'drain' ? [] : ['reporter', 'push', 'eventloop', 'queue', 'output'],
+    },
+  };
+}
+
+/** packetbeat 6's and 7's own shape (reading a file, or live with `--policy drop`); a pipeline queue by flags gives the generic chain. */
+export function ownShape(c: PipelineConfig): boolean {
+  return c.pipelineQueueSize === 0;
+}
+
+/** packetbeat 8's file mode, as its topology models it; other flags give lockstep's generic chain. */
 export function fileMode(c: PipelineConfig): boolean {
   return c.policy === 'block' && c.pipelineQueueSize === 0;
 }

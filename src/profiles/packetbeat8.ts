@@ -1,5 +1,5 @@
 import type { Profile } from './profile.js';
-import { fileMode, packetbeat6 } from './packetbeat6.js';
+import { beatsCounters, fileMode, packetbeat6 } from './packetbeat6.js';
 import { ANALYZER_EVENTS } from '../protocols/protocol.js';
 import { publisherChain } from './chain.js';
 
@@ -52,6 +52,8 @@ export const packetbeat8: Profile = {
       events: ANALYZER_EVENTS,
       queues: [
         { name: 'reporter', capacity: 3, whenFull: 'block' },
+        // since 8.5 (beats#32541) Publish waits for the run loop to insert the event (produce.go handlePendingResponse):
+        // the push channel (AdjustInputQueueSize, 400 for packetbeat) holds one request of the one producer at most
         { name: 'queue', capacity: c.queueSize, whenFull: 'block', countsPublished: true, freedOnAck: true },
       ],
       stages: [
@@ -66,5 +68,5 @@ export const packetbeat8: Profile = {
     };
   },
   shipper: 'packetbeat',
-  counters: packetbeat6.counters,
+  counters: (run, c) => beatsCounters(run, fileMode(c)),
 };

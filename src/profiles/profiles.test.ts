@@ -24,20 +24,28 @@ describe('profiles', () => {
     expect(profileOf('packetbeat5').topology({ ...PROFILE_DEFAULTS.packetbeat5, drainPipeline: true }).shutdown.stops).toEqual(['queue', 'worker']);
   });
 
-  it('packetbeat 6: the reporter channel of 3, the publishing goroutine that filters, the memory queue that counts what it accepts, the output; Logstash: one blocking queue read in batches by the workers, which publish, and drains', () => {
+  it('packetbeat 6: the reporter channel of 3, the publishing goroutine that filters, the push channel of 20 that counts what it accepts, the event loop, the memory queue, the output; Logstash: one blocking queue read in batches by the workers, which publish, and drains', () => {
     const pb6 = profileOf('packetbeat6').topology(PROFILE_DEFAULTS.packetbeat6);
     expect(pb6.source).toMatchObject({ output: 'reporter', protocol: 'redis' });
     expect(pb6.queues).toEqual([
       { name: 'reporter', capacity: 3, whenFull: 'block' },
-      { name: 'queue', capacity: 4096, whenFull: 'block', countsPublished: true, freedOnAck: true, memqueue: { minEvents: 2048, timeoutNs: 1_000_000_000 } },
+      { name: 'push', capacity: 20, whenFull: 'block', countsPublished: true },
+      { name: 'queue', capacity: 4096, whenFull: 'block', freedOnAck: true, memqueue: { minEvents: 2048, timeoutNs: 1_000_000_000 } },
     ]);
-    expect(pb6.stages.map((s) => [s.name, s.instances, s.input, s.output, s.batch, s.countsPublished, s.filters === true])).toEqual([
-      ['reporter', 1, 'reporter', 'queue', { size: 1, delayNs: 0 }, false, true],
-      ['output', 1, 'queue', null, { size: 2048, delayNs: 0 }, false, false],
+    expect(pb6.stages.map((s) => [s.name, s.instances, s.input, s.output, s.batch, s.countsPublished, s.filters === true, s.takesOnlyWithRoom === true])).toEqual([
+      ['reporter', 1, 'reporter', 'push', { size: 1, delayNs: 0 }, false, true, false],
+      ['eventloop', 1, 'push', 'queue', { size: 1, delayNs: 0 }, false, false, true],
+      ['output', 1, 'queue', null, { size: 2048, delayNs: 0 }, false, false, false],
     ]);
-    expect(pb6.shutdown).toEqual({ graceNs: 300_000_000, afterNs: 0, stops: ['reporter', 'queue', 'output'] });
-    // a dropping queue or a pipeline queue given by flags: lockstep's generic chain, not packetbeat 6's file mode
-    expect(profileOf('packetbeat6').topology({ ...PROFILE_DEFAULTS.packetbeat6, policy: 'drop' }).queues.map((q) => q.name)).toEqual(['queue']);
+    expect(pb6.shutdown).toEqual({ graceNs: 300_000_000, afterNs: 0, stops: ['reporter', 'push', 'eventloop', 'queue', 'output'] });
+    // packetbeat 7.11–8.4: the push channel is AdjustInputQueueSize(400, queue.mem.events): a tenth of the queue, 20 to 400
+    const push = (queueSize: number) => profileOf('packetbeat7').topology({ ...PROFILE_DEFAULTS.packetbeat7, queueSize }).queues.find((q) => q.name === 'push')!.capacity;
+    expect([push(4096), push(3200), push(100), push(8000)]).toEqual([400, 320, 20, 400]);
+    // live capture (--policy drop): the push channel drops (DropIfFull); a pipeline queue by flags: the generic chain
+    expect(profileOf('packetbeat6').topology({ ...PROFILE_DEFAULTS.packetbeat6, policy: 'drop' }).queues.map((q) => [q.name, q.whenFull])).toEqual([
+      ['reporter', 'block'], ['push', 'drop'], ['queue', 'block'],
+    ]);
+    expect(profileOf('packetbeat6').topology({ ...PROFILE_DEFAULTS.packetbeat6, pipelineQueueSize: 10 }).queues.map((q) => q.name)).toEqual(['queue', 'pipeline']);
     const ls = profileOf('logstash').topology(PROFILE_DEFAULTS.logstash);
     expect(ls.queues).toEqual([{ name: 'queue', capacity: 250, whenFull: 'block' }]);
     // the memory queue is batch.size × workers from 6.4 (QueueFactoryExt.java), twice that in 6.1–6.3 (queue_factory.rb)

@@ -98,6 +98,12 @@ export interface StageSpec {
    */
   countsPublished: boolean;
   /**
+   * It takes an event only while the store it hands on to has room (a Go
+   * select that enables the receive only then: the Beats memory queue's
+   * event loop reading its push channel), so it never holds one blocked.
+   */
+  takesOnlyWithRoom?: boolean;
+  /**
    * It runs the filters (`--drop-method`; packetbeat's processors) on what it
    * served, before counting and handing on. Without such a stage the output filters.
    */

@@ -23,7 +23,7 @@ describe('a library caller’s configuration', () => {
   });
 
   it.each<[Partial<Record<keyof PipelineConfig, unknown>>, string]>([
-    [{ profile: 'packetbeat7' }, 'Expected `profile` to be one of packetbeat5, packetbeat6, packetbeat8, logstash, vector, got `packetbeat7`'],
+    [{ profile: 'packetbeat9' }, 'Expected `profile` to be one of packetbeat5, packetbeat6, packetbeat7, packetbeat8, logstash, vector, got `packetbeat9`'],
     [{ ports: [6379, 70000] }, 'Expected `ports` to be a list of ports from 1 to 65535, such as 6379,7101, got `6379,70000`'],
     [{ ports: [] }, 'Expected `ports` to be a list of ports from 1 to 65535, such as 6379,7101, got ``'],
     [{ tcp: 'fast' }, 'Expected `tcp` to be one of reassemble, packetbeat, got `fast`'],

@@ -75,6 +75,11 @@ export class Store<T> implements Process {
     return this.size;
   }
 
+  /** No room for another item (events taken and not yet acknowledged take room too, with `ackOnServed`). */
+  get full(): boolean {
+    return this.size + this.unacked >= this.capacity;
+  }
+
   /** How many events `consumer`'s take may return now (a persisted queue reads for one consumer at a time). */
   takeableBy(_consumer: Process): number {
     return this.takeable;

@@ -67,11 +67,11 @@ export function withBadCaplen(file: string, record: number, caplen: number, out:
   return off;
 }
 
-/** `keys.length` pipelined GETs at t=0 and their replies (`$1 0`, `$1 1`, …) in one segment at 0.5 µs. */
+/** `keys.length` pipelined GETs at t=0 and their replies (`0`, `1`, …, as bulk strings) in one segment at 0.5 µs. */
 export function pipelinedGets(keys: readonly string[]): ScriptedSegment[] {
   return [
     { atNs: 0, toServer: true, payload: Buffer.concat(keys.map((k) => encodeCommand(['GET', k]))) },
-    { atNs: 500, toServer: false, payload: keys.map((_, i) => `$1\r\n${i}\r\n`).join('') },
+    { atNs: 500, toServer: false, payload: keys.map((_, i) => `$${String(i).length}\r\n${i}\r\n`).join('') },
   ];
 }
 
