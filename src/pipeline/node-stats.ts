@@ -14,7 +14,7 @@ export function nodeStats(s: ReplaySummary) {
       .filter(([k]) => k.startsWith('flow.'))
       .map(([k, v]) => [k.slice('flow.'.length), { lifetime: v }]),
   );
-  const depth = s.counters['publisher.queue_accepted'] - s.counters['publisher.queue_taken'];
+  const depth = s.counters['publisher.queue_depth'];
   const queue =
     c.queueType === 'persisted'
       ? {

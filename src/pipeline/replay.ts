@@ -59,8 +59,8 @@ export interface PipelineCounters {
   'publisher.output_failed': number;
   'publisher.filtered': number;
   'publisher.queue_max_depth': number;
-  /** Taken from the first queue by its consumers. */
-  'publisher.queue_taken': number;
+  /** What the first queue holds when the run ends (a persisted queue keeps it on disk). */
+  'publisher.queue_depth': number;
   'output.lines_written': number;
 }
 
@@ -357,7 +357,7 @@ export class Replay {
       'publisher.output_failed': f.output_failed,
       'publisher.filtered': f.filtered,
       'publisher.queue_max_depth': q.maxDepth,
-      'publisher.queue_taken': q.taken,
+      'publisher.queue_depth': q.depth,
       'output.lines_written': this.output.linesWritten,
     };
   }
