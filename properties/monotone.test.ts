@@ -44,9 +44,9 @@ const queueSizes: fc.Arbitrary<[number, number]> = fc
  */
 const slotServiceConfig: fc.Arbitrary<PipelineConfig> = fc
   .record({
-    // packetbeat 6 and 7 with drop are live capture: the drop is at the push channel of 20, in front of the memory
-    // queue whose size varies, which is not this topology (their other settings keep it: --policy block)
-    profile: fc.constantFrom(...PROFILES.filter((p) => p !== 'packetbeat6' && p !== 'packetbeat7')),
+    // packetbeat 6, 7 and 8 with drop are live capture: 6 and 7 drop at the push channel, in front of the memory
+    // queue whose size varies, 8 does not drop at all; neither is this topology
+    profile: fc.constantFrom(...PROFILES.filter((p) => !p.startsWith('packetbeat') || p === 'packetbeat5')),
     tcp: fc.constantFrom<TcpMode>('reassemble', 'packetbeat'),
     pacing: fc.constantFrom<Pacing>('topspeed', 'timestamps'),
     speed: fc.constantFrom(0.5, 1, 4, 100),

@@ -157,6 +157,8 @@ describe('replay: hand-checked cases', () => {
       '6 published @32001000 output depth=0',
     ]);
     expect(summary.shipper).toMatchObject({ 'libbeat.pipeline.events.published': 6, 'libbeat.output.events.acked': 6, 'libbeat.pipeline.events.active': 0 });
+    // live capture's DropIfFull drops nothing here: the producer waits for the insert (8.5+), so it behaves as block
+    expect(run(segs, { ...pb8, policy: 'drop' }, 'packetbeat8').fates).toEqual(fates);
     // shutdown_timeout 0: no sleep at the end of the file (8.x), so 5 and 6 are still in the queue, waiting for the get
     const lost = run(segs, { ...pb8, waitstopNs: 0 }, 'packetbeat8');
     expect(lost.fates.slice(4)).toEqual([

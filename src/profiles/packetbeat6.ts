@@ -107,14 +107,9 @@ export function bufferedTopology(c: PipelineConfig, push: number): Topology {
   };
 }
 
-/** packetbeat 6's and 7's own shape (reading a file, or live with `--policy drop`); a pipeline queue by flags gives the generic chain. */
+/** packetbeat 6+'s own shape (reading a file, or live with `--policy drop`); a pipeline queue by flags gives the generic chain. */
 export function ownShape(c: PipelineConfig): boolean {
   return c.pipelineQueueSize === 0;
-}
-
-/** packetbeat 8's file mode, as its topology models it; other flags give lockstep's generic chain. */
-export function fileMode(c: PipelineConfig): boolean {
-  return c.policy === 'block' && c.pipelineQueueSize === 0;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Profile } from './profile.js';
-import { beatsCounters, fileMode, packetbeat6 } from './packetbeat6.js';
+import { beatsCounters, ownShape, packetbeat6 } from './packetbeat6.js';
 import { ANALYZER_EVENTS } from '../protocols/protocol.js';
 import { publisherChain } from './chain.js';
 
@@ -44,16 +44,28 @@ export const packetbeat8: Profile = {
   // the same keys as packetbeat 6's (every profile's keys are read by all: config.ts)
   settings: {},
   topology: (c) => {
-    if (!fileMode(c)) return publisherChain(c);
-    // handleGetRequest: a request of 0 or more than MaxGetRequest asks for MaxGetRequest
-    const getSize = c.flushMinEvents > 0 ? Math.min(c.batchSize, c.flushMinEvents) : c.batchSize;
+    if (!ownShape(c)) return publisherChain(c);
+    // broker.go newQueue: flush.min_events ≤ 1 (the old "synchronous" setting) means no timeout and gets of half
+    // the queue; a get never asks for more than the queue holds
+    let maxGet = c.flushMinEvents;
+    let timeoutNs = c.flushTimeoutNs;
+    if (maxGet <= 1) {
+      timeoutNs = 0;
+      maxGet = Math.floor((c.queueSize + 1) / 2);
+    }
+    if (maxGet > c.queueSize) maxGet = c.queueSize;
+    // runloop.go handleGetRequest: a request of 0 or more than MaxGetRequest asks for MaxGetRequest
+    const getSize = Math.min(c.batchSize, maxGet);
     return {
       source: { output: 'reporter', cost: c.costs.analyzer, protocol: 'redis' },
       events: ANALYZER_EVENTS,
       queues: [
         { name: 'reporter', capacity: 3, whenFull: 'block' },
         // since 8.5 (beats#32541) Publish waits for the run loop to insert the event (produce.go handlePendingResponse):
-        // the push channel (AdjustInputQueueSize, 400 for packetbeat) holds one request of the one producer at most
+        // the push channel (AdjustInputQueueSize, 400 for packetbeat) holds one request of the one producer at most.
+        // So with --policy drop (live capture's DropIfFull) nothing drops either: TryPublish's send finds room in
+        // the push channel, and the producer then waits for the insert, which the run loop makes only while the
+        // queue has room (runloop.go: pushChan is nil when full)
         { name: 'queue', capacity: c.queueSize, whenFull: 'block', countsPublished: true, freedOnAck: true },
       ],
       stages: [
@@ -61,12 +73,12 @@ export const packetbeat8: Profile = {
         // flush.timeout 0: never block, take what is there (getRequestShouldBlock)
         {
           name: 'output', numbered: c.workers > 1, instances: c.workers, input: 'queue', output: null,
-          batch: { size: getSize, delayNs: c.flushTimeoutNs, restart: false }, cost: c.costs.output, countsPublished: false,
+          batch: { size: getSize, delayNs: timeoutNs, restart: false }, cost: c.costs.output, countsPublished: false,
         },
       ],
       shutdown: { graceNs: 0, afterNs: c.waitstopNs, stops: c.shutdown === 'drain' ? [] : ['reporter', 'queue', 'output'] },
     };
   },
   shipper: 'packetbeat',
-  counters: (run, c) => beatsCounters(run, fileMode(c)),
+  counters: (run, c) => beatsCounters(run, ownShape(c)),
 };

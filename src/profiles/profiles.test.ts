@@ -41,6 +41,13 @@ describe('profiles', () => {
     // packetbeat 7.11–8.4: the push channel is AdjustInputQueueSize(400, queue.mem.events): a tenth of the queue, 20 to 400
     const push = (queueSize: number) => profileOf('packetbeat7').topology({ ...PROFILE_DEFAULTS.packetbeat7, queueSize }).queues.find((q) => q.name === 'push')!.capacity;
     expect([push(4096), push(3200), push(100), push(8000)]).toEqual([400, 320, 20, 400]);
+    // packetbeat 8.13+: a get asks for at most flush.min_events and the queue; flush.min_events ≤ 1 means gets of half
+    // the queue and no timeout (broker.go newQueue)
+    const get = (patch: Partial<typeof PROFILE_DEFAULTS.packetbeat8>) =>
+      profileOf('packetbeat8').topology({ ...PROFILE_DEFAULTS.packetbeat8, ...patch }).stages.find((s) => s.name === 'output')!.batch;
+    expect([get({}), get({ flushMinEvents: 1 }), get({ flushMinEvents: 5000, batchSize: 9999 })]).toEqual([
+      { size: 1600, delayNs: 10_000_000_000, restart: false }, { size: 1600, delayNs: 0, restart: false }, { size: 3200, delayNs: 10_000_000_000, restart: false },
+    ]);
     // live capture (--policy drop): the push channel drops (DropIfFull); a pipeline queue by flags: the generic chain
     expect(profileOf('packetbeat6').topology({ ...PROFILE_DEFAULTS.packetbeat6, policy: 'drop' }).queues.map((q) => [q.name, q.whenFull])).toEqual([
       ['reporter', 'block'], ['push', 'drop'], ['queue', 'block'],
