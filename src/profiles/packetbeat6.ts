@@ -1,4 +1,5 @@
 import type { PipelineConfig, Profile } from './profile.js';
+import { NO_COST } from '../sim/cost.js';
 import type { RunView, Topology } from './topology.js';
 import { analyzerCounters, CAPTURE_ANALYZER_COSTS, EOF_SLEEP_NS, packetbeat5, PACKETBEAT5_COSTS } from './packetbeat5.js';
 import { ANALYZER_EVENTS } from '../protocols/protocol.js';
@@ -8,7 +9,6 @@ import { parseDuration, parseWhole } from './values.js';
 const US = 1_000;
 /** libbeat memqueue/broker.go NewBroker (6.0 to 7.10): the push channel's size. */
 const PUSH_CHANNEL = 20;
-const NO_COST = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0, warmup: 0 };
 
 /**
  * packetbeat 6 replaying a file:

@@ -1,6 +1,7 @@
 import type { Profile } from './profile.js';
 import { CAPTURE_ANALYZER_COSTS, packetbeat5 } from './packetbeat5.js';
 import { ANALYZER_EVENTS } from '../protocols/protocol.js';
+import { NO_COST } from '../sim/cost.js';
 import { ConfigError, parseChoice, parseWhole } from './values.js';
 
 const US = 1_000;
@@ -49,7 +50,7 @@ export const vector: Profile = {
     waitstopNs: 0,
     costs: {
       analyzer: CAPTURE_ANALYZER_COSTS,
-      worker: { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0, warmup: 0 },
+      worker: NO_COST,
       output: { perPacket: 0, perByte: 0, perEvent: 80 * US, perBatch: 0, warmup: 0 },
     },
     gcSlowdown: 0,

@@ -21,6 +21,9 @@ export interface JitterOptions {
   stallMeanNs: number;
 }
 
+/** A stage that costs nothing (Vector's pump, the Beats memory queue's event loop). */
+export const NO_COST: CostModel = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0, warmup: 0 };
+
 export const NO_JITTER: JitterOptions = { sigma: 0, runSigma: 0, stallEveryNs: Infinity, stallMeanNs: 0 };
 
 /** What `--jitter SIGMA` turns on: per-service noise SIGMA, run-wide speed SIGMA/10, a ~3 ms stall per ~100 ms of work. */

@@ -101,7 +101,7 @@ export class Store<T> implements Process {
 
   /** Puts `item` if there is room (waking the first waiting consumer); false when full. */
   tryPut(item: T): boolean {
-    if (this.size + this.unacked >= this.capacity) return false;
+    if (this.full) return false;
     if (this.size === this.ring.length) this.growRing();
     // head + size < 2 × length: a subtraction, not a division
     let at = this.head + this.size;
@@ -224,13 +224,18 @@ export class Store<T> implements Process {
     }
     this.blocked.length = 0;
     this.blockedSince.length = 0;
+    this.forgetBuffers();
+    this.onDepth?.(this.clock.now, 0);
+    return out;
+  }
+
+  /** The flush rule's buffers and timer, as a new store has them. */
+  private forgetBuffers(): void {
     this.flushed.length = 0;
     this.current = 0;
     this.currentFlushed = false;
     this.timerOn = false;
     this.timerGen++;
-    this.onDepth?.(this.clock.now, 0);
-    return out;
   }
 
   /**
@@ -242,14 +247,8 @@ export class Store<T> implements Process {
     const lost: T[] = [];
     for (let i = 0; i < this.size; i++) lost.push(this.ring[(this.head + i) % this.ring.length]!);
     this.replaceItems([], now);
-    if (this.flush !== null) {
-      this.flushed.length = 0;
-      this.current = 0;
-      this.currentFlushed = false;
-      this.timerOn = false;
-      this.timerGen++;
-    }
-    while (this.blocked.length > 0 && !this.mustWait && this.size + this.unacked < this.capacity) this.releaseProducer(now);
+    this.forgetBuffers();
+    while (this.blocked.length > 0 && !this.full) this.releaseProducer(now);
     return { again: [], lost };
   }
 

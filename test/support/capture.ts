@@ -76,4 +76,4 @@ export function pipelinedGets(keys: readonly string[]): ScriptedSegment[] {
 }
 
 /** A stage that costs nothing (override what a case needs). */
-export const ZERO_COST = { perPacket: 0, perByte: 0, perEvent: 0, perBatch: 0, warmup: 0 };
+export { NO_COST as ZERO_COST } from '../../src/sim/cost.js';
