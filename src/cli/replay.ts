@@ -7,6 +7,7 @@ import {
   ConfigError,
   parseChoice,
   readConfigFile,
+  unappliedKeys,
   resolveConfig,
   settingPatch,
   type ConfigPatch,
@@ -65,9 +66,10 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
 
   const patches: ConfigPatch[] = [];
   let profile: ProfileName = 'packetbeat5';
+  let file: ReturnType<typeof readConfigFile> | null = null;
   if (bundled) patches.push({ ports: bundled.ports });
   if (v.config !== undefined) {
-    const file = readConfigFile(v.config);
+    file = readConfigFile(v.config);
     if (file.profile) profile = file.profile;
     if (file.ignored.length > 0) process.stderr.write(`lockstep: warning: ${v.config}: not modelled, ignored: ${file.ignored.join(', ')}\n`);
     patches.push(...file.patches);
@@ -82,8 +84,11 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
   }
   const flags = configFlagsPatch(parsed.values);
   if (flags.profile) profile = flags.profile;
+  else if (file?.profile) process.stderr.write(`lockstep: ${v.config}: profile ${file.profile} (${file.reason})\n`);
   patches.push(flags);
   const config = resolveConfig(profile, patches);
+  const unapplied = unappliedKeys(profile, patches);
+  if (unapplied.length > 0) process.stderr.write(`lockstep: warning: not modelled for ${profile}, ignored: ${unapplied.join(', ')}\n`);
 
   let output: OutputTarget = { kind: 'none' };
   if (v.out !== undefined && v.output !== undefined && v.output !== 'file') throw new UsageError('lockstep replay: give --out FILE or --output stdout|none, not both');

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseDuration, readConfigFile, resolveConfig, settingPatch } from './index.js';
+import { parseDuration, PROFILE_LIST, readConfigFile, resolveConfig, settingPatch, unappliedKeys } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,6 +47,38 @@ describe('configuration', () => {
     expect([pq.profile, p.queueType, p.queueMaxEvents, p.queueMaxBytes, p.queuePageCapacity, p.checkpointWrites, p.checkpointAcks]).toEqual([
       'logstash', 'persisted', 500, 4 * 1024 ** 3, 16 * 1024 ** 2, 1, 0,
     ]);
+  });
+
+  it("takes a Beats output section's batch and workers for packetbeat 6+ (outputs.ReadHostList, SuccessNet), and says where it does not apply", () => {
+    const es = readConfigFile(
+      file('pb8.yml', 'queue.mem:\n  events: 8192\noutput.elasticsearch:\n  hosts: [a:9200, b:9200]\n  worker: 2\n  index: x\n'),
+    );
+    expect([es.profile, es.ignored]).toEqual(['packetbeat8', ['output.elasticsearch.index']]);
+    const output = (name: 'packetbeat5' | 'packetbeat7' | 'packetbeat8', patches = es.patches) => {
+      const c = resolveConfig(name, patches);
+      const stage = PROFILE_LIST.find((p) => p.name === name)!.topology(c).stages.find((st) => st.input === 'queue')!;
+      return [c.queueSize, stage.batch.size, stage.instances];
+    };
+    // 2 hosts × worker 2; elasticsearch's bulk_max_size is 1600 in 8.13+, 50 before
+    expect(output('packetbeat8')).toEqual([8192, 1600, 4]);
+    expect(output('packetbeat7')).toEqual([8192, 50, 4]);
+    // packetbeat 5's model keeps its one output worker: the keys are reported, not applied
+    expect(resolveConfig('packetbeat5', es.patches).workers).toBe(resolveConfig('packetbeat5', []).workers);
+    expect(unappliedKeys('packetbeat5', es.patches)).toEqual(['output.elasticsearch.hosts', 'output.elasticsearch.worker']);
+    expect(unappliedKeys('packetbeat8', es.patches)).toEqual([]);
+    // the logstash output fails over between hosts (one worker) unless loadbalance: true
+    const ls = (extra: string) => readConfigFile(file('ls.yml', `output.logstash:\n  hosts: [a, b, c]\n  worker: 2\n  bulk_max_size: 512\n${extra}`)).patches;
+    expect(output('packetbeat7', ls(''))).toEqual([4096, 512, 1]);
+    expect(output('packetbeat7', ls('  loadbalance: true\n'))).toEqual([4096, 512, 6]);
+    // the file output asks for no size: a get returns what one buffer (6/7) or MaxGetRequest (8.13+) gives
+    const f = readConfigFile(file('file.yml', 'output.file:\n  path: /tmp\n')).patches;
+    expect(output('packetbeat7', f)).toEqual([4096, 1_000_000, 1]);
+    expect(output('packetbeat8', f)).toEqual([3200, 1600, 1]);
+    // -E: the key alone
+    expect(settingPatch('output.elasticsearch.bulk_max_size', '100', '-E: ')).toMatchObject({ batchSize: 100, onlyFor: ['packetbeat6', 'packetbeat7', 'packetbeat8'] });
+    expect(settingPatch('output.redis.workers', '3', '-E: ')).toMatchObject({ workers: 3 });
+    expect(() => settingPatch('output.logstash.worker', '3', '-E: ')).toThrow('-E: Expected `output.logstash.worker` to be given in the config file (this output has one worker unless loadbalance: true there), got `3`');
+    expect(() => readConfigFile(file('h.yml', 'output.redis:\n  hosts: []\n'))).toThrow('Expected `output.redis.hosts` to be a list of one or more hosts, got `[]`');
   });
 
   it('names the key, what was expected and what was given', () => {

@@ -5,6 +5,7 @@ import type { ConfigPatch, PipelineConfig, ProfileName, Setting } from './profil
 import { PROFILE_LIST } from './registry.js';
 import { ConfigError } from './values.js';
 import { vectorKey } from './vector.js';
+import { beatsOutputPatches, beatsOutputSetting, outputKey, outputTypes } from './beats-output.js';
 
 /** Each profile's every setting, as the system ships it. */
 export const PROFILE_DEFAULTS: Record<ProfileName, PipelineConfig> = Object.fromEntries(
@@ -33,6 +34,9 @@ function flatten(obj: unknown, prefix = '', out: Record<string, unknown> = {}): 
 
 /** Applies one `key=value` (-E) or a YAML key; unknown keys are an error, naming the key. */
 export function settingPatch(key: string, value: unknown, where = ''): ConfigPatch {
+  // a Beats output's bulk_max_size, worker, …: its batch and workers, for Beats 6+ profiles
+  const out = outputKey(key);
+  if (out) return beatsOutputSetting(out[0], out[1], value, where);
   const apply = KEYS[key];
   if (!apply) throw new ConfigError(key, `a known setting (${Object.keys(KEYS).join(', ')})`, value, where);
   return apply(value, where);
@@ -42,7 +46,7 @@ export function settingPatch(key: string, value: unknown, where = ''): ConfigPat
  * Which profile a config file implies, its settings, and the keys lockstep
  * does not model (outputs, logging, other protocols, …): read, listed, left alone.
  */
-export function readConfigFile(path: string): { profile: ProfileName | null; patches: ConfigPatch[]; ignored: string[] } {
+export function readConfigFile(path: string): { profile: ProfileName | null; reason: string; patches: ConfigPatch[]; ignored: string[] } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -77,7 +81,17 @@ export function readConfigFile(path: string): { profile: ProfileName | null; pat
   const patches: ConfigPatch[] = [];
   const ignored: string[] = [];
   let profile: ProfileName | null = null;
+  let reason = '';
+  // the memory queue's keys are Beats 6+'s (packetbeat 5 has queue_size): the newest release, unless --profile says
+  const memqueue = Object.keys(flat).find((k) => k.startsWith('queue.mem.'));
+  if (memqueue) {
+    profile = 'packetbeat8';
+    reason = `${memqueue} is Beats 6+'s; --profile packetbeat6 or packetbeat7 for releases before 8.13`;
+  }
+  // the output section shapes a Beats 6+ output stage (its batch and workers)
+  for (const type of outputTypes(flat)) patches.push(...beatsOutputPatches(type, flat, `${path}: `));
   for (const [raw, value] of Object.entries(flat)) {
+    if (outputKey(raw) && outputTypes(flat).some((t) => raw.startsWith(`output.${t}.`))) continue;
     if (raw.startsWith('packetbeat.') || raw === 'queue_size' || raw === 'bulk_queue_size') profile ??= 'packetbeat5';
     if (raw.startsWith('pipeline.') || raw === 'queue.type') profile ??= 'logstash';
     if (/^(sources|transforms|sinks)\./.test(raw)) profile ??= 'vector';
@@ -86,7 +100,16 @@ export function readConfigFile(path: string): { profile: ProfileName | null; pat
     if (key in KEYS) patches.push(settingPatch(key, value, `${path}: `));
     else ignored.push(raw);
   }
-  return { profile, patches, ignored };
+  if (profile && !reason) reason = `its keys are ${profile === 'packetbeat5' ? 'packetbeat 5' : profile === 'logstash' ? "Logstash's" : "Vector's"}`;
+  return { profile, reason, patches, ignored };
+}
+
+/** The keys of the patches that do not apply to `profile` (a Beats output's keys under Logstash, …). */
+export function unappliedKeys(profile: ProfileName, patches: readonly ConfigPatch[]): string[] {
+  const applies = (p: ConfigPatch) => !p.onlyFor || p.onlyFor.includes(profile);
+  // a key may give one patch per group of profiles: unapplied when none of them applies
+  const applied = new Set(patches.filter(applies).flatMap((p) => p.keys ?? []));
+  return [...new Set(patches.filter((p) => !applies(p)).flatMap((p) => p.keys ?? []))].filter((k) => !applied.has(k));
 }
 
 /** Profile defaults, then each patch in order (later wins). */
@@ -94,7 +117,8 @@ export function resolveConfig(profile: ProfileName, patches: ConfigPatch[]): Pip
   const base = PROFILE_DEFAULTS[profile];
   let c: PipelineConfig = { ...base, costs: { ...base.costs } };
   for (const p of patches) {
-    const { costs, ...rest } = p;
+    if (p.onlyFor && !p.onlyFor.includes(profile)) continue;
+    const { costs, onlyFor: _onlyFor, keys: _keys, ...rest } = p;
     c = { ...c, ...rest, profile };
     if (costs) {
       for (const stage of ['analyzer', 'worker', 'output'] as const) {

@@ -108,8 +108,16 @@ export interface PipelineConfig {
   logstashVersion: string;
 }
 
-/** A partial configuration: what one source (file, -E, flags) sets. */
-export type ConfigPatch = Partial<Omit<PipelineConfig, 'costs'>> & { costs?: Partial<{ [K in keyof Costs]: Partial<CostModel> }> };
+/**
+ * A partial configuration: what one source (file, -E, flags) sets. With
+ * `onlyFor`, it applies to those profiles only, and `keys` names the
+ * settings it came from for the warning when it does not apply.
+ */
+export type ConfigPatch = Partial<Omit<PipelineConfig, 'costs'>> & {
+  costs?: Partial<{ [K in keyof Costs]: Partial<CostModel> }>;
+  onlyFor?: readonly ProfileName[];
+  keys?: readonly string[];
+};
 
 /**
  * A system lockstep models: its name, its defaults and the shape of its
