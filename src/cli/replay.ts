@@ -176,7 +176,8 @@ export function formatReplaySummary(s: ReplaySummary, command: string, interrupt
       `waitstop ${cfg.waitstopNs / 1e9}s then ${cfg.shutdown}, ${cfg.pacing}${cfg.jitter > 0 ? `, jitter ${cfg.jitter} seed ${cfg.seed}` : ''})`,
   );
   if (interrupted) lines.push(paint.yellow('interrupted: the figures below are what had happened so far'));
-  lines.push(`simulated time ${(s.simTimeNs / 1e9).toFixed(3)} s (capture read by ${(s.sourceEndNs / 1e9).toFixed(3)} s), ${s.steps} steps`);
+  const ties = s.selectTies === undefined ? '' : `; at ${s.selectTies} instants several were due, run in an order drawn from seed ${cfg.seed} (Go's select)`;
+  lines.push(`simulated time ${(s.simTimeNs / 1e9).toFixed(3)} s (capture read by ${(s.sourceEndNs / 1e9).toFixed(3)} s), ${s.steps} steps${ties}`);
   const rows: (string | number)[][] = [['fate', 'events']];
   for (const f of FATES) {
     const n = s.fates[f];

@@ -41,6 +41,11 @@ export interface ReplaySummary {
   /** Simulated time when the source finished the capture, ns. */
   sourceEndNs: number;
   steps: number;
+  /**
+   * A Go program's model ({@link Topology.goSelect}): the instants at which
+   * several steps were due and their order was drawn from the seed.
+   */
+  selectTies?: number;
   config: PipelineConfig;
   warnings: string[];
   error: string | null;
@@ -123,6 +128,7 @@ export class Replay {
     const t = profileOf(c.profile).topology(c);
     this.topology = t;
     this.scheduler = opts.scheduler ?? new Scheduler();
+    if (t.goSelect) this.scheduler.shuffleTies(new Random(c.seed, 'go.select'));
     // the capture first: a capture that does not open leaves nothing else to undo
     let source: Source | null = null;
     const protocol = PROTOCOLS[t.source.protocol]!;
@@ -314,6 +320,7 @@ export class Replay {
       simTimeNs: this.scheduler.now,
       sourceEndNs: this.sourceEndNs,
       steps: this.scheduler.steps,
+      ...(this.topology.goSelect ? { selectTies: this.scheduler.drawnTies } : {}),
       config: this.config,
       warnings: this.feed.warnings.map((w) => w.message),
       error: this.feed.error?.message ?? null,

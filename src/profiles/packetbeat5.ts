@@ -56,7 +56,9 @@ export function analyzerCounters(run: RunView): Record<string, number> {
  *   channel is lost uncounted; what the publisher holds, the worker queue and
  *   the output worker's event were counted and are never written
  *   (`publisher.published_not_written`).
- * TCP as packetbeat 5.x's `tcp.go` (`--tcp packetbeat`).
+ * TCP as packetbeat 5.x's `tcp.go` (`--tcp packetbeat`). Steps due at one
+ * simulated instant run in an order drawn from the seed (`goSelect`), as Go's
+ * `select` and scheduler give no order among ready goroutines.
  */
 export const packetbeat5: Profile = {
   name: 'packetbeat5',
@@ -140,6 +142,7 @@ export const packetbeat5: Profile = {
       stages: t.stages.map((st) => (st.countsPublished ? { ...st, filters: true } : st)),
       // at end of file the sniffer sleeps 300 ms (sniffer.go), then main sleeps -waitstop
       shutdown: { ...t.shutdown, graceNs: EOF_SLEEP_NS },
+      goSelect: true,
     };
   },
   shipper: 'packetbeat',

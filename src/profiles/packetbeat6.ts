@@ -31,6 +31,9 @@ const PUSH_CHANNEL = 20;
  *   `shutdown_timeout` (default 0) passes and the process exits: what is in
  *   the channels, the queue and the output's hands is lost.
  * From 7.11 the push channel is larger: `packetbeat7`.
+ * Go's `select` (the event loop's, eventloop.go) picks at random among ready
+ * cases: steps due at one simulated instant run in an order drawn from the
+ * seed (`goSelect`), and the summary says at how many instants it drew.
  * The output's costs are those the profile had (issue 16 revisits them); the
  * publishing goroutine's are packetbeat 5's publisher's.
  */
@@ -99,6 +102,7 @@ export function bufferedTopology(c: PipelineConfig, push: number): Topology {
       { name: 'eventloop', numbered: false, instances: 1, input: 'push', output: 'queue', batch: { size: 1, delayNs: 0 }, cost: NO_COST, countsPublished: false, takesOnlyWithRoom: true },
       { name: 'output', numbered: c.workers > 1, instances: c.workers, input: 'queue', output: null, batch: { size: c.batchSize, delayNs: 0 }, cost: c.costs.output, countsPublished: false },
     ],
+    goSelect: true,
     shutdown: {
       graceNs: EOF_SLEEP_NS,
       afterNs: c.waitstopNs,

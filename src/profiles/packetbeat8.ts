@@ -26,6 +26,8 @@ const MS = 1_000_000;
  *   `shutdown_timeout` (default 0) and stops the publisher
  *   (processor.go Stop); the pipeline does not wait for its events, and what
  *   the channel, the queue and the output hold is lost.
+ * Steps due at one instant run in an order drawn from the seed, as the run
+ * loop's `select` picks among ready cases (`goSelect`).
  * Not modelled: libbeat's consumer asks for the next batch while the output
  * writes the last (pipeline/consumer.go), so a second batch can leave the
  * queue early; lockstep's output asks once its batch is written. The costs
@@ -76,6 +78,7 @@ export const packetbeat8: Profile = {
           batch: { size: getSize, delayNs: timeoutNs, restart: false }, cost: c.costs.output, countsPublished: false,
         },
       ],
+      goSelect: true,
       shutdown: { graceNs: 0, afterNs: c.waitstopNs, stops: c.shutdown === 'drain' ? [] : ['reporter', 'queue', 'output'] },
     };
   },

@@ -21,6 +21,12 @@ export interface Topology {
   queues: QueueSpec[];
   stages: StageSpec[];
   shutdown: ShutdownSpec;
+  /**
+   * A Go program: steps due at one simulated instant run in an order drawn
+   * from the seed (stream `go.select`), as Go's `select` picks at random
+   * among ready cases; else first scheduled, first run.
+   */
+  goSelect?: boolean;
 }
 
 export interface QueueSpec {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Random } from './random.js';
 import { Scheduler, type Process } from './scheduler.js';
 
 function recorder(log: string[], name: string): Process {
@@ -53,5 +54,27 @@ describe('Scheduler', () => {
       const [t1, p1, o1] = seen[i]!;
       expect(t0 < t1 || (t0 === t1 && (p0 < p1 || (p0 === p1 && o0 < o1)))).toBe(true);
     }
+  });
+
+  it("with shuffleTies (Go's select), runs the steps due at one instant in an order drawn from the seed, late ones still last", () => {
+    const order = (seed: number | null) => {
+      const s = new Scheduler();
+      if (seed !== null) s.shuffleTies(new Random(seed, 'go.select'));
+      const log: string[] = [];
+      s.at(2, recorder(log, 'z'), 'next');
+      s.at(1, recorder(log, 'late'), 'deadline', 0, 'late');
+      for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) s.at(1, recorder(log, name), 'item');
+      while (s.step());
+      return { log: log.map((l) => l[0]).join(''), ties: s.drawnTies };
+    };
+    expect(order(null)).toEqual({ log: 'abcdeflz', ties: 0 });
+    const drawn = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => order(seed));
+    for (const d of drawn) {
+      // the same six, then the late one, then the next instant; one instant had a choice
+      expect([[...d.log.slice(0, 6)].sort().join(''), d.log.slice(6), d.ties]).toEqual(['abcdef', 'lz', 1]);
+    }
+    // the seed decides: the same seed, the same order; eight seeds, eight orders
+    expect(order(3)).toEqual(drawn[2]);
+    expect(drawn.map((d) => d.log.slice(0, 6))).toEqual(['feabcd', 'fbadec', 'eafbdc', 'cafdbe', 'ecfbad', 'efdabc', 'dfeabc', 'efadcb']);
   });
 });

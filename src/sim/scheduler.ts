@@ -9,6 +9,8 @@
  * source once per packet allocates nothing.
  */
 
+import type { Random } from './random.js';
+
 /**
  * Why a process is run: the names of the simulation's wake-ups.
  * - `next`: its own next step (a source's next packet, a first start);
@@ -56,6 +58,19 @@ export interface Clock {
 
 /** Added to a `late` entry's rank: above any order of scheduling a run reaches. */
 const LATE = 2 ** 50;
+/** murmur3's 32-bit finalizer. */
+function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** A rank below {@link LATE}, a seeded hash of an entry's order of scheduling (below 2^50). */
+function tieRank(order: number, [k1, k2]: [number, number]): number {
+  const hi = mix32((order | 0) ^ k1);
+  const lo = mix32(hi ^ k2 ^ Math.floor(order / 2 ** 32));
+  return hi * 2 ** 17 + (lo >>> 15);
+}
 
 export class Scheduler implements Clock {
   /** Current simulated time, ns. */
@@ -77,12 +92,35 @@ export class Scheduler implements Clock {
   private procs: (Process | null)[] = new Array<Process | null>(64).fill(null);
   private size = 0;
   private nextOrder = 0;
+  /**
+   * Go's select and scheduler: among steps due at one instant, which runs
+   * first is decided by a seeded hash of each entry's order of scheduling
+   * instead of first scheduled, first run ({@link shuffleTies}). A hash of
+   * the order, not a stream: a step taken inline (no draw) or through the
+   * heap gets the same rank, so running in slices changes nothing.
+   */
+  private tieKeys: [number, number] | null = null;
+  /** Instants at which more than one step was due and the order was drawn ({@link shuffleTies} only). */
+  drawnTies = 0;
+  private lastTie = -1;
+
+  /**
+   * From now on, steps due at the same instant run in an order drawn from
+   * `rng` (a `late` one still after the others): the model of a Go program,
+   * where `select` picks at random among ready cases and goroutines made
+   * runnable together run in no fixed order.
+   */
+  shuffleTies(rng: Random): void {
+    this.tieKeys = [rng.u32(), rng.u32()];
+  }
 
   /** Schedules `process` to run at absolute time `time` (never before now), woken by `wakeup`. */
   at(time: number, process: Process, wakeup: Wakeup, arg = 0, priority: Priority = 'normal'): void {
     if (time < this.now) time = this.now;
     if (this.size === this.times.length) this.grow();
-    const rank = this.nextOrder++ + (priority === 'late' ? LATE : 0);
+    this.nextOrder++;
+    const order = this.tieKeys === null ? this.nextOrder : tieRank(this.nextOrder, this.tieKeys);
+    const rank = order + (priority === 'late' ? LATE : 0);
     // sift up
     let i = this.size++;
     while (i > 0) {
@@ -126,6 +164,10 @@ export class Scheduler implements Clock {
     const code = this.codes[0]!;
     const proc = this.procs[0]!;
     this.removeTop();
+    if (this.tieKeys !== null && this.size > 0 && this.times[0] === time && time !== this.lastTie) {
+      this.drawnTies++;
+      this.lastTie = time;
+    }
     this.now = time;
     this.steps++;
     const wakeup = WAKEUPS[code & 7]!;
