@@ -13,14 +13,15 @@ const { runCase } = await import('../src/golden/run.js');
 const cases = goldenCases();
 
 describe('golden cases', () => {
-  it('are all there: the issue scenario thirteen ways, the real capture, a pipelined RESP3 session', () => {
+  it('are all there: the issue scenario fourteen ways, the real capture, a pipelined RESP3 session', () => {
     const names = cases.map((c) => c.name);
-    expect(names.filter((n) => n.startsWith('issue-3404-'))).toHaveLength(13);
+    expect(names.filter((n) => n.startsWith('issue-3404-'))).toHaveLength(14);
     expect(names).toContain('issue-3404-packetbeat6');
     expect(names).toContain('issue-3404-vector');
     expect(names).toContain('issue-3404-packetbeat7');
     expect(names).toContain('issue-3404-packetbeat8');
     expect(names).toContain('issue-3404-logstash-pq-crash');
+    expect(names).toContain('issue-3404-logstash-6.1.2');
     expect(names).toContain('real-redis-packetbeat8');
     expect(names).toContain('issue-3404-vector-drop-newest');
     expect(names).toContain('real-redis-logstash');

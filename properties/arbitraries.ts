@@ -184,6 +184,9 @@ export const configPatch: fc.Arbitrary<ConfigPatch> = fc.record(
     ),
     dropMethods: fc.oneof({ weight: 3, arbitrary: fc.constant<string[]>([]) }, { weight: 1, arbitrary: fc.subarray<string>([...METHODS], { minLength: 1 }) }),
     outputFailureRate: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(0.05, 0.2, 0.5) }),
+    // Logstash's releases whose queues differ: 6.0's SynchronousQueue, 6.1.2's undrained shutdown, ×2 capacity to 6.3
+    logstashVersion: fc.constantFrom('9.5', '8.6', '6.4', '6.2', '6.1.2', '6.0'),
+    queueDrain: fc.boolean(),
   },
   { requiredKeys: [] },
 );
@@ -196,8 +199,8 @@ export const config: fc.Arbitrary<PipelineConfig> = fc
 /** The same, with nothing filtered and no output failures: every published event is a transaction analyze finds. */
 export const losslessOutputConfig: fc.Arbitrary<PipelineConfig> = config.map((c) => ({ ...c, dropMethods: [], outputFailureRate: 0 }));
 
-/** packetbeat 6 / Logstash reading a file: block and drain, nothing filtered or failed — nothing may be lost. */
-export const blockDrainConfig: fc.Arbitrary<PipelineConfig> = losslessOutputConfig.map((c) => ({ ...c, policy: 'block', shutdown: 'drain' }));
+/** packetbeat 6 / Logstash reading a file: block and drain (Logstash before 6.1.3 with queue.drain), nothing filtered or failed — nothing may be lost. */
+export const blockDrainConfig: fc.Arbitrary<PipelineConfig> = losslessOutputConfig.map((c) => ({ ...c, policy: 'block', shutdown: 'drain', queueDrain: true }));
 
 /**
  * Any configuration at all, including `drainPipeline: false` (libbeat's

@@ -39,7 +39,8 @@ describe('block loses nothing, and drain or a long enough waitstop loses nothing
     'a waitstop as long as the drain time loses nothing at shutdown, and changes nothing else',
     (gen, drawn) => {
       const capture = captures.path(gen);
-      const drain: PipelineConfig = { ...drawn, shutdown: 'drain' };
+      // (Logstash before 6.1.3 drains its memory queue only with queue.drain)
+      const drain: PipelineConfig = { ...drawn, shutdown: 'drain', queueDrain: true };
       const measured = withRepro(capture, drain, () => run(capture, drain, { output: { kind: 'memory' } }).summary, { gen });
       // how long the pipeline ran on after the capture ended
       const drainTimeNs = measured.simTimeNs - measured.sourceEndNs;
@@ -64,7 +65,7 @@ describe('block loses nothing, and drain or a long enough waitstop loses nothing
     'minWaitstopNoLossNs() is the shortest waitstop that loses nothing with abort: it loses none, 1 ns less loses some',
     (gen, drawn) => {
       const capture = captures.path(gen);
-      const drain: PipelineConfig = { ...drawn, shutdown: 'drain' };
+      const drain: PipelineConfig = { ...drawn, shutdown: 'drain', queueDrain: true };
       const { summary: drained, replay } = withRepro(capture, drain, () => run(capture, drain, { output: { kind: 'memory' } }), { gen });
       const shortest = replay.minWaitstopNoLossNs();
       const enough: PipelineConfig = { ...drawn, shutdown: 'abort', waitstopNs: shortest };

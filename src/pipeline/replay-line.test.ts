@@ -41,12 +41,15 @@ describe('the replay line', () => {
     expect(() => parseReplayLine(['x.pcap', '--cost', 'worker.perEvent=x'])).toThrow('Expected `--cost worker.perEvent` to be a number from 0 up, got `x`');
   });
 
-  it('--logstash-version brings its release\'s batch.delay default (5 ms before 6.2), which a later --batch-delay overrides; 6.1.2 and older are refused', () => {
+  it('--logstash-version brings its release\'s batch.delay default (5 ms before 6.2), which a later --batch-delay overrides; 5.x is refused', () => {
     const at = (...flags: string[]) => parseReplayLine(['x.pcap', '--profile', 'logstash', ...flags]).config;
     expect([at().batchDelayNs, at('--logstash-version', '6.1.3').batchDelayNs, at('--logstash-version', '6.2').batchDelayNs]).toEqual([50e6, 5e6, 50e6]);
     expect(at('--logstash-version', '6.1.3', '--batch-delay', '7').batchDelayNs).toBe(7e6);
     const c = at('--logstash-version', '6.1.3');
     expect(parseReplayLine(replayCommand('x.pcap', c).split(' ').slice(2)).config).toEqual(c);
-    expect(() => at('--logstash-version', '6.1.2')).toThrow('Expected `--logstash-version` to be a Logstash release such as 9.5, 8.6 or 6.4.0, 6.1.3 or later, got `6.1.2`');
+    const old = at('--logstash-version', '6.0', '--queue-drain', 'true');
+    expect([old.batchDelayNs, old.queueDrain]).toEqual([5e6, true]);
+    expect(parseReplayLine(replayCommand('x.pcap', old).split(' ').slice(2)).config).toEqual(old);
+    expect(() => at('--logstash-version', '5.6')).toThrow('Expected `--logstash-version` to be a Logstash release such as 9.5, 8.6, 6.1.2 or 6.0, 6.0 or later, got `5.6`');
   });
 });

@@ -91,7 +91,7 @@ const costFlag: ConfigFlag = {
 const logstashVersionFlag: ConfigFlag = {
   name: 'logstash-version',
   value: 'V',
-  help: 'the Logstash release modelled: queue capacity, batch.delay default, ms truncation, flow metrics (6.1.3 or later; default 9.5)',
+  help: 'the Logstash release modelled: queue, shutdown, batch.delay default, ms truncation, flow metrics (6.0 or later; default 9.5)',
   read: (raw, patch) => {
     patch.logstashVersion = parseLogstashVersion('--logstash-version', raw);
     if (versionBefore(patch.logstashVersion, 6, 2)) patch.batchDelayNs = 5_000_000;
@@ -147,6 +147,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
   setting('checkpointWrites', { name: 'checkpoint-writes', value: 'N', help: 'persisted queue: fsync and checkpoint the head page every N writes (queue.checkpoint.writes; 1024)' }, { unlessDefault: true }),
   setting('checkpointAcks', { name: 'checkpoint-acks', value: 'N', help: 'persisted queue: checkpoint after N acks (queue.checkpoint.acks; 1024)' }, { unlessDefault: true }),
   setting('crashAtNs', { name: 'crash-at', value: 'T', help: 'the shipper crashes at simulated time T and restarts at once: memory lost, the persisted queue recovered (0: never)' }, { ...duration('s'), unlessDefault: true }),
+  setting('queueDrain', { name: 'queue-drain', value: 'true|false', help: 'logstash before 6.1.3: at shutdown the workers empty the memory queue (queue.drain; default false: each reads one more batch)' }, { unlessDefault: true }),
   setting('crashPowerLoss', { name: 'crash-power-loss', value: 'true|false', help: "the crash is a power loss: what was not fsync'd is gone (default false: the OS keeps it)" }, { unlessDefault: true }),
   setting('beatVersion', { name: 'beat-version', value: 'V', help: "packetbeat5 events' beat.version (default 5.6.17)" }, { unlessDefault: true }),
 ];

@@ -192,6 +192,45 @@ describe('replay: hand-checked cases', () => {
     expect(Object.keys(run(FOUR, { ...ls, logstashVersion: '7.17' }, 'logstash').summary.shipper).some((k) => k.startsWith('flow.'))).toBe(false);
   });
 
+  it('Logstash before 6.1.3 without queue.drain: at shutdown each busy worker finishes its batch, reads one more, and what the queue still holds is lost', () => {
+    // ten events at 2 µs into a queue of 2 × 2 × 1 (6.1–6.3: twice batch × workers); one worker, batches of 2 at
+    // 1 ms an event. The queue refills as the worker takes: the last event is in at 4.002 ms, when the input ends
+    // and the shutdown signal comes, the worker serving tx5–6 and tx7–10 queued
+    const ls = { policy: 'block', workers: 1, batchSize: 2, batchDelayNs: 0, shutdown: 'drain' } as const;
+    const old = run(pipelinedGets('abcdefghij'.split('')), { ...ls, logstashVersion: '6.1.2' }, 'logstash');
+    // 6.002 ms: tx5–6 done, the loop sees the signal and reads tx7–8; 8.002 ms: done, the loop breaks
+    expect(old.fates).toEqual([
+      ...[1, 2].map((id) => `${id} published @2002000 worker.1 depth=0`),
+      ...[3, 4].map((id) => `${id} published @4002000 worker.1 depth=0`),
+      ...[5, 6].map((id) => `${id} published @6002000 worker.1 depth=0`),
+      ...[7, 8].map((id) => `${id} published @8002000 worker.1 depth=0`),
+      '9 lost_at_shutdown @8002000 queue depth=0',
+      '10 lost_at_shutdown @8002000 queue depth=0',
+    ]);
+    expect(old.summary.lostAtShutdownBy).toMatchObject({ queue: 2 });
+    expect(old.summary.shipper).toMatchObject({ 'events.in': 10, 'events.filtered': 8, 'events.out': 8 });
+    // queue.drain, or 6.1.3 (#9024): the workers empty the queue
+    for (const patch of [{ logstashVersion: '6.1.2', queueDrain: true }, { logstashVersion: '6.1.3' }]) {
+      const drained = run(pipelinedGets('abcdefghij'.split('')), { ...ls, ...patch }, 'logstash');
+      expect([drained.summary.fates.published, drained.fates.at(-1)]).toEqual([10, '10 published @10002000 worker.1 depth=0']);
+    }
+  });
+
+  it("Logstash 6.0's SynchronousQueue: a push waits for a worker's take; read_batch polls batch.delay per event and returns at the first empty poll; times are differences of a ms clock", () => {
+    // one worker, batches of 2, batch.delay 5.8 ms, 0.9 ms a batch; three events at 2 µs
+    const ls = { policy: 'block', workers: 1, batchSize: 2, batchDelayNs: 5.8 * MS, shutdown: 'drain', logstashVersion: '6.0', costs: { worker: { ...ZERO, perBatch: 0.9 * MS } } } as const;
+    const { fates, summary } = run(THREE, ls, 'logstash');
+    // 2 µs: tx1 taken, its push returns; tx2 taken, the batch is full: served to 0.902 ms. tx3's push waits for the
+    // worker's next read (0.902 ms), whose poll times out at 6.702 ms: served to 7.602 ms
+    expect(fates).toEqual(['1 published @902000 worker.1 depth=0', '2 published @902000 worker.1 depth=0', '3 published @7602000 worker.1 depth=0']);
+    // the second batch, 6.702 → 7.602 ms, reads 7 − 6 = 1 ms on the ms clock (0.9 ms truncated, as 6.1+ does: 0);
+    // tx3's push, 0.002 → 0.902 ms, 0 − 0
+    expect(summary.shipper).toMatchObject({ 'events.in': 3, 'events.out': 3, 'events.duration_in_millis': 1, 'events.queue_push_duration_in_millis': 0 });
+    expect(run(THREE, { ...ls, logstashVersion: '6.1.2' }, 'logstash').summary.shipper).toMatchObject({ 'events.duration_in_millis': 0 });
+    // the queue holds the one event whose push waits, never more
+    expect(summary.counters['publisher.queue_max_depth']).toBe(1);
+  });
+
   it('packetbeat 5.x topology: the publisher counts published_events before its blocking send; at exit the worker queue and the output\'s event are counted, never written', () => {
     const c = resolveConfig('packetbeat5', [
       { tcp: 'reassemble', queueSize: 10, pipelineQueueSize: 1, costs: { analyzer: { ...ZERO, perPacket: 1000 }, worker: ZERO, output: { ...ZERO, perEvent: 200 * MS } } },

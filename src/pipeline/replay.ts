@@ -4,6 +4,7 @@ import { Encoders, type EventOptions, type TimeBase, type Transaction } from '..
 import { profileOf, type RunView, type StageSpec, type StoreView, type Topology } from '../profiles/index.js';
 import { jitterOptions, NO_JITTER, StageCost, type JitterOptions } from '../sim/cost.js';
 import { Random } from '../sim/random.js';
+import { HandoffQueue } from '../sim/handoff.js';
 import { Scheduler, type Clock, type Process, type StepHook, type Wakeup } from '../sim/scheduler.js';
 import { PersistedQueue } from '../sim/persisted.js';
 import { Store } from '../sim/store.js';
@@ -155,7 +156,9 @@ export class Replay {
         q.name,
         q.persisted !== undefined
           ? new PersistedQueue<Transaction>(q.name, this.scheduler, q.persisted)
-          : new Store<Transaction>(q.name, q.capacity, this.scheduler, q.memqueue && q.memqueue.minEvents > 1 ? q.memqueue : null, q.freedOnAck === true),
+          : q.handoff === true
+            ? new HandoffQueue<Transaction>(q.name, this.scheduler, q.whenFull === 'drop')
+            : new Store<Transaction>(q.name, q.capacity, this.scheduler, q.memqueue && q.memqueue.minEvents > 1 ? q.memqueue : null, q.freedOnAck === true),
       );
     }
     const whenFull = t.queues.find((q) => q.name === t.source.output)!.whenFull;
@@ -276,6 +279,18 @@ export class Replay {
 
   /** After the waitstop: what the topology's shutdown stops loses what it holds; the rest drains. */
   private shutdown(now: number): void {
+    const last = this.topology.shutdown.lastRead ?? [];
+    if (last.length > 0) {
+      const readers = this.workers.filter((w) => last.includes(w.spec));
+      let running = readers.length;
+      for (const w of readers) w.lastRead(now, (t) => --running === 0 && this.stopAll(t));
+      return;
+    }
+    this.stopAll(now);
+  }
+
+  /** What the topology's shutdown stops loses what it holds, in its order. */
+  private stopAll(now: number): void {
     for (const name of this.topology.shutdown.stops) {
       const store = this.stores.get(name);
       if (store !== undefined) {
@@ -337,7 +352,7 @@ export class Replay {
 
   /** The run as a profile reads it for its shipper's counters. */
   view(): RunView {
-    const none: StoreView = { accepted: 0, dropped: 0, taken: 0, depth: 0, maxDepth: 0, pushBlockedNs: 0, pushBlockedWholeMs: 0 };
+    const none: StoreView = { accepted: 0, dropped: 0, taken: 0, depth: 0, maxDepth: 0, pushBlockedNs: 0, pushBlockedWholeMs: 0, pushBlockedWallMs: 0 };
     return {
       published: this.publishedEvents,
       analyzer: this.feed.counters(),
@@ -346,6 +361,7 @@ export class Replay {
       store: (name) => this.stores.get(name) ?? none,
       serviceNs: (stage) => this.workers.reduce((ns, w) => (w.spec === stage ? ns + w.serviceNs : ns), 0),
       serviceWholeMs: (stage) => this.workers.reduce((ms, w) => (w.spec === stage ? ms + w.serviceWholeMs : ms), 0),
+      serviceWallMs: (stage) => this.workers.reduce((ms, w) => (w.spec === stage ? ms + w.serviceWallMs : ms), 0),
       uptimeNs: this.scheduler.now,
       served: (stage) => this.workers.reduce((n, w) => (w.spec === stage ? n + w.servedEvents : n), 0),
     };
@@ -550,6 +566,8 @@ export class Worker implements Process {
   serviceNs = 0;
   /** The same, each batch's truncated to whole ms first. */
   serviceWholeMs = 0;
+  /** The same, each batch's as the difference of two readings of a ms clock (Logstash 6.0's `current_time_millis`). */
+  serviceWallMs = 0;
   /** Events served, before the filters. */
   servedEvents = 0;
   /** When this worker last handed a batch on, ns. */
@@ -577,6 +595,9 @@ export class Worker implements Process {
   private counted = false;
   /** Bumped by a crash: a service that was under way then never ends. */
   private epoch = 0;
+  /** Reads it may still begin ({@link lastRead}); then it stops and calls `onStop`. */
+  private readsLeft = Infinity;
+  private onStop: ((now: number) => void) | null = null;
 
   constructor(
     readonly stage: string,
@@ -630,6 +651,11 @@ export class Worker implements Process {
       this.state = BLOCKED;
       next.block(this, now);
       return;
+    }
+    if (this.size === 0 && this.readsLeft !== Infinity) {
+      // a new read after the shutdown signal: the last one, or none; one that finds nothing ends the loop
+      if (this.readsLeft === 0 || q.takeableBy(this) === 0) return this.finish(now);
+      this.readsLeft--;
     }
     if (!this.restart) {
       this.request(now);
@@ -706,6 +732,7 @@ export class Worker implements Process {
     const cost = this.cost.next(0, bytes, this.size, 1, this.cost.drawsPer === 'event' ? this.batch[0]!.id : 0);
     this.serviceNs += cost;
     this.serviceWholeMs += Math.floor(cost / 1e6);
+    this.serviceWallMs += Math.floor((now + cost) / 1e6) - Math.floor(now / 1e6);
     this.clock.at(now + cost, this, 'served', this.epoch);
   }
 
@@ -732,7 +759,8 @@ export class Worker implements Process {
 
   /** Hands the served batch on; false when blocked on a full next store. */
   private deliver(now: number): boolean {
-    if (this.size > 0) this.lastDeliveryNs = now;
+    // a batch its filters emptied was held until now all the same (what an abort before now loses)
+    if (this.size > 0 || this.taken > 0) this.lastDeliveryNs = now;
     const next = this.next;
     if (next === null) {
       this.output.take(this.batch, this.delivered, this.size, now, this.stage, this.counted);
@@ -781,6 +809,25 @@ export class Worker implements Process {
       this.input.wait(this);
     }
     return { held, counted };
+  }
+
+  /**
+   * The shutdown signal (Logstash's worker_loop, before 6.1.3): the batch in
+   * hand (or the read under way) finishes, one more read follows, and the
+   * worker stops, calling `onStop`. Waiting with nothing, it stops now.
+   */
+  lastRead(now: number, onStop: (now: number) => void): void {
+    this.onStop = onStop;
+    if (this.state === STOPPED || (this.state === WAITING && this.size === 0)) return this.finish(now);
+    this.readsLeft = 1;
+  }
+
+  private finish(now: number): void {
+    this.state = STOPPED;
+    this.input.unwait(this);
+    const done = this.onStop;
+    this.onStop = null;
+    done?.(now);
   }
 
   /** Shutdown: whatever this worker holds is lost in flight (counted in published_events if it was served by a counting stage, or read from one). */

@@ -36,10 +36,10 @@ describe('configuration', () => {
   });
 
   it('reads logstash.yml: workers, batch size and delay, the memory queue', () => {
-    const f = readConfigFile(file('logstash.yml', 'pipeline.workers: 4\npipeline:\n  batch:\n    size: 50\n    delay: 5\nqueue.type: memory\n'));
+    const f = readConfigFile(file('logstash.yml', 'pipeline.workers: 4\npipeline:\n  batch:\n    size: 50\n    delay: 5\nqueue.type: memory\nqueue.drain: true\n'));
     expect(f.profile).toBe('logstash');
     const c = resolveConfig('logstash', f.patches);
-    expect([c.workers, c.batchSize, c.batchDelayNs, c.policy, c.shutdown]).toEqual([4, 50, 5_000_000, 'block', 'drain']);
+    expect([c.workers, c.batchSize, c.batchDelayNs, c.policy, c.shutdown, c.queueDrain]).toEqual([4, 50, 5_000_000, 'block', 'drain', true]);
     const pq = readConfigFile(
       file('pq.yml', 'queue.type: persisted\nqueue:\n  max_events: 500\n  max_bytes: 4gb\n  page_capacity: 16mb\n  checkpoint.writes: 1\n  checkpoint.acks: 0\n'),
     );

@@ -2,7 +2,7 @@ import type { Profile } from './profile.js';
 import { CAPTURE_ANALYZER_COSTS, packetbeat5, PREVIOUS_OUTPUT_COSTS } from './packetbeat5.js';
 import { publisherChain } from './chain.js';
 import { QUEUE_TYPES } from './profile.js';
-import { ConfigError, parseBytes, parseChoice, parseDuration, parseWhole } from './values.js';
+import { ConfigError, parseBool, parseBytes, parseChoice, parseDuration, parseWhole } from './values.js';
 
 const US = 1_000;
 const MS = 1_000_000;
@@ -27,8 +27,19 @@ const MS = 1_000_000;
  *   a counter over the pipeline's uptime, to 4 significant digits
  *   (BaseFlowMetric.LIMITED_PRECISION); `worker_utilization` from 8.7;
  *   lockstep gives their `lifetime` value at the end of the run;
- * - the memory queue always drains at shutdown (6.1.3, #9024); 6.0's
- *   SynchronousQueue and 6.1.0–6.1.2's undrained shutdown are not modelled.
+ * - the memory queue always drains at shutdown from 6.1.3 (#9024:
+ *   pipeline.rb `@drain_queue = queue.drain || queue.type == "memory"`).
+ *   Before, only with `queue.drain` (default false): `worker_loop` polls the
+ *   shutdown signal at the top of its loop and breaks after the next
+ *   `read_batch`, so each busy worker finishes its batch, reads one more, and
+ *   what the queue still holds is lost at shutdown;
+ * - 6.0's memory queue is a `SynchronousQueue` (queue_factory.rb,
+ *   wrapped_synchronous_queue.rb at v6.0.0): a push returns once a worker took
+ *   the event; `read_batch` polls event by event for `batch.delay` each and
+ *   returns at the first poll that times out (one poll, not LsQueueUtils'
+ *   two), holding the read client's mutex (src/sim/handoff.ts); its
+ *   `duration_in_millis` and `queue_push_duration_in_millis` are differences
+ *   of `current_time_millis`, read here off the simulated clock from 0.
  */
 export const logstash: Profile = {
   name: 'logstash',
@@ -57,6 +68,7 @@ export const logstash: Profile = {
     'queue.page_capacity': (v, w) => ({ queuePageCapacity: parseBytes('queue.page_capacity', v, w) }),
     'queue.checkpoint.writes': (v, w) => ({ checkpointWrites: parseWhole('queue.checkpoint.writes', v, 0, 1_000_000_000, w) }),
     'queue.checkpoint.acks': (v, w) => ({ checkpointAcks: parseWhole('queue.checkpoint.acks', v, 0, 1_000_000_000, w) }),
+    'queue.drain': (v, w) => ({ queueDrain: parseBool('queue.drain', v, w) }),
   },
   topology: (c) => {
     const t = publisherChain(c);
@@ -74,13 +86,20 @@ export const logstash: Profile = {
         stages: t.stages.map((st) => (st.countsPublished ? { ...st, batch: { ...st.batch, polls: 1 } } : st)),
       };
     }
+    // 6.0: a SynchronousQueue, read event by event (ReadBatch#read_next: a poll of batch.delay per event, the
+    // batch returned at the first that times out), one worker at a time (the read client's mutex)
+    const handoff = versionBefore(c.logstashVersion, 6, 1);
+    // before 6.1.3 (#9024) the memory queue drains at shutdown only with queue.drain: pipeline.rb worker_loop
+    // breaks after the read_batch that follows the shutdown signal, and what the queue still holds is lost
+    const undrained = versionBefore(c.logstashVersion, 6, 1, 3) && c.shutdown === 'drain' && !c.queueDrain;
     return {
       ...t,
-      queues: t.queues.map((q) => (q.name === 'queue' ? { ...q, capacity } : q)),
+      queues: t.queues.map((q) => (q.name === 'queue' ? { ...q, capacity: handoff ? 1 : capacity, ...(handoff ? { handoff } : {}) } : q)),
       // logstash-core/src/main/java/org/logstash/common/LsQueueUtils.java, drain(queue, count, nanos): the outer
       // do/while calls the inner drain again after a timeout that brought some events, and stops only when an inner
       // call drains none, so a partial batch waits for a second whole batch.delay with nothing (6.1 and later)
-      stages: t.stages.map((st) => (st.countsPublished ? { ...st, batch: { ...st.batch, polls: 2 } } : st)),
+      stages: t.stages.map((st) => (st.countsPublished ? { ...st, batch: { ...st.batch, polls: handoff ? 1 : 2 } } : st)),
+      shutdown: undrained ? { ...t.shutdown, stops: ['queue'], lastRead: ['worker'] } : t.shutdown,
     };
   },
   shipper: 'logstash',
@@ -88,14 +107,16 @@ export const logstash: Profile = {
   // take a batch, out once its outputs are done; duration_in_millis the workers' filter+output time
   counters: (run, c) => {
     const q = run.store('queue');
-    // 8.7: TimerMetric keeps sub-ms; before, each batch's and each push's time was truncated first
+    // 8.7: TimerMetric keeps sub-ms; 6.1 to 8.6, each batch's and each push's time was truncated first
+    // (nano_time differences / 1_000_000); 6.0, differences of current_time_millis (the simulated clock's ms)
     const timer = !versionBefore(c.logstashVersion, 8, 7);
+    const wall = versionBefore(c.logstashVersion, 6, 1);
     const events = {
       in: q.accepted,
       filtered: q.accepted - run.fates.filtered - (run.lostAtShutdownBy.queue ?? 0),
       out: run.fates.published,
-      duration_in_millis: timer ? Math.floor(run.serviceNs('worker') / 1e6) : run.serviceWholeMs('worker'),
-      queue_push_duration_in_millis: timer ? Math.floor(q.pushBlockedNs / 1e6) : q.pushBlockedWholeMs,
+      duration_in_millis: timer ? Math.floor(run.serviceNs('worker') / 1e6) : wall ? run.serviceWallMs('worker') : run.serviceWholeMs('worker'),
+      queue_push_duration_in_millis: timer ? Math.floor(q.pushBlockedNs / 1e6) : wall ? q.pushBlockedWallMs : q.pushBlockedWholeMs,
     };
     const out: Record<string, number> = Object.fromEntries(Object.entries(events).map(([k, v]) => [`events.${k}`, v]));
     const up = run.uptimeNs;
@@ -131,19 +152,16 @@ export function rate(numerator: number, uptimeNs: number, nsPerUnit: number): nu
   return Number(`${m}e${-k}`);
 }
 
-/** `MAJOR.MINOR[.PATCH]`, 6.1.3 or later (earlier releases' memory queue is not modelled). */
+/** `MAJOR.MINOR[.PATCH]`, 6.0 or later (5.x's pipeline is not modelled). */
 export function parseLogstashVersion(key: string, v: unknown, where = ''): string {
   const text = typeof v === 'number' ? String(v) : v;
   const m = typeof text === 'string' ? /^(\d+)\.(\d+)(?:\.(\d+))?$/.exec(text) : null;
-  const n = m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : null;
-  if (!n || n[0]! < 6 || (n[0] === 6 && (n[1]! < 1 || (n[1] === 1 && n[2]! < 3)))) {
-    throw new ConfigError(key, 'a Logstash release such as 9.5, 8.6 or 6.4.0, 6.1.3 or later', v, where);
-  }
+  if (!m || Number(m[1]) < 6) throw new ConfigError(key, 'a Logstash release such as 9.5, 8.6, 6.1.2 or 6.0, 6.0 or later', v, where);
   return text as string;
 }
 
-/** Whether `version` comes before `major.minor`. */
-export function versionBefore(version: string, major: number, minor: number): boolean {
-  const [a = 0, b = 0] = version.split('.').map(Number);
-  return a < major || (a === major && b < minor);
+/** Whether `version` comes before `major.minor.patch` (a version without a patch is its .0). */
+export function versionBefore(version: string, major: number, minor: number, patch = 0): boolean {
+  const [a = 0, b = 0, p = 0] = version.split('.').map(Number);
+  return a < major || (a === major && (b < minor || (b === minor && p < patch)));
 }

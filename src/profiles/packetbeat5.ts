@@ -82,6 +82,7 @@ export const packetbeat5: Profile = {
     checkpointAcks: 1024,
     crashAtNs: 0,
     crashPowerLoss: false,
+    queueDrain: false,
     logstashVersion: '9.5',
     sourceQueueSize: 0,
     // the process exits without publisher.Stop (beat.go's defer is commented out in 5.x): the worker queue is lost too

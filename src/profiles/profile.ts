@@ -104,8 +104,14 @@ export interface PipelineConfig {
   crashAtNs: number;
   /** The crash is a power loss: what was written and not fsync'd is gone (else the OS keeps it). */
   crashPowerLoss: boolean;
-  /** The Logstash release modelled, `MAJOR.MINOR[.PATCH]`, 6.1.3 or later (profiles/logstash.ts says what differs). */
+  /** The Logstash release modelled, `MAJOR.MINOR[.PATCH]`, 6.0 or later (profiles/logstash.ts says what differs). */
   logstashVersion: string;
+  /**
+   * logstash.yml `queue.drain`: at shutdown the workers empty the queue
+   * before they stop. Logstash's memory queue always does from 6.1.3; before,
+   * only with this set (default false).
+   */
+  queueDrain: boolean;
 }
 
 /**

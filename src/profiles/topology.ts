@@ -39,6 +39,8 @@ export interface QueueSpec {
   memqueue?: FlushRule;
   /** The Beats memory queue: an event's room is freed when the consumer acknowledges it, not when it takes it. */
   freedOnAck?: boolean;
+  /** Logstash 6.0's SynchronousQueue (src/sim/handoff.ts): a put waits for a worker's take; one worker reads at a time. */
+  handoff?: boolean;
   /** Logstash's persisted queue (src/sim/persisted.ts): full by its rule, not by `capacity`; survives a crash. */
   persisted?: PersistedRule;
   /**
@@ -63,6 +65,8 @@ export interface RunView {
   serviceNs(stage: string): number;
   /** The same, each batch's time truncated to whole ms before it is added (Logstash up to 8.6). */
   serviceWholeMs(stage: string): number;
+  /** The same, each batch's time as the difference of two readings of a ms clock (Logstash 6.0). */
+  serviceWallMs(stage: string): number;
   /** The run's length: the pipeline's uptime when the run ends, ns. */
   readonly uptimeNs: number;
   /** Events the instances of a stage have served, before its filters. */
@@ -77,6 +81,7 @@ export interface StoreView {
   readonly maxDepth: number;
   readonly pushBlockedNs: number;
   readonly pushBlockedWholeMs: number;
+  readonly pushBlockedWallMs: number;
 }
 
 export interface StageSpec {
@@ -126,4 +131,11 @@ export interface ShutdownSpec {
    * hand (`in_flight`), are lost there. Empty: everything drains.
    */
   stops: string[];
+  /**
+   * Stages whose workers, at shutdown, each begin one more read and then stop
+   * (Logstash before 6.1.3 without `queue.drain`: `worker_loop` breaks after
+   * the `read_batch` that follows the shutdown signal); a worker with nothing
+   * to read stops at once. When the last has stopped, `stops` lose what they hold.
+   */
+  lastRead?: string[];
 }

@@ -83,6 +83,7 @@ export const FIELDS: { [K in keyof PipelineConfig]-?: FieldCheck<PipelineConfig[
   checkpointAcks: whole(0, 1_000_000_000),
   crashAtNs: whole(0),
   crashPowerLoss: (k, v, w) => parseBool(k, v, w),
+  queueDrain: (k, v, w) => parseBool(k, v, w),
   logstashVersion: (k, v, w) => parseLogstashVersion(k, v, w),
 };
 

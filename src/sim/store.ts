@@ -34,6 +34,12 @@ export class Store<T> implements Process {
    * incrementTimers: `TimeUnit.MILLISECONDS.convert(System.nanoTime() - start, NANOSECONDS)` per push).
    */
   pushBlockedWholeMs = 0;
+  /**
+   * The same, each push's wait as the difference of two readings of a
+   * millisecond clock (the simulated one, from 0): Logstash 6.0's
+   * `queue_push_duration_in_millis` (WrappedWriteClient, `current_time_millis`).
+   */
+  pushBlockedWallMs = 0;
   /** Deepest the store has been. */
   maxDepth = 0;
   private readonly ring: (T | undefined)[];
@@ -158,9 +164,11 @@ export class Store<T> implements Process {
 
   /** The first producer blocked on this store has room: its wait is counted and it is woken. */
   protected releaseProducer(now: number): void {
-    const blocked = now - this.blockedSince.shift()!;
+    const since = this.blockedSince.shift()!;
+    const blocked = now - since;
     this.pushBlockedNs += blocked;
     this.pushBlockedWholeMs += Math.floor(blocked / 1e6);
+    this.pushBlockedWallMs += Math.floor(now / 1e6) - Math.floor(since / 1e6);
     this.clock.at(now, this.blocked.shift()!, 'room');
   }
 
