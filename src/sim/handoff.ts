@@ -44,11 +44,7 @@ export class HandoffQueue<T> extends Store<T> {
 
   override tryPut(item: T): boolean {
     // the worker reading now is the one the event wakes
-    const r = this.reader;
-    if (r !== null) {
-      const i = this.waiters.indexOf(r);
-      if (i > 0) this.waiters.unshift(...this.waiters.splice(i, 1));
-    }
+    this.wakesFirst(this.reader);
     return super.tryPut(item);
   }
 

@@ -117,11 +117,7 @@ export class PersistedQueue<T extends { bytes: number }> extends Store<T> {
     const w = this.rule.checkpointWrites;
     if (w > 0 && seq >= head.cp.minSeq + head.cp.count - 1 + w) this.checkpoint(head);
     // the worker reading now is the one this event wakes
-    const r = this.reader;
-    if (r !== null) {
-      const i = this.waiters.indexOf(r);
-      if (i > 0) this.waiters.unshift(...this.waiters.splice(i, 1));
-    }
+    this.wakesFirst(this.reader);
     return super.tryPut(item);
   }
 

@@ -202,6 +202,13 @@ export class Store<T> implements Process {
     if (this.flushed.length === 0 && this.currentFlushed) this.currentFlushed = false;
   }
 
+  /** `consumer`, if waiting, is the one the next item wakes (a reader holding a queue's read lock). */
+  protected wakesFirst(consumer: Process | null): void {
+    if (consumer === null) return;
+    const i = this.waiters.indexOf(consumer);
+    if (i > 0) this.waiters.unshift(...this.waiters.splice(i, 1));
+  }
+
   /** A consumer parks until an item arrives (woken with `item`). */
   wait(consumer: Process): void {
     if (!this.waiters.includes(consumer)) this.waiters.push(consumer);
