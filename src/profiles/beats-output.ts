@@ -1,8 +1,8 @@
 import type { ConfigPatch, ProfileName } from './profile.js';
 import { ConfigError, parseWhole } from './values.js';
 
-/** The profiles whose output stage is a Beats 6+ output reading the memory queue. */
-export const BEATS_OUTPUT_PROFILES: readonly ProfileName[] = ['packetbeat6', 'packetbeat7', 'packetbeat8'];
+/** The profiles of Beats 6+ (the memory queue, its settings, an output stage reading it). */
+export const BEATS6_PROFILES: readonly ProfileName[] = ['packetbeat6', 'packetbeat7', 'packetbeat8'];
 
 /** An output section's keys that shape the pipeline: the rest of the section (index, ssl, …) is not modelled. */
 const SHAPING = ['bulk_max_size', 'worker', 'workers', 'hosts', 'loadbalance'] as const;
@@ -78,7 +78,7 @@ export function beatsOutputPatches(type: string, flat: Record<string, unknown>, 
 export function beatsOutputSetting(type: string, key: string, value: unknown, where: string): ConfigPatch {
   const full = `output.${type}.${key}`;
   if (!OUTPUTS[type]) throw new ConfigError(full, `a key of a modelled output (${Object.keys(OUTPUTS).join(', ')})`, value, where);
-  const only = { onlyFor: BEATS_OUTPUT_PROFILES, keys: [full] };
+  const only = { onlyFor: BEATS6_PROFILES, keys: [full] };
   if (key === 'bulk_max_size') {
     const n = parseWhole(full, value, -1, 1_000_000, where);
     return { batchSize: n <= 0 ? WHOLE_BUFFER : n, ...only };

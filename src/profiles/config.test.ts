@@ -64,7 +64,9 @@ describe('configuration', () => {
     expect(output('packetbeat7')).toEqual([8192, 50, 4]);
     // packetbeat 5's model keeps its one output worker: the keys are reported, not applied
     expect(resolveConfig('packetbeat5', es.patches).workers).toBe(resolveConfig('packetbeat5', []).workers);
-    expect(unappliedKeys('packetbeat5', es.patches)).toEqual(['output.elasticsearch.hosts', 'output.elasticsearch.worker']);
+    expect(unappliedKeys('packetbeat5', es.patches)).toEqual(['output.elasticsearch.hosts', 'output.elasticsearch.worker', 'queue.mem.events']);
+    // queue.mem.* is Beats 6+'s: packetbeat 5's queue keeps its queue_size
+    expect(resolveConfig('packetbeat5', es.patches).queueSize).toBe(1000);
     expect(unappliedKeys('packetbeat8', es.patches)).toEqual([]);
     // the logstash output fails over between hosts (one worker) unless loadbalance: true
     const ls = (extra: string) => readConfigFile(file('ls.yml', `output.logstash:\n  hosts: [a, b, c]\n  worker: 2\n  bulk_max_size: 512\n${extra}`)).patches;

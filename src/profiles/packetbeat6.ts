@@ -1,4 +1,5 @@
-import type { PipelineConfig, Profile } from './profile.js';
+import type { PipelineConfig, Profile, Setting } from './profile.js';
+import { BEATS6_PROFILES } from './beats-output.js';
 import { NO_COST } from '../sim/cost.js';
 import type { RunView, Topology } from './topology.js';
 import { analyzerCounters, CAPTURE_ANALYZER_COSTS, EOF_SLEEP_NS, packetbeat5, PACKETBEAT5_COSTS } from './packetbeat5.js';
@@ -50,18 +51,24 @@ export const packetbeat6: Profile = {
     // fitted for packetbeat 5 only (its oracle); these costs are not (issue 16)
     gcSlowdown: 0,
   },
+  // Beats 6+'s keys: not packetbeat 5's (its queue is queue_size, its wait -waitstop), so they apply to 6, 7 and 8 only
   settings: {
     'packetbeat.protocols.redis.ports': packetbeat5.settings['packetbeat.protocols.redis.ports']!,
-    'packetbeat.shutdown_timeout': (v, w) => ({ waitstopNs: parseDuration('packetbeat.shutdown_timeout', v, w) }),
-    shutdown_timeout: (v, w) => ({ waitstopNs: parseDuration('shutdown_timeout', v, w) }),
-    'queue.mem.events': (v, w) => ({ queueSize: parseWhole('queue.mem.events', v, 1, 100_000_000, w) }),
-    'queue.mem.flush.min_events': (v, w) => ({ flushMinEvents: parseWhole('queue.mem.flush.min_events', v, 0, 100_000_000, w) }),
-    'queue.mem.flush.timeout': (v, w) => ({ flushTimeoutNs: parseDuration('queue.mem.flush.timeout', v, w) }),
+    'packetbeat.shutdown_timeout': beats6('packetbeat.shutdown_timeout', (v, w) => ({ waitstopNs: parseDuration('packetbeat.shutdown_timeout', v, w) })),
+    shutdown_timeout: beats6('shutdown_timeout', (v, w) => ({ waitstopNs: parseDuration('shutdown_timeout', v, w) })),
+    'queue.mem.events': beats6('queue.mem.events', (v, w) => ({ queueSize: parseWhole('queue.mem.events', v, 1, 100_000_000, w) })),
+    'queue.mem.flush.min_events': beats6('queue.mem.flush.min_events', (v, w) => ({ flushMinEvents: parseWhole('queue.mem.flush.min_events', v, 0, 100_000_000, w) })),
+    'queue.mem.flush.timeout': beats6('queue.mem.flush.timeout', (v, w) => ({ flushTimeoutNs: parseDuration('queue.mem.flush.timeout', v, w) })),
   },
   topology: (c) => bufferedTopology(c, PUSH_CHANNEL),
   shipper: 'packetbeat',
   counters: (run, c) => beatsCounters(run, ownShape(c)),
 };
+
+/** A setting only Beats 6+ reads: its patch applies to packetbeat 6, 7 and 8, and is reported unapplied to the others. */
+function beats6(key: string, read: Setting): Setting {
+  return (v, w) => ({ ...read(v, w), onlyFor: BEATS6_PROFILES, keys: [key] });
+}
 
 /** packetbeat 6+'s counters; `own`: the run had the profile's own shape (else lockstep's generic chain, under 6.x's names). */
 export function beatsCounters(run: RunView, own: boolean): Record<string, number> {
