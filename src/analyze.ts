@@ -1,6 +1,6 @@
 import { CaptureFeed, PROTOCOLS, streamTimeout, type Counters } from './feed.js';
 import { DEFAULT_TCP_OPTIONS } from './tcp/assembler.js';
-import { NdjsonWriter } from './pipeline/ndjson.js';
+import { NdjsonWriter, stdoutWriter, type BlockWriter } from './pipeline/ndjson.js';
 import { Encoders, type TimeBase, type Transaction, type TransactionSink } from './protocols/index.js';
 import type { TcpMode } from './tcp/stream.js';
 
@@ -45,10 +45,17 @@ export interface AnalyzeSummary {
   error: string | null;
 }
 
+/** Events on standard output, with the file writer's close and discard. */
+function stdoutEvents(): BlockWriter & { close(): void; discard(): void } {
+  const w = stdoutWriter();
+  return Object.assign(w, { close: () => w.flush(), discard: () => w.flush() });
+}
+
 /** Analyzes a whole capture: every transaction, no queue in the way. */
 export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSummary {
   const byMethod = new Map<string, number>();
-  const events = opts.events ? new NdjsonWriter(opts.events) : null;
+  // `-`: standard output
+  const events = !opts.events ? null : opts.events === '-' ? stdoutEvents() : new NdjsonWriter(opts.events);
   const encoders = new Encoders(PROTOCOLS);
   let feed: CaptureFeed | null = null;
   let transactions = 0;

@@ -55,8 +55,10 @@ export function runAnalyze(argv: string[]): CommandResult {
   });
   // packetbeat 5's view is held against the wire: what it misses, the lossless view says
   const difference = as === 'packetbeat5' && !summary.error ? viewDifference(summary, analyze(capture, { ports })) : null;
-  if (values.json) process.stdout.write(`${JSON.stringify(difference ? { ...summary, againstTheWire: difference } : summary)}\n`);
-  else process.stdout.write(formatAnalyzeSummary(summary) + (difference ? formatDifference(summary, difference) : ''));
+  // with the events on stdout (`--events -`), the summary goes to stderr
+  const out = values.events === '-' ? process.stderr : process.stdout;
+  if (values.json) out.write(`${JSON.stringify(difference ? { ...summary, againstTheWire: difference } : summary)}\n`);
+  else out.write(formatAnalyzeSummary(summary) + (difference ? formatDifference(summary, difference) : ''));
   for (const w of summary.warnings) process.stderr.write(`lockstep: warning: ${w}\n`);
   if (summary.error) {
     process.stderr.write(`lockstep: ${summary.error}\n`);

@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withBadCaplen } from '../../test/support/capture.js';
-import { lockstep, scratchDir } from '../../test/support/cli.js';
+import { BIN, lockstep, scratchDir } from '../../test/support/cli.js';
 
 const dir = scratchDir('lockstep-cli-');
 
@@ -80,7 +81,13 @@ describe('mistakes get one line and exit 2', () => {
     [['gen', 'redis'], /^lockstep gen: `--out FILE` is required\n$/],
     [['gen', 'redis', '--out', join(dir, 'few.pcap'), '--connections', '9', '--packets', '10'], /^Expected `packets` to be at least \d+, what the connections and faults alone need, got `10`\n$/],
     [['frobnicate'], /^lockstep: unknown command `frobnicate`/],
-    [['analyze', '/nonexistent/file.pcap'], /^\/nonexistent\/file.pcap: header at byte offset 0: cannot open: ENOENT\n$/],
+    [['analyze', '/nonexistent/file.pcap'], /^\/nonexistent\/file.pcap: cannot open: no such file or directory\n$/],
+    // a directory, or a pipe (which cannot be read by position; a FIFO nobody writes would block the open)
+    ...[['replay'], ['analyze'], ['sweep', '--queue-size', '1..10'], ['compare']].map(
+      ([cmd, ...more]) => [[cmd!, dir, ...more], new RegExp(`^${dir}: is a directory, not a capture file\n$`)] as [string[], RegExp],
+    ),
+    [['replay', capture, '--out', join(dir, 'no', 'such', 'events.ndjson')], new RegExp(`^lockstep: ${dir}/no/such/events.ndjson: no such file or directory\n$`)],
+    [['replay', '/dev/stdin'], /^\/dev\/stdin: not a regular file \(a pipe, socket or device\): lockstep reads a capture by position; save it to a file first\n$/],
   ])('%j', (args, message) => {
     const r = lockstep(...args);
     expect(r.code).toBe(2);
@@ -103,5 +110,34 @@ describe('mistakes get one line and exit 2', () => {
     const r = lockstep('analyze', junk);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`${junk}: header at byte offset 0: bad magic 0x68656c6c; expected a pcap magic (a1b2c3d4, a1b23c4d, either byte order) or a pcapng section header (0a0d0d0a)\n`);
+  });
+});
+
+describe('a command in a pipeline', () => {
+  /** `lockstep ARGS | READER` in bash: lockstep's exit status and stderr, and what the reader printed. */
+  function piped(reader: string, ...args: string[]): { code: number; stderr: string; stdout: string } {
+    const errFile = join(dir, 'piped.err');
+    const quoted = args.map((a) => `'${a}'`).join(' ');
+    const r = spawnSync('bash', ['-c', `NO_COLOR=1 '${process.execPath}' ${BIN} ${quoted} 2>'${errFile}' | ${reader}; exit \${PIPESTATUS[0]}`], { encoding: 'utf8' });
+    return { code: r.status!, stderr: readFileSync(errFile, 'utf8'), stdout: r.stdout };
+  }
+
+  it('a reader that leaves early (| head) ends nothing in error: no EPIPE, the usual exit code', () => {
+    for (const args of [['replay', capture, '--output', 'stdout'], ['replay', capture, '--plot'], ['analyze', capture, '--events', '-'], ['gen', 'redis', '--help']]) {
+      const r = piped('head -c 1 >/dev/null', ...args);
+      expect([args.join(' '), r.code, r.stderr.includes('EPIPE')]).toEqual([args.join(' '), 0, false]);
+    }
+  });
+
+  it('with the events on stdout (--output stdout, --out -), the summary goes to stderr: stdout is NDJSON only', () => {
+    expect(lockstep('replay', capture, '--out', '-').stdout).toBe(lockstep('replay', capture, '--output', 'stdout').stdout);
+    const a = lockstep('analyze', capture, '--events', '-');
+    expect([a.code, a.stdout.trimEnd().split('\n').length, a.stderr]).toEqual([0, 40, expect.stringContaining('40 transactions')]);
+    const r = lockstep('replay', capture, '--output', 'stdout');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines.every((l) => JSON.parse(l).method !== undefined)).toBe(true);
+    expect(r.stderr).toMatch(/^fate +events$/m);
+    expect(r.stderr).toMatch(/^replay this run exactly: /m);
   });
 });

@@ -38,7 +38,7 @@ describe('exit codes', () => {
 describe('what stderr says', () => {
   it('a user’s mistake: one line, as today', () => {
     expect(errorReport(new ConfigError('--queue-size', 'a whole number from 1 to 100000000', '0'))).toBe('Expected `--queue-size` to be a whole number from 1 to 100000000, got `0`\n');
-    expect(errorReport(Object.assign(new Error('ENOENT'), { code: 'ENOENT', path: 'out/x.ndjson' }))).toBe('lockstep: out/x.ndjson: ENOENT\n');
+    expect(errorReport(Object.assign(new Error('ENOENT'), { code: 'ENOENT', path: 'out/x.ndjson' }))).toBe('lockstep: out/x.ndjson: no such file or directory\n');
     expect(errorReport(new LedgerImbalance('transactions 5 != 4'))).toBe('lockstep: transactions 5 != 4\n');
   });
 

@@ -1,4 +1,4 @@
-import { CaptureError } from '../pcap/errors.js';
+import { CaptureError, FILE_CODES } from '../pcap/errors.js';
 import { ConfigError } from '../profiles/index.js';
 import { LedgerImbalance } from '../pipeline/ledger.js';
 import { UsageError } from './errors.js';
@@ -38,7 +38,7 @@ export function exitCodeFor(e: unknown): number {
 
 /** What stderr says about `e`: one line for a user's mistake or an imbalance; for a bug, its stack and where to take it. */
 export function errorReport(e: unknown): string {
-  if (fileError(e)) return `lockstep: ${e.path}: ${e.code}\n`;
+  if (fileError(e)) return `lockstep: ${e.path}: ${FILE_CODES[e.code!] ?? e.code}\n`;
   if (userError(e)) return `${e.message}\n`;
   if (e instanceof LedgerImbalance) return `lockstep: ${e.message}\n`;
   const message = e instanceof Error ? e.message : String(e);

@@ -69,6 +69,16 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A reader that left (`lockstep … | head`): the rest of stdout is dropped
+ * quietly, and the command still finishes its work (every file it writes is
+ * whole) and exits as it would have.
+ */
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+});
+
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {

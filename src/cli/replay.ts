@@ -92,7 +92,8 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
 
   let output: OutputTarget = { kind: 'none' };
   if (v.out !== undefined && v.output !== undefined && v.output !== 'file') throw new UsageError('lockstep replay: give --out FILE or --output stdout|none, not both');
-  if (v.out !== undefined) output = { kind: 'file', path: v.out };
+  // `--out -`: standard output, as `--output stdout`
+  if (v.out !== undefined) output = v.out === '-' ? { kind: 'stdout' } : { kind: 'file', path: v.out };
   else if (v.output !== undefined) {
     const kind = parseChoice('--output', v.output, ['stdout', 'none'] as const);
     output = { kind };
@@ -153,10 +154,11 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
     const series = [{ name: `publisher queue (queue_size ${cli.config.queueSize})`, points: depth.points(summary.simTimeNs, 240) }];
     const o = { title: `queue depth over simulated time — ${cli.capture}`, xLabel: 'simulated time, s', yLabel: 'events queued' };
     if (cli.svg) writeFileSync(cli.svg, svgChart(series, o));
-    if (cli.plot && !cli.json) process.stdout.write(terminalChart(series.map((x) => ({ ...x, points: depth.points(summary.simTimeNs, 64) })), o));
+    if (cli.plot && !cli.json) (cli.output.kind === 'stdout' ? process.stderr : process.stdout).write(terminalChart(series.map((x) => ({ ...x, points: depth.points(summary.simTimeNs, 64) })), o));
   }
   if (cli.json) process.stdout.write(`${JSON.stringify({ ...summary, interrupted, replay: command })}\n`);
-  else process.stdout.write(formatReplaySummary(summary, command, interrupted));
+  // with the events on stdout (`--output stdout | jq`), the summary goes to stderr
+  else (cli.output.kind === 'stdout' ? process.stderr : process.stdout).write(formatReplaySummary(summary, command, interrupted));
   for (const w of summary.warnings) process.stderr.write(`lockstep: warning: ${w}\n`);
   if (interrupted) return { code: 130 };
   if (summary.error) {

@@ -12,8 +12,10 @@ export class CaptureError extends Error {
     /** Byte offset in the file where the faulty record starts. */
     readonly offset: number,
     readonly reason: string,
+    /** The fault is at a place in the file (else the file as a whole: a directory, a pipe). */
+    located = true,
   ) {
-    super(`${file}: ${record === 0 ? 'header' : `record ${record}`} at byte offset ${offset}: ${reason}`);
+    super(located ? `${file}: ${record === 0 ? 'header' : `record ${record}`} at byte offset ${offset}: ${reason}` : `${file}: ${reason}`);
   }
 }
 
@@ -23,3 +25,20 @@ export interface CaptureWarning {
   readonly offset: number;
   readonly message: string;
 }
+
+/** What a file-system error code means, in the words `ls` and `cat` use. */
+export const FILE_CODES: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  ENOSPC: 'no space left on device',
+  EROFS: 'read-only file system',
+  EEXIST: 'file exists',
+  EMFILE: 'too many open files',
+  ENAMETOOLONG: 'file name too long',
+  ELOOP: 'too many levels of symbolic links',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large',
+};

@@ -465,7 +465,7 @@ describe('faults: a CaptureError names the file, the record and its byte offset'
 
   it('names a file that cannot be opened', () => {
     const path = join(scratch, 'missing.pcap');
-    expect(openFault(path).message).toBe(`${path}: header at byte offset 0: cannot open: ENOENT`);
+    expect(openFault(path).message).toBe(`${path}: cannot open: no such file or directory`);
   });
 
   it('stops at a pcap record longer than the snaplen, after the packets before it', () => {

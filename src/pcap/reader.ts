@@ -1,5 +1,5 @@
 import { viewOf } from '../bytes.js';
-import { CaptureError, type CaptureWarning } from './errors.js';
+import { CaptureError, FILE_CODES, type CaptureWarning } from './errors.js';
 import { bufferSource, fileSource, type ByteSource } from './source.js';
 
 /** The largest packet lockstep accepts, as tcpdump's default snaplen (262144). */
@@ -105,8 +105,9 @@ export class CaptureReader {
     try {
       src = fileSource(path);
     } catch (e) {
+      if (e instanceof CaptureError) throw e;
       const err = e as NodeJS.ErrnoException;
-      throw new CaptureError(path, 0, 0, `cannot open: ${err.code ?? err.message}`);
+      throw new CaptureError(path, 0, 0, `cannot open: ${(err.code && FILE_CODES[err.code]) ?? err.code ?? err.message}`, false);
     }
     return new CaptureReader(src, bufferSize);
   }

@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { CaptureError } from './errors.js';
 
 /** Positional byte source: a file descriptor, or a buffer in tests. */
 export interface ByteSource {
@@ -9,7 +10,17 @@ export interface ByteSource {
   close(): void;
 }
 
+/**
+ * A capture file, read by position. A directory, a pipe or a device is
+ * refused before it is opened (opening a FIFO nobody writes would wait for
+ * ever, and a pipe cannot be read by position).
+ */
 export function fileSource(path: string): ByteSource {
+  const st = statSync(path);
+  if (st.isDirectory()) throw new CaptureError(path, 0, 0, 'is a directory, not a capture file', false);
+  if (!st.isFile()) {
+    throw new CaptureError(path, 0, 0, 'not a regular file (a pipe, socket or device): lockstep reads a capture by position; save it to a file first', false);
+  }
   const fd = openSync(path, 'r');
   let open = true;
   return {

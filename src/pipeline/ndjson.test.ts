@@ -1,4 +1,5 @@
-import { closeSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,30 @@ const dir = mkdtempSync(join(tmpdir(), 'lockstep-ndjson-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('NdjsonWriter', () => {
+  it('writes through a symbolic link, and into a device in place: neither is replaced by a regular file', () => {
+    const real = join(dir, 'real.ndjson');
+    writeFileSync(real, 'old\n');
+    const link = join(dir, 'link.ndjson');
+    symlinkSync(real, link);
+    const w = new NdjsonWriter(link);
+    w.write('{"n":1}');
+    w.close();
+    expect([lstatSync(link).isSymbolicLink(), readFileSync(real, 'utf8')]).toEqual([true, '{"n":1}\n']);
+    // a copy of /dev/null where the test may make one (root), else /dev/null itself
+    const made = spawnSync('mknod', [join(dir, 'null'), 'c', '1', '3']).status === 0;
+    const device = made ? join(dir, 'null') : '/dev/null';
+    const d = new NdjsonWriter(device);
+    d.write('{"n":2}');
+    d.close();
+    expect(statSync(device).isCharacterDevice()).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a file that cannot be made is named as the user gave it, not by its temporary name', () => {
+    const path = join(dir, 'no', 'such', 'x.ndjson');
+    expect(() => new NdjsonWriter(path)).toThrow(expect.objectContaining({ code: 'ENOENT', path }));
+  });
+
   it('shows the file under its name only once whole', () => {
     const path = join(dir, 'whole.ndjson');
     const w = new NdjsonWriter(path);

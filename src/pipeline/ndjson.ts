@@ -1,4 +1,4 @@
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 
 const FLUSH_AT = 256 * 1024;
 
@@ -58,10 +58,18 @@ export class BlockWriter {
   }
 }
 
-/** A file written under a temporary name and renamed into place when done: readers only ever see it whole. */
+/**
+ * A file written under a temporary name and renamed into place when done:
+ * readers only ever see it whole. A symbolic link is written through (its
+ * target is the file replaced); a target that exists and is not a regular
+ * file (`/dev/null`, a FIFO) is written in place, never replaced. An error
+ * names the user's path, not the temporary one.
+ */
 export class TempFile {
   readonly fd: number;
-  private readonly tmp: string;
+  /** The temporary file, or null when writing in place. */
+  private readonly tmp: string | null;
+  private readonly target: string;
   private open = true;
 
   get isOpen(): boolean {
@@ -69,8 +77,21 @@ export class TempFile {
   }
 
   constructor(readonly path: string) {
-    this.tmp = `${path}.${process.pid}.tmp`;
-    this.fd = openSync(this.tmp, 'w');
+    let target = path;
+    let inPlace = false;
+    try {
+      target = realpathSync(path);
+      inPlace = !statSync(target).isFile();
+    } catch {
+      // not there yet (or a dangling link): a new file under `path`
+    }
+    this.target = target;
+    this.tmp = inPlace ? null : `${target}.${process.pid}.tmp`;
+    try {
+      this.fd = openSync(this.tmp ?? target, 'w');
+    } catch (e) {
+      throw Object.assign(e as NodeJS.ErrnoException, { path });
+    }
   }
 
   /** Closes the file and renames it into place. */
@@ -78,7 +99,7 @@ export class TempFile {
     if (!this.open) return;
     this.open = false;
     closeSync(this.fd);
-    renameSync(this.tmp, this.path);
+    if (this.tmp !== null) renameSync(this.tmp, this.target);
   }
 
   /** Drops the file entirely (nothing written under the final name). */
@@ -90,7 +111,7 @@ export class TempFile {
     } catch {
       // already closed: the file is removed all the same
     }
-    unlinkSync(this.tmp);
+    if (this.tmp !== null) unlinkSync(this.tmp);
   }
 }
 
