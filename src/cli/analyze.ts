@@ -1,8 +1,7 @@
 import { analyze, viewDifference, type AnalyzeSummary, type ViewDifference } from '../analyze.js';
 import type { TcpMode } from '../tcp/stream.js';
-import { parseArgs } from 'node:util';
 import { parsePorts } from '../profiles/index.js';
-import { choiceOption, onePositional, withUsage } from './args.js';
+import { choiceOption, onePositional, parseWith } from './args.js';
 import { UsageError } from './errors.js';
 import { scenario } from '../gen/scenarios.js';
 import { paint, table } from '../style.js';
@@ -27,8 +26,7 @@ export interface CommandResult {
 }
 
 export function runAnalyze(argv: string[]): CommandResult {
-  const { values, positionals } = withUsage('analyze', () =>
-    parseArgs({
+  const { values, positionals } = parseWith('analyze', {
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -40,8 +38,7 @@ export function runAnalyze(argv: string[]): CommandResult {
         scenario: { type: 'string' },
         as: { type: 'string' },
       },
-    }),
-  );
+    });
   const bundled = values.scenario !== undefined ? scenario(values.scenario) : null;
   if (bundled && positionals.length > 0) throw new UsageError('lockstep analyze: give CAPTURE or --scenario, not both');
   const capture = bundled ? bundled.capture : onePositional(positionals, 'CAPTURE', 'analyze');

@@ -62,11 +62,11 @@ describe('help and version', () => {
     expect([r.code, r.stdout]).toEqual([0, `${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`]);
   });
 
-  it('lockstep alone: the usage, exit 2; lockstep --help: the same, exit 0', () => {
+  it('lockstep alone: the usage on stderr, exit 2; lockstep --help: the same on stdout, exit 0', () => {
     const none = lockstep();
     const help = lockstep('--help');
-    expect([none.code, help.code]).toEqual([2, 0]);
-    expect(none.stdout).toBe(help.stdout);
+    expect([none.code, help.code, none.stdout, help.stderr]).toEqual([2, 0, '', '']);
+    expect(none.stderr).toBe(help.stdout);
     expect(help.stdout).toContain('lockstep replay CAPTURE');
   });
 });
@@ -76,7 +76,10 @@ describe('mistakes get one line and exit 2', () => {
     [['analyze', 'x.pcap', '--ports', 'abc'], /^Expected `--ports` to be a list of ports from 1 to 65535, such as 6379,7101, got `abc`\n$/],
     [['analyze', 'x.pcap', '--tcp', 'fast'], /^Expected `--tcp` to be one of reassemble, packetbeat, got `fast`\n$/],
     [['analyze'], /^lockstep analyze: expected one CAPTURE, got none\n$/],
-    [['analyze', 'x.pcap', '--bogus'], /^lockstep analyze: Unknown option '--bogus'/],
+    [['analyze', 'x.pcap', '--bogus'], /^lockstep analyze: unknown option '--bogus' \(lockstep analyze --help lists them\)\n$/],
+    [['replay', 'x.pcap', '--queu-size', '5'], /^lockstep replay: unknown option '--queu-size'; did you mean --queue-size\? \(lockstep replay --help lists them\)\n$/],
+    [['replay', 'x.pcap', '--queue-size', '-1'], /^Expected `--queue-size` to be a whole number from 1 to 100000000, got `-1`\n$/],
+    [['replay', 'x.pcap', '--queue-size=-1'], /^Expected `--queue-size` to be a whole number from 1 to 100000000, got `-1`\n$/],
     [['gen', 'redis', '--out', 'f.pcap', '--connections', '0'], /^Expected `--connections` to be a whole number from 1 to 60000, got `0`\n$/],
     [['gen', 'redis'], /^lockstep gen: `--out FILE` is required\n$/],
     [['gen', 'redis', '--out', join(dir, 'few.pcap'), '--connections', '9', '--packets', '10'], /^Expected `packets` to be at least \d+, what the connections and faults alone need, got `10`\n$/],
@@ -139,5 +142,15 @@ describe('a command in a pipeline', () => {
     expect(lines.every((l) => JSON.parse(l).method !== undefined)).toBe(true);
     expect(r.stderr).toMatch(/^fate +events$/m);
     expect(r.stderr).toMatch(/^replay this run exactly: /m);
+  });
+});
+
+describe("packetbeat's command line, as Go's flag package reads it", () => {
+  it('-flag=value, --flag=value, -d SELECTOR, -e, -v, -t: accepted; -E keys lockstep does not model are listed, not fatal', () => {
+    const r = lockstep('replay', '-I', capture, '-t', '-e', '-v', '-d', 'publish', '-waitstop=2', '-E', 'packetbeat.protocols.redis.ports=6379', '-E', 'logging.level=debug');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\(packetbeat5: queue 1000 drop, 1 worker, waitstop 2s then abort, topspeed\)/);
+    expect(r.stderr).toBe('lockstep: warning: -E: not modelled, ignored: logging.level\n');
+    expect(lockstep('replay', capture, '--waitstop=500ms').stdout).toMatch(/waitstop 0.5s then abort/);
   });
 });

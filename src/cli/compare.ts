@@ -1,10 +1,9 @@
-import { parseArgs } from 'node:util';
 import { scenario } from '../gen/scenarios.js';
 import { replay, type ReplaySummary } from '../pipeline/replay.js';
 import { parseArgsOptions, replayCommand, type Flag } from '../pipeline/replay-line.js';
 import { ConfigError, parseDuration, parsePorts, PROFILES, resolveConfig, type ConfigPatch, type ProfileName } from '../profiles/index.js';
 import { paint } from '../style.js';
-import { withUsage } from './args.js';
+import { parseWith } from './args.js';
 import type { Command } from './command.js';
 import { UsageError } from './errors.js';
 import { optionsUsage } from './options.js';
@@ -115,9 +114,7 @@ export function formatCompare(capture: string, rows: CompareRow[]): string {
 }
 
 export async function runCompare(argv: string[]): Promise<{ code: number }> {
-  const { values, positionals } = withUsage('compare', () =>
-    parseArgs({ args: argv, allowPositionals: true, strict: true, options: parseArgsOptions(COMPARE_OPTIONS) }),
-  );
+  const { values, positionals } = parseWith('compare', { args: argv, allowPositionals: true, strict: true, options: parseArgsOptions(COMPARE_OPTIONS) });
   const v = values as { capture?: string; scenario?: string; ports?: string; profiles?: string; 'crash-at'?: string; json?: boolean };
   const sources = [v.capture, v.scenario, ...positionals].filter((x) => x !== undefined);
   if (sources.length !== 1) throw new UsageError('lockstep compare: give one capture: CAPTURE, -I CAPTURE or --scenario NAME');

@@ -1,6 +1,5 @@
 import { generateRedisCapture, GEN_DEFAULTS, PRESETS, type GenOptions } from '../gen/redis.js';
-import { parseArgs } from 'node:util';
-import { choiceOption, intOption, numberOption, onePositional, withUsage } from './args.js';
+import { choiceOption, intOption, numberOption, onePositional, parseWith } from './args.js';
 import { expected, UsageError } from './errors.js';
 import { paint } from '../style.js';
 import type { Command } from './command.js';
@@ -33,8 +32,7 @@ Traffic packetbeat 5 misreads, each off unless asked for:
   --idle N           idle gaps over 10 s (a BLPOP answered late, an idle connection)`;
 
 export function runGen(argv: string[]): { code: number } {
-  const { values, positionals } = withUsage('gen', () =>
-    parseArgs({
+  const { values, positionals } = parseWith('gen', {
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -67,8 +65,7 @@ export function runGen(argv: string[]): { code: number } {
         reuse: { type: 'string' },
         idle: { type: 'string' },
       },
-    }),
-  );
+    });
   const kind = onePositional(positionals, 'workload kind (redis)', 'gen');
   if (kind !== 'redis') throw expected('gen KIND', 'redis', kind);
   if (!values.out) throw new UsageError('lockstep gen: `--out FILE` is required');

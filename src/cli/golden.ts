@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { goldenCases } from '../golden/case.js';
 import { compareCase, UPDATE_COMMAND, updateCase } from '../golden/expected.js';
 import { runCase } from '../golden/run.js';
 import { paint } from '../style.js';
-import { choiceOption, withUsage } from './args.js';
+import { choiceOption, parseWith } from './args.js';
 import type { Command } from './command.js';
 
 export const GOLDEN_USAGE = `lockstep golden [--update] [--case NAME]
@@ -21,14 +20,12 @@ function inCi(): boolean {
 }
 
 export async function runGolden(argv: string[]): Promise<{ code: number }> {
-  const { values } = withUsage('golden', () =>
-    parseArgs({
+  const { values } = parseWith('golden', {
       args: argv,
       allowPositionals: false,
       strict: true,
       options: { update: { type: 'boolean' }, case: { type: 'string', multiple: true } },
-    }),
-  );
+    });
   if (values.update && inCi()) {
     process.stderr.write(`lockstep golden: --update is refused under CI (CI=${process.env.CI}); update golden files locally with ${UPDATE_COMMAND} and commit them\n`);
     return { code: 2 };

@@ -59,11 +59,14 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${packageVersion()}\n`);
       return EXIT.ok;
     case undefined:
+      // no command: a usage error, on stderr
+      process.stderr.write(await usage());
+      return EXIT.userError;
     case 'help':
     case '--help':
     case '-h':
       process.stdout.write(await usage());
-      return name === undefined ? EXIT.userError : EXIT.ok;
+      return EXIT.ok;
     default:
       throw new UsageError(`lockstep: unknown command \`${name}\`; expected one of ${Object.keys(COMMANDS).join(', ')} (lockstep --help)`);
   }

@@ -16,12 +16,18 @@ describe("replay's option table", () => {
   });
 
   it("packetbeat's single-dash flags become ours; a bare --jitter takes 0.5 unless a number follows", () => {
-    expect(translatePacketbeatArgs(['-c', 'p.yml', '-e', '-d', '-I', 'x.pcap', '-E', 'queue_size=5', '-waitstop', '5', '--jitter', '--seed', '7'], REPLAY_OPTIONS)).toEqual({
+    expect(translatePacketbeatArgs(['-c', 'p.yml', '-e', '-d', 'publish,tcp', '-I', 'x.pcap', '-E', 'queue_size=5', '-waitstop', '5', '--jitter', '--seed', '7'], REPLAY_OPTIONS)).toEqual({
       args: ['--config', 'p.yml', '--capture', 'x.pcap', '--set', 'queue_size=5', '--waitstop', '5', '--jitter', '0.5', '--seed', '7'],
       packetbeatStyle: true,
       topspeed: false,
     });
     expect(translatePacketbeatArgs(['x.pcap', '-t', '--jitter', '.3'], REPLAY_OPTIONS)).toEqual({ args: ['x.pcap', '--jitter', '.3'], packetbeatStyle: false, topspeed: true });
+    // Go's forms: -flag=value, --flag=value, -t=false, -d=SELECTOR; a negative number stays its flag's value
+    expect(translatePacketbeatArgs(['-I=x.pcap', '-waitstop=5', '--c=p.yml', '-t=false', '-d=*', '-v', '--queue-size', '-1', '--seed=-2'], REPLAY_OPTIONS)).toEqual({
+      args: ['--capture=x.pcap', '--waitstop=5', '--config=p.yml', '--queue-size=-1', '--seed=-2'],
+      packetbeatStyle: true,
+      topspeed: false,
+    });
   });
 
   it('-I without -t paces by the timestamps; flags after the file and -E win', () => {

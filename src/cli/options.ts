@@ -77,41 +77,81 @@ export function optionsUsage(flags: readonly Flag[]): string {
 /** A number, as a flag with a bare value takes the next word only when it is one (`--jitter --seed 7`). */
 const NUMBER = /^\d*\.?\d+$/;
 
+/** packetbeat's switches that say nothing to a replay: log to stderr (`-e`), verbose (`-v`), no publishing to outputs (`-N`) aside. */
+const PACKETBEAT_SWITCHES = new Set(['-e', '-v']);
+/** packetbeat's flags with a value that say nothing to a replay: debug selectors (`-d publish`), the loop count (`-l`), paths. */
+const PACKETBEAT_IGNORED = new Set(['-d', '-l', '-path.home', '-path.config', '-path.data', '-path.logs', '-dump', '-cpuprofile', '-memprofile', '-httpprof']);
+
 /**
- * packetbeat's single-dash flags, turned into ours, and bare values filled in.
- * `-t` (topspeed) and `-I` (reading a file, paced by its timestamps unless -t)
- * say how to pace; `-e` and `-d` (log to stderr, debug selectors) do nothing here.
+ * packetbeat's command line turned into ours, as Go's `flag` package reads
+ * it (`-name value`, `-name=value`, `--name=value`, `-t` and `-t=true`):
+ * - its flags (`-I`, `-c`, `-E`, `-waitstop`) become ours;
+ * - `-t` (topspeed) and `-I` (reading a file, paced by its timestamps unless
+ *   -t) say how to pace;
+ * - `-e`, `-v` and `-d SELECTOR`, `-l N`, … do nothing here and are dropped
+ *   with their values;
+ * - `--name=value` of our flags is split, and a value that starts with a `-`
+ *   and is a number (`--queue-size -1`) stays the flag's value, so its check
+ *   says what is wrong with it;
+ * - bare values are filled in (`--jitter` alone).
  */
 export function translatePacketbeatArgs(argv: string[], flags: readonly Flag[]): { args: string[]; packetbeatStyle: boolean; topspeed: boolean } {
   const named = new Map<string, Flag>();
   for (const f of flags) {
     named.set(`--${f.name}`, f);
-    if (f.packetbeat) named.set(f.packetbeat, f);
+    if (f.packetbeat) {
+      named.set(f.packetbeat, f);
+      named.set(`-${f.packetbeat}`, f);
+    }
   }
   const args: string[] = [];
   let packetbeatStyle = false;
   let topspeed = false;
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-t') {
-      topspeed = true;
+    const raw = argv[i]!;
+    if (raw === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    // -name=value (Go), --name=value
+    const eq = raw.startsWith('-') ? raw.indexOf('=') : -1;
+    const a = eq > 0 ? raw.slice(0, eq) : raw;
+    const inline = eq > 0 ? raw.slice(eq + 1) : undefined;
+    const single = a.startsWith('--') && a.length > 2 && !named.has(a) ? a.slice(1) : a;
+    if (single === '-t') {
+      topspeed = inline === undefined || inline === 'true';
       continue;
     }
-    if (a === '-e' || a === '-d') continue;
-    if (a === '-I') packetbeatStyle = true;
-    const flag = named.get(a);
+    if (PACKETBEAT_SWITCHES.has(single)) continue;
+    if (PACKETBEAT_IGNORED.has(single)) {
+      if (inline === undefined) i++;
+      continue;
+    }
+    const flag = named.get(a) ?? named.get(single);
     if (!flag) {
-      args.push(a);
+      args.push(raw);
+      continue;
+    }
+    if (flag.packetbeat === single || flag.packetbeat === a) packetbeatStyle ||= flag.name === 'capture';
+    if (inline !== undefined && flag.value !== undefined) {
+      args.push(`--${flag.name}=${inline}`);
       continue;
     }
     args.push(`--${flag.name}`);
+    if (flag.value === undefined) continue;
+    const next = argv[i + 1];
     if (flag.bare !== undefined) {
-      const next = argv[i + 1];
       args.push(next !== undefined && NUMBER.test(next) ? argv[++i]! : flag.bare);
+    } else if (next !== undefined && SIGNED.test(next)) {
+      // parseArgs takes a word starting with - for an option: give it as the value
+      args[args.length - 1] = `--${flag.name}=${argv[++i]!}`;
     }
   }
   return { args, packetbeatStyle, topspeed };
 }
+
+/** A negative number, which parseArgs would take for an option. */
+const SIGNED = /^-\d*\.?\d+$/;
 
 /**
  * Takes a command's own options out of `argv` (`--name value`, or a switch);

@@ -1,11 +1,11 @@
 import { STARTUP_NS } from '../profiles/packetbeat5.js';
 import { statSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { scenario } from '../gen/scenarios.js';
 import { profileOf } from '../profiles/index.js';
 import {
   ConfigError,
   parseChoice,
+  isModelledSetting,
   readConfigFile,
   unappliedKeys,
   resolveConfig,
@@ -22,7 +22,7 @@ import { Replay, type OutputTarget, type ReplaySummary } from '../pipeline/repla
 import { configFlagsPatch, parseArgsOptions, replayCommand } from '../pipeline/replay-line.js';
 import { paint, table } from '../style.js';
 import { totalNonZero } from './analyze.js';
-import { onePositional, withUsage } from './args.js';
+import { onePositional, parseWith } from './args.js';
 import { svgChart, terminalChart } from './chart.js';
 import { UsageError } from './errors.js';
 import { optionsUsage, OUTPUTS, REPLAY_OPTIONS, SOURCES, translatePacketbeatArgs, type FlagValues } from './options.js';
@@ -51,9 +51,7 @@ export interface ReplayCli {
 
 export function parseReplayArgs(argv: string[]): ReplayCli {
   const { args, packetbeatStyle, topspeed } = translatePacketbeatArgs(argv, REPLAY_OPTIONS);
-  const parsed = withUsage('replay', () =>
-    parseArgs({ args, allowPositionals: true, strict: true, options: parseArgsOptions(REPLAY_OPTIONS) }),
-  );
+  const parsed = parseWith('replay', { args, allowPositionals: true, strict: true, options: parseArgsOptions(REPLAY_OPTIONS) });
   const { positionals } = parsed;
   const v = parsed.values as FlagValues<typeof SOURCES> & FlagValues<typeof OUTPUTS>;
   const sources = [v.capture, v.scenario, ...positionals].filter((x) => x !== undefined);
@@ -77,11 +75,16 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
   // packetbeat reading a file without -t replays at the capture's own pace
   if (packetbeatStyle) patches.push({ pacing: topspeed ? 'topspeed' : 'timestamps' });
   else if (topspeed) patches.push({ pacing: 'topspeed' });
+  // -E, as a config file: a key lockstep does not model is listed as ignored, never fatal
+  const ignoredSet: string[] = [];
   for (const kv of v.set ?? []) {
     const eq = kv.indexOf('=');
     if (eq <= 0) throw new ConfigError('-E', 'key=value', kv);
-    patches.push(settingPatch(kv.slice(0, eq), kv.slice(eq + 1), '-E: '));
+    const key = kv.slice(0, eq);
+    if (isModelledSetting(key)) patches.push(settingPatch(key, kv.slice(eq + 1), '-E: '));
+    else ignoredSet.push(key);
   }
+  if (ignoredSet.length > 0) process.stderr.write(`lockstep: warning: -E: not modelled, ignored: ${ignoredSet.join(', ')}\n`);
   const flags = configFlagsPatch(parsed.values);
   if (flags.profile) profile = flags.profile;
   else if (file?.profile) process.stderr.write(`lockstep: ${v.config}: profile ${file.profile} (${file.reason})\n`);
@@ -178,7 +181,7 @@ export function formatReplaySummary(s: ReplaySummary, command: string, interrupt
       `waitstop ${cfg.waitstopNs / 1e9}s then ${cfg.shutdown}, ${cfg.pacing}${cfg.jitter > 0 ? `, jitter ${cfg.jitter} seed ${cfg.seed}` : ''})`,
   );
   if (interrupted) lines.push(paint.yellow('interrupted: the figures below are what had happened so far'));
-  const ties = s.selectTies === undefined ? '' : `; at ${s.selectTies} instants several were due, run in an order drawn from seed ${cfg.seed} (Go's select)`;
+  const ties = s.selectTies === undefined ? '' : `; at ${s.selectTies} instant${s.selectTies === 1 ? '' : 's'} several were due, run in an order drawn from seed ${cfg.seed} (Go's select)`;
   lines.push(`simulated time ${(s.simTimeNs / 1e9).toFixed(3)} s (capture read by ${(s.sourceEndNs / 1e9).toFixed(3)} s), ${s.steps} steps${ties}`);
   const rows: (string | number)[][] = [['fate', 'events']];
   for (const f of FATES) {

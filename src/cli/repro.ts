@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { runLive } from '../live/live.js';
 import { parseWhole, resolveConfig } from '../profiles/index.js';
 import { replay as replayOnce, type ReplaySummary } from '../pipeline/replay.js';
 import { drainWaitstopNs, sweep, withQueueSize } from '../pipeline/sweep.js';
-import { withUsage } from './args.js';
+import { parseWith } from './args.js';
 import { configFlagsPatch, parseArgsOptions, replayCommand, type Flag } from '../pipeline/replay-line.js';
 import { configFlag, optionsUsage, type FlagValues } from './options.js';
 import { scenario } from '../gen/scenarios.js';
@@ -56,7 +55,7 @@ export interface ReproResult {
 }
 
 export async function runRepro(argv: string[]): Promise<{ code: number }> {
-  const parsed = withUsage('repro', () => parseArgs({ args: argv, allowPositionals: true, strict: true, options: parseArgsOptions(REPRO_OPTIONS) }));
+  const parsed = parseWith('repro', { args: argv, allowPositionals: true, strict: true, options: parseArgsOptions(REPRO_OPTIONS) });
   const { positionals } = parsed;
   const values = parsed.values as FlagValues<typeof REPRO_OPTIONS>;
   const bundled = positionals.length === 0 ? scenario('issue-3404') : null;

@@ -34,6 +34,11 @@ const OUTPUTS: Record<string, { bulk: (profile: ProfileName) => number; loadbala
   console: { bulk: () => WHOLE_BUFFER, loadbalance: null },
 };
 
+/** Whether lockstep models `output.TYPE` (its batch and workers). */
+export function modelledOutput(type: string): boolean {
+  return type in OUTPUTS;
+}
+
 /** `output.TYPE.KEY` → [TYPE, KEY] when KEY shapes the pipeline. */
 export function outputKey(key: string): [string, string] | null {
   const m = /^output\.([a-z_]+)\.([a-z_]+)$/.exec(key);

@@ -5,7 +5,7 @@ import type { ConfigPatch, PipelineConfig, ProfileName, Setting } from './profil
 import { PROFILE_LIST } from './registry.js';
 import { ConfigError } from './values.js';
 import { vectorKey } from './vector.js';
-import { beatsOutputPatches, beatsOutputSetting, outputKey, outputTypes } from './beats-output.js';
+import { beatsOutputPatches, beatsOutputSetting, modelledOutput, outputKey, outputTypes } from './beats-output.js';
 
 /** Each profile's every setting, as the system ships it. */
 export const PROFILE_DEFAULTS: Record<ProfileName, PipelineConfig> = Object.fromEntries(
@@ -30,6 +30,12 @@ function flatten(obj: unknown, prefix = '', out: Record<string, unknown> = {}): 
     out[prefix] = obj;
   }
   return out;
+}
+
+/** Whether a config-file or `-E` key is one lockstep applies (else it is listed as ignored). */
+export function isModelledSetting(key: string): boolean {
+  const out = outputKey(key);
+  return out ? modelledOutput(out[0]) : key in KEYS;
 }
 
 /** Applies one `key=value` (-E) or a YAML key; unknown keys are an error, naming the key. */
