@@ -154,3 +154,23 @@ describe("packetbeat's command line, as Go's flag package reads it", () => {
     expect(lockstep('replay', capture, '--waitstop=500ms').stdout).toMatch(/waitstop 0.5s then abort/);
   });
 });
+
+describe('the CI gate: --max-loss N, --fail-on-loss', () => {
+  it('replay: exit 4 and one line when more than N are lost, else the usual 0', () => {
+    const over = lockstep('replay', capture, '--queue-size', '1', '--fail-on-loss');
+    expect([over.code, over.stderr]).toEqual([4, 'lockstep: lost 27 (dropped_queue_full 27): more than the 0 allowed\n']);
+    expect(over.stdout).toMatch(/^dropped_queue_full +27$/m);
+    expect(lockstep('replay', capture, '--queue-size', '1', '--max-loss', '27').code).toBe(0);
+    expect(lockstep('replay', capture, '--queue-size', '1', '--max-loss', '26').code).toBe(4);
+    expect(lockstep('replay', capture, '--max-loss', '-1').stderr).toBe('Expected `--max-loss` to be a whole number from 0 up, got `-1`\n');
+  });
+
+  it('compare: every shipper must keep within the limit; sweep: some setting in the range must', () => {
+    const c = lockstep('compare', capture, '--profiles', 'packetbeat5,packetbeat6,logstash', '--fail-on-loss');
+    expect([c.code, c.stderr]).toEqual([4, 'lockstep: packetbeat6: lost 40 (lost_at_shutdown 40): more than the 0 allowed\n']);
+    expect(lockstep('compare', capture, '--profiles', 'packetbeat5,logstash,vector', '--fail-on-loss').code).toBe(0);
+    const s = lockstep('sweep', capture, '--queue-size', '1..3', '--waitstop', '0', '--fail-on-loss');
+    expect([s.code, s.stderr]).toEqual([4, 'lockstep: no setting in the sweep loses at most 0: the least lost is 32 (queue_size 3, waitstop 0s, seed 0)\n']);
+    expect(lockstep('sweep', capture, '--queue-size', '1..50', '--fail-on-loss').code).toBe(0);
+  });
+});

@@ -4,6 +4,7 @@ import { parseArgsOptions, replayCommand, type Flag } from '../pipeline/replay-l
 import { ConfigError, parseDuration, parsePorts, PROFILES, resolveConfig, type ConfigPatch, type ProfileName } from '../profiles/index.js';
 import { paint } from '../style.js';
 import { parseWith } from './args.js';
+import { gate, GATE_OPTIONS, lossLimit, lostBy } from './gate.js';
 import type { Command } from './command.js';
 import { UsageError } from './errors.js';
 import { optionsUsage } from './options.js';
@@ -15,9 +16,10 @@ const COMPARE_OPTIONS = [
   { name: 'profiles', value: 'LIST', help: `the shippers to compare (default all: ${PROFILES.join(',')}; logstash runs with each queue.type)` },
   { name: 'crash-at', value: 'T', help: 'every shipper crashes at simulated time T and starts again at once (5, 5s, 500ms)' },
   { name: 'json', help: 'one JSON object on stdout: each profile\'s fates, losses, peak depth and counters' },
+  ...GATE_OPTIONS,
 ] as const satisfies readonly Flag[];
 
-export const COMPARE_USAGE = `lockstep compare CAPTURE|--scenario issue-3404 [--ports LIST] [--profiles LIST] [--crash-at T] [--json]
+export const COMPARE_USAGE = `lockstep compare CAPTURE|--scenario issue-3404 [--ports LIST] [--profiles LIST] [--crash-at T] [--json] [--max-loss N | --fail-on-loss]
 
 One capture through every shipper lockstep models, each with its own defaults, side by side: what each
 wrote, dropped and lost at shutdown, how deep its first queue got, and the counters the shipper itself keeps.
@@ -115,7 +117,8 @@ export function formatCompare(capture: string, rows: CompareRow[]): string {
 
 export async function runCompare(argv: string[]): Promise<{ code: number }> {
   const { values, positionals } = parseWith('compare', { args: argv, allowPositionals: true, strict: true, options: parseArgsOptions(COMPARE_OPTIONS) });
-  const v = values as { capture?: string; scenario?: string; ports?: string; profiles?: string; 'crash-at'?: string; json?: boolean };
+  const v = values as { capture?: string; scenario?: string; ports?: string; profiles?: string; 'crash-at'?: string; json?: boolean; 'max-loss'?: string; 'fail-on-loss'?: boolean };
+  const limit = lossLimit(v);
   const sources = [v.capture, v.scenario, ...positionals].filter((x) => x !== undefined);
   if (sources.length !== 1) throw new UsageError('lockstep compare: give one capture: CAPTURE, -I CAPTURE or --scenario NAME');
   const bundled = v.scenario !== undefined ? scenario(v.scenario) : null;
@@ -132,7 +135,10 @@ export async function runCompare(argv: string[]): Promise<{ code: number }> {
   const rows = compare(capture, ports, profiles, crashAtNs);
   if (v.json) process.stdout.write(`${JSON.stringify({ capture, ports, rows })}\n`);
   else process.stdout.write(formatCompare(capture, rows));
-  return { code: 0 };
+  // the gate: every shipper asked for must keep within the limit
+  const verdict = gate(limit, rows.map((r) => ({ name: `${r.shipper}: `, ...lostBy({ dropped_queue_full: r.droppedQueueFull, lost_at_shutdown: r.lostAtShutdown, lost_in_crash: r.lostInCrash, output_failed: r.outputFailed }) })));
+  process.stderr.write(verdict.message);
+  return { code: verdict.code };
 }
 
 export const command: Command = { usage: COMPARE_USAGE, run: runCompare };

@@ -10,6 +10,8 @@ export const EXIT = {
   checkFailed: 1,
   userError: 2,
   ledgerImbalance: 3,
+  /** --max-loss / --fail-on-loss: a run lost more events than allowed. */
+  lossOverLimit: 4,
   /** EX_SOFTWARE (sysexits.h): a bug in lockstep. */
   internalError: 70,
   /** 128 + SIGINT. */
@@ -17,7 +19,8 @@ export const EXIT = {
 } as const;
 
 export const EXIT_CODES_USAGE = `Exit codes: 0 ok, 1 check failed (--check-determinism, golden), 2 user error (one line on stderr),
-  3 ledger imbalance, 70 internal error (a bug: the stack on stderr), 130 interrupted`;
+  3 ledger imbalance, 4 more events lost than --max-loss / --fail-on-loss allow, 70 internal error (a bug:
+  the stack on stderr), 130 interrupted`;
 
 /** A file-system error that names its file (an --out directory that does not exist, a capture not readable). */
 function fileError(e: unknown): e is NodeJS.ErrnoException & { path: string } {

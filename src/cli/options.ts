@@ -7,6 +7,7 @@
 import { UsageError } from './errors.js';
 import { CONFIG_FLAGS, type Flag } from '../pipeline/replay-line.js';
 import { SETTING_KEYS } from '../profiles/index.js';
+import { GATE_OPTIONS } from './gate.js';
 
 /** What parseArgs gives for a table of flags: a string (or strings) per valued flag, a boolean per switch. */
 export type FlagValues<F extends readonly Flag[]> = {
@@ -39,7 +40,7 @@ export const OUTPUTS = [
 ] as const satisfies readonly Flag[];
 
 /** Every option of `lockstep replay`, in the order the usage lists them. */
-export const REPLAY_OPTIONS: readonly Flag[] = [...SOURCES, ...CONFIG_FLAGS, ...OUTPUTS];
+export const REPLAY_OPTIONS: readonly Flag[] = [...SOURCES, ...CONFIG_FLAGS, ...OUTPUTS, ...GATE_OPTIONS];
 
 /** The flag of one setting (`ports`), for commands that take a few of replay's. */
 export function configFlag(name: string): Flag {

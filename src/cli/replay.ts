@@ -23,6 +23,7 @@ import { configFlagsPatch, parseArgsOptions, replayCommand } from '../pipeline/r
 import { paint, table } from '../style.js';
 import { totalNonZero } from './analyze.js';
 import { onePositional, parseWith } from './args.js';
+import { gate, lossLimit, lostBy } from './gate.js';
 import { svgChart, terminalChart } from './chart.js';
 import { UsageError } from './errors.js';
 import { optionsUsage, OUTPUTS, REPLAY_OPTIONS, SOURCES, translatePacketbeatArgs, type FlagValues } from './options.js';
@@ -44,6 +45,8 @@ export interface ReplayCli {
   stats?: string;
   json: boolean;
   checkDeterminism: boolean;
+  /** --max-loss / --fail-on-loss: more events lost than this exits 4 (null: no limit). */
+  maxLoss: number | null;
   /** Draw the publisher queue's depth over simulated time in the terminal; `svg` writes it to a file. */
   plot: boolean;
   svg?: string;
@@ -105,6 +108,7 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
   return {
     capture, config, output, ledger: v.ledger, stats: v.stats, json: v.json ?? false,
     checkDeterminism: v['check-determinism'] ?? false, plot: v.plot ?? false, svg: v.svg,
+    maxLoss: lossLimit(parsed.values as { 'max-loss'?: string; 'fail-on-loss'?: boolean }),
   };
 }
 
@@ -168,7 +172,9 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
     process.stderr.write(`lockstep: ${summary.error}\n`);
     return { code: 2 };
   }
-  return { code: 0 };
+  const verdict = gate(cli.maxLoss, [{ name: '', ...lostBy(summary.fates) }]);
+  process.stderr.write(verdict.message);
+  return { code: verdict.code };
 }
 
 export function formatReplaySummary(s: ReplaySummary, command: string, interrupted = false): string {

@@ -3,6 +3,7 @@ import { ConfigError, parseDuration, parseWhole } from '../profiles/index.js';
 import { sweep, withQueueSize, type SweepResult } from '../pipeline/sweep.js';
 import { svgChart, terminalChart, type Series } from './chart.js';
 import { UsageError } from './errors.js';
+import { EXIT } from './exit.js';
 import { CONFIG_FLAGS, replayCommand, type Flag } from '../pipeline/replay-line.js';
 import { optionsUsage, SOURCES, splitOwnFlags } from './options.js';
 import { parseReplayArgs } from './replay.js';
@@ -21,6 +22,7 @@ const SWEEP_OPTIONS = [
 export const SWEEP_USAGE = `lockstep sweep CAPTURE|--scenario issue-3404 --queue-size A..B [--waitstop LIST] [--seeds a..b] [replay options] [--json] [--svg FILE]
 
 Drops and losses as a function of queue_size × waitstop (× seeds), and the smallest settings that lose nothing.
+With --max-loss N (or --fail-on-loss), exits 4 when no setting in the range loses at most N.
 ${optionsUsage(SWEEP_OPTIONS)}
   and replay's options for the capture and the settings (lockstep sweep --help lists them)`;
 
@@ -94,9 +96,21 @@ export async function runSweep(argv: string[]): Promise<{ code: number }> {
     process.stderr.write(`lockstep: ${result.captureError}\n`);
     return { code: 2 };
   };
+  // the gate: some setting in the swept range must keep the loss within the limit
+  const gated = (): { code: number } => {
+    const f = fault();
+    if (f.code !== 0 || cli.maxLoss === null) return f;
+    const lost = result.points.map((p) => ({ p, lost: p.dropped_queue_full + p.lost_at_shutdown }));
+    const best = lost.reduce((a, b) => (b.lost < a.lost ? b : a), lost[0]!);
+    if (best.lost <= cli.maxLoss) return f;
+    process.stderr.write(
+      `lockstep: no setting in the sweep loses at most ${cli.maxLoss}: the least lost is ${best.lost} (queue_size ${best.p.queueSize}, waitstop ${secs(best.p.waitstop)}, seed ${best.p.seed})\n`,
+    );
+    return { code: EXIT.lossOverLimit };
+  };
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
-    return fault();
+    return gated();
   }
   const lines: string[] = [];
   lines.push(`${paint.bold('sweep')} ${cli.capture}: queue_size ${queueMin}..${queueMax}, waitstop ${waitstops.map(secs).join(', ')}, seeds ${seedValues.join(', ')} — ${result.replays} replays (${result.method})`);
@@ -113,7 +127,7 @@ export async function runSweep(argv: string[]): Promise<{ code: number }> {
   }
   if (svg) lines.push(`chart written to ${svg}`);
   process.stdout.write(`${lines.join('\n')}\n`);
-  return fault();
+  return gated();
 }
 
 export const command: Command = { usage: SWEEP_USAGE, more: SWEEP_REPLAY_OPTIONS, run: runSweep };
