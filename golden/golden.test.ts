@@ -1,13 +1,14 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, assert, describe, expect, it } from 'vitest';
+import { join, relative } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 
 // vitest's workers write to a pipe and say in FORCE_TTY whether vitest's own output is a terminal;
 // chalk (loaded with the golden modules below, not before) takes FORCE_COLOR, so the diffs are coloured there too
 if (process.env.FORCE_TTY === 'true' && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = '1';
 const { GOLDEN_DIR, goldenCases, readCase } = await import('../src/golden/case.js');
-const { compareCase, mismatchReport, UPDATE_COMMAND } = await import('../src/golden/expected.js');
+const { compareCase, mismatchReport } = await import('../src/golden/expected.js');
+const { goldenTests } = await import('../src/vitest.js');
 const { runCase } = await import('../src/golden/run.js');
 
 const cases = goldenCases();
@@ -28,14 +29,10 @@ describe('golden cases', () => {
     expect(names).toContain('real-redis-packetbeat6');
     expect(names).toContain('pipelined-resp3-logstash');
   });
-
-  for (const c of cases) {
-    it(c.name, () => {
-      const r = compareCase(c);
-      if (!r.ok) assert.fail(mismatchReport(c, r.diff));
-    });
-  }
 });
+
+// every case, through the helper users run in their own projects (lockstep/vitest)
+goldenTests('golden');
 
 describe('a golden mismatch', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lockstep-golden-'));
@@ -55,7 +52,8 @@ describe('a golden mismatch', () => {
     expect(plain).toContain(`-      "published": ${published + 1}`);
     expect(plain).toContain(`+      "published": ${published}`);
     expect(plain).toContain('@@');
-    expect(plain).toContain(UPDATE_COMMAND);
+    // a directory other than lockstep's own golden/: the CLI with --dir
+    expect(plain).toContain(`npx lockstep golden --dir ${relative(process.cwd(), dir)} --update`);
     expect(plain).not.toContain('events.head.ndjson');
   });
 

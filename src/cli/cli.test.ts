@@ -90,6 +90,9 @@ describe('mistakes get one line and exit 2', () => {
       ([cmd, ...more]) => [[cmd!, dir, ...more], new RegExp(`^${dir}: is a directory, not a capture file\n$`)] as [string[], RegExp],
     ),
     [['replay', capture, '--out', join(dir, 'no', 'such', 'events.ndjson')], new RegExp(`^lockstep: ${dir}/no/such/events.ndjson: no such file or directory\n$`)],
+    [['golden', '--dir', join(dir, 'no-cases')], /^Expected `--dir` to be a directory of golden cases \(make one: lockstep golden --new CAPTURE --name NAME\), got `.*no-cases \(ENOENT\)`\n$/],
+    [['golden', '--new', capture], /^lockstep golden: --new needs --name NAME \(letters, digits, '\.', '_', '-'\), got ``\n$/],
+    [['golden', '--name', 'x'], /^lockstep golden: --name, --description, --analyze and replay options go with --new CAPTURE\n$/],
     [['replay', '/dev/stdin'], /^\/dev\/stdin: not a regular file \(a pipe, socket or device\): lockstep reads a capture by position; save it to a file first\n$/],
   ])('%j', (args, message) => {
     const r = lockstep(...args);

@@ -1,6 +1,6 @@
 /** Golden cases: `golden/NAME/case.json`, read and checked. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GEN_DEFAULTS, type GenOptions } from '../gen/redis.js';
 import { ConfigError, parsePorts, PROFILE_DEFAULTS, PROFILES, type ConfigPatch, type ProfileName } from '../profiles/index.js';
@@ -25,6 +25,12 @@ export interface GoldenCase {
   name: string;
   /** The case's directory (absolute). */
   dir: string;
+  /**
+   * What a committed capture's path is relative to: the directory that holds
+   * the cases' directory (lockstep's repository root for its own `golden/`,
+   * the user's project for theirs).
+   */
+  root: string;
   description: string;
   capture: CaptureSpec;
   run: RunSpec;
@@ -61,7 +67,8 @@ function checkPatch(where: string, prefix: string, patch: unknown, defaults: Rec
 /** Reads and checks `dir/case.json`; errors name the file and the key. */
 export function readCase(dir: string): GoldenCase {
   const file = join(dir, 'case.json');
-  const where = `${relative(ROOT, file)}: `;
+  const root = dirname(dirname(resolve(dir)));
+  const where = `${relative(process.cwd(), file) || file}: `;
   let doc: unknown;
   try {
     doc = JSON.parse(readFileSync(file, 'utf8'));
@@ -100,12 +107,19 @@ export function readCase(dir: string): GoldenCase {
   } else {
     throw new ConfigError('case.json', 'one of "replay": { profile, config } or "analyze": { tcp }', Object.keys(doc).join(', '), where);
   }
-  return { name: basename(dir), dir, description: doc.description, capture, run };
+  return { name: basename(dir), dir: resolve(dir), root, description: doc.description, capture, run };
 }
 
-/** Every case: each directory of `golden/` with a case.json, by name. */
+/** Every case: each directory of `dir` (lockstep's own `golden/` by default) with a case.json, by name. */
 export function goldenCases(dir = GOLDEN_DIR): GoldenCase[] {
-  return readdirSync(dir, { withFileTypes: true })
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ConfigError('--dir', 'a directory of golden cases (make one: lockstep golden --new CAPTURE --name NAME)', `${dir} (${err.code})`);
+  }
+  return entries
     .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'case.json')))
     .map((d) => d.name)
     .sort()

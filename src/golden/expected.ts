@@ -1,13 +1,21 @@
 /** A golden case's expected files: compared with its output (a coloured diff), or rewritten. */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { paint } from '../style.js';
-import { ROOT, type GoldenCase } from './case.js';
+import { GOLDEN_DIR, type GoldenCase } from './case.js';
 import { HEAD_LINES, runCase, type CaseOutput } from './run.js';
 
-/** The command that accepts new output on purpose. */
+/** The command that accepts new output on purpose: lockstep's own script for its cases, else the CLI with --dir. */
 export const UPDATE_COMMAND = 'npm run golden:update';
+
+/** The command that updates the cases of `c`'s directory. */
+export function updateCommand(c: Pick<GoldenCase, 'dir'>): string {
+  const cases = dirname(c.dir);
+  if (cases === GOLDEN_DIR) return UPDATE_COMMAND;
+  const rel = relative(process.cwd(), cases) || '.';
+  return `npx lockstep golden --dir ${rel} --update`;
+}
 
 /** The expected files of a case, in its directory. */
 const FILES = { summary: 'expected.json', head: 'events.head.ndjson', sha: 'events.sha256' } as const;
@@ -52,7 +60,7 @@ export function compareCase(c: GoldenCase, actual: CaseOutput = runCase(c)): Cas
   const differs = new Set<keyof typeof FILES>();
   for (const key of Object.keys(FILES) as (keyof typeof FILES)[]) {
     const file = join(c.dir, FILES[key]);
-    const shown = relative(ROOT, file);
+    const shown = relative(c.root, file);
     const expected = existsSync(file) ? readFileSync(file, 'utf8') : null;
     if (expected === want[key]) continue;
     differs.add(key);
@@ -70,8 +78,8 @@ export function compareCase(c: GoldenCase, actual: CaseOutput = runCase(c)): Cas
 export function mismatchReport(c: GoldenCase, diff: string): string {
   return (
     `golden case ${paint.bold(c.name)} (${c.description}) does not match its expected output:\n${diff}\n` +
-    `If this change is intended, update the expected files: ${paint.cyan(UPDATE_COMMAND)}` +
-    ` (this case only: ${UPDATE_COMMAND} -- --case ${c.name})`
+    `If this change is intended, update the expected files: ${paint.cyan(updateCommand(c))}` +
+    ` (this case only: ${updateCommand(c)}${updateCommand(c) === UPDATE_COMMAND ? ' --' : ''} --case ${c.name})`
   );
 }
 

@@ -9,7 +9,7 @@ import { parsePorts, resolveConfig } from '../profiles/index.js';
 import { replay } from '../pipeline/replay.js';
 import { replayCommand } from '../pipeline/replay-line.js';
 import { formatEvent } from '../feed.js';
-import { isObject, ROOT, type GoldenCase } from './case.js';
+import { isObject, type GoldenCase } from './case.js';
 
 /** How many event lines are kept verbatim; the rest is covered by the sha256. */
 export const HEAD_LINES = 200;
@@ -75,11 +75,11 @@ export function resolveCapture(c: GoldenCase): ResolvedCapture {
     const path = generated(c.name, spec.gen);
     return { path, shown: path, ports: [spec.gen.port ?? GEN_DEFAULTS.port], about: { gen: genCommand(path, spec.gen) } };
   }
-  const path = resolve(ROOT, spec.file);
+  const path = resolve(c.root, spec.file);
   let ports = spec.ports;
   if (ports === undefined) {
-    const raw = readFileSync(resolve(ROOT, spec.portFile!), 'utf8').trim();
-    ports = parsePorts('capture.portFile', raw.split(/[\s,]+/), `${relative(ROOT, join(c.dir, 'case.json'))}: ${spec.portFile}: `);
+    const raw = readFileSync(resolve(c.root, spec.portFile!), 'utf8').trim();
+    ports = parsePorts('capture.portFile', raw.split(/[\s,]+/), `${relative(c.root, join(c.dir, 'case.json'))}: ${spec.portFile}: `);
   }
   return { path, shown: spec.file, ports, about: { file: spec.file } };
 }
