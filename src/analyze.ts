@@ -94,7 +94,7 @@ export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSumm
     transactions,
     byMethod: Object.fromEntries([...byMethod.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     counters,
-    warnings: [...feed.reader.warnings.map((w) => w.message), ...analysisWarnings(feed.snapped, feed.snappedBytes, counters, opts.as ?? 'lossless')],
+    warnings: [...feed.warnings.map((w) => w.message), ...analysisWarnings(feed.snapped, feed.snappedBytes, counters, opts.as ?? 'lossless')],
     error: feed.error?.message ?? null,
   };
 }

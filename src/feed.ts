@@ -72,6 +72,8 @@ export class CaptureFeed {
   private finished = false;
 
   private readonly protocols: readonly Protocol[];
+  /** Every monitored port, all protocols together. */
+  private readonly ports: readonly number[];
 
   constructor(capture: string | CaptureReader, sink: TransactionSink, opts: FeedOptions) {
     const map: PortMap = isPortMap(opts.ports) ? opts.ports : [{ protocol: redis, ports: opts.ports }];
@@ -83,6 +85,7 @@ export class CaptureFeed {
       },
     };
     const { analyzers, stream, ports } = analyzersFor(map, counted);
+    this.ports = ports;
     this.reader = typeof capture === 'string' ? CaptureReader.open(capture) : capture;
     this.analyzers = analyzers;
     this.tcp = new TcpAssembler(stream, { ...opts.tcpOptions, mode: opts.tcp, ports });
@@ -139,8 +142,19 @@ export class CaptureFeed {
     return this.reader.file;
   }
 
+  /**
+   * The capture's warnings, and one more when the ports given found no
+   * traffic at all while other TCP ports had some: which ones were busiest.
+   */
   get warnings(): readonly CaptureWarning[] {
-    return this.reader.warnings;
+    const w = this.reader.warnings;
+    if (!this.finished || this.tcp.counters['tcp.connections'] > 0) return w;
+    const busiest = this.tcp.busiestUnmonitored();
+    if (busiest.length === 0) return w;
+    const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+    const list = busiest.map((b) => `${b.port} (${plural(b.segments, 'segment')}${b.opened > 0 ? `, ${plural(b.opened, 'connection')} opened` : ''})`).join(', ');
+    const message = `no TCP traffic on port${this.ports.length === 1 ? '' : 's'} ${this.ports.join(',')}; the busiest server ports in the capture: ${list} — give --ports ${busiest[0]!.port}?`;
+    return [...w, { record: 0, offset: 0, message }];
   }
 
   counters(): Counters {

@@ -177,3 +177,40 @@ describe('the CI gate: --max-loss N, --fail-on-loss', () => {
     expect(lockstep('sweep', capture, '--queue-size', '1..50', '--fail-on-loss').code).toBe(0);
   });
 });
+
+describe('warnings that explain', () => {
+  it('no traffic on the ports given: the busiest server ports in the capture', () => {
+    const r = lockstep('replay', capture, '--ports', '7000,7001');
+    // 40 transactions on 3 connections, 2 of them begun before the capture (no SYN seen)
+    const busiest = 'the busiest server ports in the capture: 6379 (136 segments, 1 connection opened)';
+    expect([r.code, r.stderr]).toEqual([0, `lockstep: warning: no TCP traffic on ports 7000,7001; ${busiest} — give --ports 6379?\n`]);
+    expect(lockstep('analyze', capture, '--ports', '7000').stderr).toContain(busiest);
+  });
+
+  it('options that change nothing in this run say so', () => {
+    const warn = (...args: string[]) => lockstep('replay', capture, ...args).stderr.split('\n').filter((l) => l.startsWith('lockstep: warning: '));
+    expect(warn('--profile', 'logstash', '--seed', '3')).toEqual(['lockstep: warning: --seed changes nothing without --jitter or --output-failure-rate']);
+    // packetbeat is a Go program: its seed orders what is due at one instant
+    expect(warn('--profile', 'packetbeat6', '--seed', '3')).toEqual([]);
+    expect(warn('--speed', '4')).toEqual(['lockstep: warning: --speed changes nothing at topspeed pacing (give --pacing timestamps)']);
+    expect(warn('--speed', '4', '--pacing', 'timestamps')).toEqual([]);
+    expect(warn('--profile', 'logstash', '--queue-size', '10')).toEqual([
+      "lockstep: warning: --queue-size does not size Logstash's memory queue: it holds pipeline.batch.size × pipeline.workers (250 here)",
+    ]);
+    expect(warn('--check-determinism', '--ledger', join(dir, 'l.ndjson'))).toEqual(['lockstep: warning: --check-determinism runs twice in memory and writes nothing: --ledger ignored']);
+  });
+});
+
+describe('the ledger joins its events', () => {
+  it('each line carries the @timestamp, client, method and resource of its event: the published lines are the events, as a multiset', () => {
+    const ledger = join(dir, 'join.ledger.ndjson');
+    const events = join(dir, 'join.events.ndjson');
+    expect(lockstep('replay', capture, '--queue-size', '3', '--ledger', ledger, '--out', events).code).toBe(0);
+    const key = (o: Record<string, unknown>) => [o['@timestamp'], o.client_ip, o.client_port, o.method, o.resource].join(' ');
+    const lines = (f: string) => readFileSync(f, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const published = lines(ledger).filter((l) => l.fate === 'published').map(key).sort();
+    expect(published).toHaveLength(15);
+    expect(published).toEqual(lines(events).map(key).sort());
+    expect(lines(ledger).every((l) => typeof l['@timestamp'] === 'string' && typeof l.method === 'string' && typeof l.resource === 'string')).toBe(true);
+  });
+});

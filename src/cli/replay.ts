@@ -47,6 +47,8 @@ export interface ReplayCli {
   checkDeterminism: boolean;
   /** --max-loss / --fail-on-loss: more events lost than this exits 4 (null: no limit). */
   maxLoss: number | null;
+  /** Options given that change nothing in this run, with why (printed as warnings). */
+  noEffect: string[];
   /** Draw the publisher queue's depth over simulated time in the terminal; `svg` writes it to a file. */
   plot: boolean;
   svg?: string;
@@ -109,7 +111,31 @@ export function parseReplayArgs(argv: string[]): ReplayCli {
     capture, config, output, ledger: v.ledger, stats: v.stats, json: v.json ?? false,
     checkDeterminism: v['check-determinism'] ?? false, plot: v.plot ?? false, svg: v.svg,
     maxLoss: lossLimit(parsed.values as { 'max-loss'?: string; 'fail-on-loss'?: boolean }),
+    noEffect: noEffect(parsed.values as Record<string, unknown>, config, packetbeatStyle && !topspeed),
   };
+}
+
+/** Options given that change nothing in this run, each with why (a warning, not an error: the run is the same). */
+function noEffect(given: Record<string, unknown>, c: PipelineConfig, paced: boolean): string[] {
+  const out: string[] = [];
+  const t = profileOf(c.profile).topology(c);
+  if (given.seed !== undefined && c.jitter === 0 && c.outputFailureRate === 0 && !t.goSelect) {
+    out.push('--seed changes nothing without --jitter or --output-failure-rate');
+  }
+  if (given.speed !== undefined && c.pacing !== 'timestamps' && !paced) out.push('--speed changes nothing at topspeed pacing (give --pacing timestamps)');
+  if (given['check-determinism'] === true) {
+    const writes = ['out', 'output', 'ledger', 'stats', 'svg', 'plot', 'json'].filter((k) => given[k] !== undefined && k !== 'json');
+    if (writes.length > 0) out.push(`--check-determinism runs twice in memory and writes nothing: ${writes.map((k) => `--${k}`).join(', ')} ignored`);
+  }
+  if (given['queue-size'] !== undefined && c.profile === 'logstash') {
+    const q = t.queues.find((x) => x.name === t.source.output)!;
+    out.push(
+      c.queueType === 'memory'
+        ? `--queue-size does not size Logstash's memory queue: it holds pipeline.batch.size × pipeline.workers (${q.capacity} here)`
+        : '--queue-size does not size the persisted queue: --queue-max-events and --queue-max-bytes do',
+    );
+  }
+  return out;
 }
 
 function progressBar(fraction: number): string {
@@ -120,6 +146,7 @@ function progressBar(fraction: number): string {
 
 export async function runReplay(argv: string[]): Promise<{ code: number }> {
   const cli = parseReplayArgs(argv);
+  for (const w of cli.noEffect) process.stderr.write(`lockstep: warning: ${w}\n`);
   const command = replayCommand(cli.capture, cli.config);
   if (cli.checkDeterminism) {
     const report = checkDeterminism(cli.capture, cli.config);

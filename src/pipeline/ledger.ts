@@ -43,6 +43,9 @@ export class Ledger {
   private given = new Int32Array(1024);
 
   /** `stores`: the topology's stores, where shutdown may lose events. */
+  /** What identifies a transaction beside its id, as `,"key":value` JSON members (the ledger file's lines). */
+  describe: ((tx: Transaction) => string) | null = null;
+
   constructor(
     private readonly out: NdjsonWriter | null,
     stores: readonly string[] = [],
@@ -68,7 +71,7 @@ export class Ledger {
   /** `tx`, published before, was written again (not a fate: the event keeps its first). */
   duplicate(tx: Transaction, timeNs: number, where: string): void {
     this.duplicated++;
-    this.out?.write(`{"id":${tx.id},"fate":"duplicated","time_ns":${timeNs},"where":"${where}","depth":0}`);
+    this.out?.write(`{"id":${tx.id},"fate":"duplicated","time_ns":${timeNs},"where":"${where}","depth":0${this.describe?.(tx) ?? ''}}`);
   }
 
   /**
@@ -92,7 +95,7 @@ export class Ledger {
       this.counted++;
       if (fate === 'lost_at_shutdown') this.countedLost++;
     }
-    this.out?.write(`{"id":${tx.id},"fate":"${fate}","time_ns":${timeNs},"where":"${where}","depth":${depth}${counted ? ',"counted":true' : ''}}`);
+    this.out?.write(`{"id":${tx.id},"fate":"${fate}","time_ns":${timeNs},"where":"${where}","depth":${depth}${counted ? ',"counted":true' : ''}${this.describe?.(tx) ?? ''}}`);
   }
 
   /**

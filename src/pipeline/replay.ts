@@ -1,6 +1,6 @@
 import { CaptureFeed, PROTOCOLS, streamTimeout, type Counters } from '../feed.js';
 import type { CaptureReader } from '../pcap/reader.js';
-import { Encoders, type EventOptions, type TimeBase, type Transaction } from '../protocols/index.js';
+import { Encoders, eventTimestamp, type EventOptions, type TimeBase, type Transaction } from '../protocols/index.js';
 import { profileOf, type RunView, type StageSpec, type StoreView, type Topology } from '../profiles/index.js';
 import { jitterOptions, NO_JITTER, StageCost, type JitterOptions } from '../sim/cost.js';
 import { Random } from '../sim/random.js';
@@ -149,6 +149,12 @@ export class Replay {
     }
     this.ledgerFile = ledgerFile;
     this.ledger = new Ledger(ledgerFile, t.queues.map((q) => q.name));
+    // a ledger line says which transaction it is, as its event would: joined on @timestamp, client, method, resource
+    if (ledgerFile !== null) {
+      const base = this.feed.base;
+      this.ledger.describe = (tx) =>
+        `,"@timestamp":"${eventTimestamp(base, tx.tsNs)}","client_ip":"${tx.conn.clientIp}","client_port":${tx.conn.clientPort},"method":${JSON.stringify(tx.method)},"resource":${JSON.stringify(tx.resource)}`;
+    }
     this.outputKind = opts.output?.kind ?? 'none';
     const jitter = c.jitter > 0 ? jitterOptions(c.jitter) : NO_JITTER;
     for (const q of t.queues) {

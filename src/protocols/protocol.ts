@@ -15,12 +15,21 @@ export interface Transaction {
   readonly bytes: number;
   /** What packetbeat's `method` field says (Redis: the command, upper-cased); `--drop-method` matches it. */
   readonly method: string;
+  /** Capture time of its request, ns since the first packet (its event's `@timestamp`). */
+  readonly tsNs: number;
+  /** What packetbeat's `resource` field says (Redis: the key). */
+  readonly resource: string;
 }
 
 /** Capture time origin: the first packet's absolute time. Event times are relative to it. */
 export interface TimeBase {
   sec: number;
   nsec: number;
+}
+
+/** An event's `@timestamp` (libbeat's `common.Time`: 2006-01-02T15:04:05.000Z) for a time `relNs` after `base`. */
+export function eventTimestamp(base: TimeBase, relNs: number): string {
+  return new Date(base.sec * 1000 + Math.floor((base.nsec + relNs) / 1e6)).toISOString();
 }
 
 /** Where an analyzer hands what it completes. */

@@ -332,6 +332,11 @@ export class Packetbeat5Transaction extends Pair<Message> {
     }
     return this.renderedMethod;
   }
+
+  /** packetbeat 5's `path`: its `resource`. */
+  get resource(): string {
+    return render(this.request).path.toString('latin1');
+  }
 }
 
 /** A connection's state: the two directions' unparsed bytes and the FIFOs of `redisConnectionData`. */

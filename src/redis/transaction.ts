@@ -3,7 +3,7 @@ import type { Connection } from '../tcp/connection.js';
 import type { RespMessage } from './resp.js';
 
 /** A request paired with its response, whatever a message is in the view that paired them. */
-export abstract class Pair<M extends { readonly size: number }> implements Transaction {
+export abstract class Pair<M extends { readonly size: number; readonly tsNs: number }> implements Transaction {
   constructor(
     readonly id: number,
     readonly conn: Connection,
@@ -16,8 +16,15 @@ export abstract class Pair<M extends { readonly size: number }> implements Trans
   /** The command, upper-cased (packetbeat's `method`). */
   abstract get method(): string;
 
+  /** packetbeat's `resource`: the key. */
+  abstract get resource(): string;
+
   get bytes(): number {
     return this.request.size + this.response.size;
+  }
+
+  get tsNs(): number {
+    return this.request.tsNs;
   }
 }
 
@@ -29,5 +36,10 @@ export class RedisTransaction extends Pair<RespMessage> {
 
   get method(): string {
     return this.request.method;
+  }
+
+  /** The request's second word, as the event's `resource` (event.ts). */
+  get resource(): string {
+    return this.request.args?.[1] ?? '';
   }
 }

@@ -109,12 +109,44 @@ export class TcpAssembler {
     this.packetbeatMode = this.opts.mode === 'packetbeat';
   }
 
+  /**
+   * Traffic on ports not monitored, by the port its server listens on: a
+   * connection opened (a SYN to the port) counts 1 in `opened`; any segment
+   * counts 1 in `segments` for the port a SYN went to, else for the lower of
+   * its two ports (a capture that starts mid-connection has no SYN). Made on
+   * the first such packet.
+   */
+  private opened: Uint32Array | null = null;
+  private segments: Uint32Array | null = null;
+
+  private unmonitored(pkt: DecodedPacket): void {
+    if (this.opened === null) {
+      this.opened = new Uint32Array(65536);
+      this.segments = new Uint32Array(65536);
+    }
+    const opened = this.opened;
+    if ((pkt.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) opened[pkt.dstPort]!++;
+    const server = opened[pkt.dstPort]! > 0 ? pkt.dstPort : opened[pkt.srcPort]! > 0 ? pkt.srcPort : Math.min(pkt.srcPort, pkt.dstPort);
+    this.segments![server]!++;
+  }
+
+  /** The busiest server ports among those not monitored, by segments; at most `n`, each with the connections opened to it. */
+  busiestUnmonitored(n = 3): { port: number; segments: number; opened: number }[] {
+    if (this.opened === null) return [];
+    const segments = this.segments!;
+    const ports: number[] = [];
+    for (let p = 0; p < 65536; p++) if (segments[p]! > 0) ports.push(p);
+    ports.sort((a, b) => segments[b]! - segments[a]! || a - b);
+    return ports.slice(0, n).map((port) => ({ port, segments: segments[port]!, opened: this.opened![port]! }));
+  }
+
   process(pkt: DecodedPacket, tsNs: number): void {
     let dir: Direction;
     if (this.serverPort[pkt.dstPort]) dir = CLIENT_TO_SERVER;
     else if (this.serverPort[pkt.srcPort]) dir = SERVER_TO_CLIENT;
     else {
       this.counters['tcp.unmonitored_packets']++;
+      this.unmonitored(pkt);
       return;
     }
     if (tsNs > this.nowNs) this.nowNs = tsNs;
