@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 // the package as a user imports it (package.json "exports" → dist; npm test builds first)
 import { analyze, ConfigError, FATES, generateRedisCapture, profileOf, replay, Replay, resolveConfig, Scheduler } from 'lockstep';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -33,6 +33,38 @@ describe("import { analyze, replay } from 'lockstep'", () => {
       expect(analyze(file, { as: 'packetbeat5' }).transactions).toBe(197);
       expect(r.topology).toEqual(profileOf('packetbeat5').topology(config));
       expect([...stages].sort()).toEqual(['output', 'shutdown', 'source', 'worker.1']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the library takes the shipper’s keys, its files and units, and refuses what it does not know', () => {
+  it("queue_size, waitstop: '1s', config and set are the command line's -c, -E and -waitstop", async () => {
+    const { checkDeterminism, compare, configFrom, crashes, repro, sweep } = await import('lockstep');
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-lib-'));
+    try {
+      const file = join(dir, 'c.pcap');
+      generateRedisCapture({ transactions: 200, connections: 4, seed: 3 }, file);
+      const native = replay(file, { queue_size: 5, waitstop: '1s' });
+      const fields = replay(file, { queueSize: 5, pipelineQueueSize: 5, waitstopNs: 1e9 });
+      expect(native.fates).toEqual(fields.fates);
+      expect(native.config).toEqual(fields.config);
+      const yml = join(dir, 'packetbeat.yml');
+      writeFileSync(yml, 'queue.mem:\n  events: 64\noutput.logstash:\n  hosts: [a, b]\n  bulk_max_size: 16\nlogging.level: debug\n');
+      const { config, ignored } = configFrom({ config: yml, set: { 'queue.mem.flush.min_events': 8 } });
+      expect([config.profile, config.queueSize, config.batchSize, config.workers, config.flushMinEvents, ignored]).toEqual(['packetbeat8', 64, 16, 1, 8, ['logging.level']]);
+      expect(() => replay(file, { queueSiz: 5 } as never)).toThrow(new ConfigError('queueSiz', "an option of lockstep's (did you mean queueSize?)", '5'));
+      expect(() => replay(file, { waitstop: 'soon' })).toThrow(new ConfigError('waitstop', 'a duration such as 5, 5s, 500ms or 2m', 'soon'));
+      // what the CLI's other commands do, as functions
+      expect(checkDeterminism(file, config).divergence).toBe(null);
+      expect(compare(file, [6379], ['logstash']).map((r) => [r.shipper, r.published])).toEqual([['logstash', 200], ['logstash-pq', 200]]);
+      expect(crashes(file, resolveConfig('logstash', []), 2).points).toHaveLength(2);
+      const swept = sweep({ capture: file, base: resolveConfig('packetbeat5', []), queueMin: 1, queueMax: 1000, waitstops: [0], seeds: [0] });
+      // the smallest queue_size without drops: there it drops nothing, one less it does
+      const min = swept.minQueueSizeNoDrops['0']!;
+      expect([replay(file, { queue_size: min }).fates.dropped_queue_full, replay(file, { queue_size: min - 1 }).fates.dropped_queue_full > 0]).toEqual([0, true]);
+      expect(typeof repro).toBe('function');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -62,9 +62,41 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
   const capture = bundled?.capture ?? positionals[0]!;
   const ports = configFlagsPatch(parsed.values).ports ?? bundled?.ports ?? [6379];
   const runs = values.runs !== undefined ? parseWhole('--runs', values.runs, 1, 100) : 3;
-  const seedCount = values.seeds !== undefined ? parseWhole('--seeds', values.seeds, 1, 1000) : 5;
-  const out = values.json ? null : process.stdout;
-  const say = (s = '') => out?.write(`${s}\n`);
+  const seeds = values.seeds !== undefined ? parseWhole('--seeds', values.seeds, 1, 1000) : 5;
+  const { error, ...result } = await repro(capture, { ports, runs, seeds, say: values.json ? undefined : (line) => process.stdout.write(`${line}\n`) });
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (error) {
+    // every run stopped at the same fault: what came before it is reported above
+    process.stderr.write(`lockstep: ${error}\n`);
+    return { code: 2 };
+  }
+  return { code: 0 };
+}
+
+/** How {@link repro} runs: the capture's Redis ports, live runs, seeds, and where its story is told. */
+export interface ReproOptions {
+  /** Default 6379. */
+  ports?: number[];
+  /** Live runs and simulated runs without jitter (default 3). */
+  runs?: number;
+  /** Seeded runs, seeds 1..N (default 5). */
+  seeds?: number;
+  /** Each line of the story, as `lockstep repro` prints it (default: told to nobody). */
+  say?: (line: string) => void;
+}
+
+/**
+ * elastic/beats#3404 start to finish on a capture, as `lockstep repro`:
+ * live runs on real threads that disagree, seeded simulated runs that each
+ * replay exactly, the run without jitter that never varies, where its lost
+ * events went, and the settings that lose nothing. `error`: the capture's
+ * fault, if reading stopped at one (every run stopped there).
+ */
+export async function repro(capture: string, opts: ReproOptions = {}): Promise<ReproResult & { error: string | null }> {
+  const ports = opts.ports ?? [6379];
+  const runs = opts.runs ?? 3;
+  const seedCount = opts.seeds ?? 5;
+  const say = (line = '') => opts.say?.(line);
   const base = resolveConfig('packetbeat5', [{ ports }]);
 
   say(paint.bold(`elastic/beats#3404, reproduced on ${capture}`));
@@ -180,13 +212,7 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
       sweepReplays: sw.replays,
     },
   };
-  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  if (summary!.error) {
-    // every run stopped at the same fault: what came before it is reported above
-    process.stderr.write(`lockstep: ${summary!.error}\n`);
-    return { code: 2 };
-  }
-  return { code: 0 };
+  return { ...result, error: summary!.error };
 }
 
 export const command: Command = { usage: REPRO_USAGE, run: runRepro };
