@@ -62,7 +62,7 @@ describe('the library takes the shipper’s keys, its files and units, and refus
       expect(crashes(file, resolveConfig('logstash', []), 2).points).toHaveLength(2);
       const swept = sweep({ capture: file, base: resolveConfig('packetbeat5', []), queueMin: 1, queueMax: 1000, waitstops: [0], seeds: [0] });
       // the smallest queue_size without drops: there it drops nothing, one less it does
-      const min = swept.minQueueSizeNoDrops['0']!;
+      const min = swept.minQueueSizeNoDrops[0]!.queueSize!;
       expect([replay(file, { queue_size: min }).fates.dropped_queue_full, replay(file, { queue_size: min - 1 }).fates.dropped_queue_full > 0]).toEqual([0, true]);
       expect(typeof repro).toBe('function');
     } finally {

@@ -2,7 +2,7 @@ import { analyze, viewDifference, type AnalyzeSummary, type ViewDifference } fro
 import type { TcpMode } from '../tcp/stream.js';
 import { parsePorts } from '../profiles/index.js';
 import { choiceOption, onePositional, parseWith } from './args.js';
-import { UsageError } from './errors.js';
+import { jsonLine, UsageError } from './errors.js';
 import { scenario } from '../gen/scenarios.js';
 import { paint, table } from '../style.js';
 import type { Command } from './command.js';
@@ -54,7 +54,7 @@ export function runAnalyze(argv: string[]): CommandResult {
   const difference = as === 'packetbeat5' && !summary.error ? viewDifference(summary, analyze(capture, { ports })) : null;
   // with the events on stdout (`--events -`), the summary goes to stderr
   const out = values.events === '-' ? process.stderr : process.stdout;
-  if (values.json) out.write(`${JSON.stringify(difference ? { ...summary, againstTheWire: difference } : summary)}\n`);
+  if (values.json) out.write(jsonLine(difference ? { ...summary, againstTheWire: difference } : summary));
   else out.write(formatAnalyzeSummary(summary) + (difference ? formatDifference(summary, difference) : ''));
   for (const w of summary.warnings) process.stderr.write(`lockstep: warning: ${w}\n`);
   if (summary.error) {

@@ -5,7 +5,7 @@ import { ConfigError, parseDuration, parseWhole } from '../profiles/index.js';
 import { STARTUP_NS } from '../profiles/packetbeat5.js';
 import { paint } from '../style.js';
 import type { Command } from './command.js';
-import { UsageError } from './errors.js';
+import { jsonLine, UsageError } from './errors.js';
 import { optionsUsage, SOURCES, splitOwnFlags } from './options.js';
 import { parseReplayArgs } from './replay.js';
 
@@ -103,7 +103,7 @@ export async function runCalibrate(argv: string[]): Promise<{ code: number }> {
     onReplay: tty ? (n) => process.stderr.write(`\rcalibrate: ${n} replays`) : undefined,
   });
   if (tty) process.stderr.write('\r\u001b[K');
-  if (own.json) process.stdout.write(`${JSON.stringify({ ...result, replay: replayCommand(cli.capture, result.config) })}\n`);
+  if (own.json) process.stdout.write(jsonLine({ ...result, replay: replayCommand(cli.capture, result.config) }));
   else process.stdout.write(formatCalibration(cli.capture, result));
   return { code: 0 };
 }

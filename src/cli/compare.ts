@@ -6,7 +6,7 @@ import { paint } from '../style.js';
 import { parseWith } from './args.js';
 import { gate, GATE_OPTIONS, lossLimit, lostBy } from './gate.js';
 import type { Command } from './command.js';
-import { UsageError } from './errors.js';
+import { jsonLine, UsageError } from './errors.js';
 import { optionsUsage } from './options.js';
 
 const COMPARE_OPTIONS = [
@@ -133,7 +133,7 @@ export async function runCompare(argv: string[]): Promise<{ code: number }> {
   }
   const crashAtNs = v['crash-at'] === undefined ? 0 : parseDuration('--crash-at', v['crash-at']);
   const rows = compare(capture, ports, profiles, crashAtNs);
-  if (v.json) process.stdout.write(`${JSON.stringify({ capture, ports, rows })}\n`);
+  if (v.json) process.stdout.write(jsonLine({ capture, ports, rows }));
   else process.stdout.write(formatCompare(capture, rows));
   // the gate: every shipper asked for must keep within the limit
   const verdict = gate(limit, rows.map((r) => ({ name: `${r.shipper}: `, ...lostBy({ dropped_queue_full: r.droppedQueueFull, lost_at_shutdown: r.lostAtShutdown, lost_in_crash: r.lostInCrash, output_failed: r.outputFailed }) })));

@@ -1,4 +1,5 @@
 import { replay, type ReplaySummary } from '../pipeline/replay.js';
+import { jsonLine } from './errors.js';
 import { CONFIG_FLAGS, replayCommand, type Flag } from '../pipeline/replay-line.js';
 import { parseWhole, type PipelineConfig } from '../profiles/index.js';
 import { paint, table } from '../style.js';
@@ -67,7 +68,7 @@ export async function runCrashes(argv: string[]): Promise<{ code: number }> {
   const cli = parseReplayArgs(rest);
   const r = crashes(cli.capture, cli.config, points);
   if (own.json) {
-    process.stdout.write(`${JSON.stringify(r)}\n`);
+    process.stdout.write(jsonLine(r));
     return { code: 0 };
   }
   const c = cli.config;

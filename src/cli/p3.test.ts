@@ -14,21 +14,22 @@ describe('lockstep sweep, repro and replay --plot', () => {
     const s = JSON.parse(r.stdout);
     // packetbeat5's analyzer slows with what the stores hold: drops are not proven monotone, a grid then bisection
     expect(s.method).toBe('grid');
-    expect(Object.keys(s.minQueueSizeNoDrops)).toEqual(['0', '60000000000']);
-    const min = s.minQueueSizeNoDrops['0'];
-    expect(s.minQueueSizeNoDrops['60000000000']).toBe(min);
+    expect(s.schemaVersion).toBe(1);
+    expect(s.minQueueSizeNoDrops.map((m: { waitstopNs: number }) => m.waitstopNs)).toEqual([0, 60e9]);
+    const min = s.minQueueSizeNoDrops[0].queueSize;
+    expect(s.minQueueSizeNoDrops[1].queueSize).toBe(min);
     for (const p of s.points) {
-      expect(Object.keys(p)).toEqual(['queueSize', 'waitstop', 'seed', 'published', 'dropped_queue_full', 'lost_at_shutdown', 'published_events', 'published_not_written']);
+      expect(Object.keys(p)).toEqual(['queueSize', 'waitstopNs', 'seed', 'published', 'droppedQueueFull', 'lostAtShutdown', 'publishedEvents', 'publishedNotWritten']);
       // what packetbeat counts is what it wrote, plus what it counted and lost at exit
-      expect(p.published_events).toBe(p.published + p.published_not_written);
+      expect(p.publishedEvents).toBe(p.published + p.publishedNotWritten);
     }
     // the verdict holds at the boundary, and at every size replayed above it
-    const at = s.points.filter((p: { waitstop: number }) => p.waitstop === 0);
-    expect(at.find((p: { queueSize: number }) => p.queueSize === min).dropped_queue_full).toBe(0);
-    expect(at.find((p: { queueSize: number }) => p.queueSize === min - 1).dropped_queue_full).toBeGreaterThan(0);
-    expect(at.filter((p: { queueSize: number }) => p.queueSize > min).every((p: { dropped_queue_full: number }) => p.dropped_queue_full === 0)).toBe(true);
+    const at = s.points.filter((p: { waitstopNs: number }) => p.waitstopNs === 0);
+    expect(at.find((p: { queueSize: number }) => p.queueSize === min).droppedQueueFull).toBe(0);
+    expect(at.find((p: { queueSize: number }) => p.queueSize === min - 1).droppedQueueFull).toBeGreaterThan(0);
+    expect(at.filter((p: { queueSize: number }) => p.queueSize > min).every((p: { droppedQueueFull: number }) => p.droppedQueueFull === 0)).toBe(true);
     expect(at.length).toBeLessThanOrEqual(16 + 18);
-    expect(s.minWaitstopNoLoss).toBeGreaterThan(0);
+    expect(s.minWaitstopNoLossNs).toBeGreaterThan(0);
     expect(readFileSync(svg, 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<\/svg>\n$/);
     const text = lockstep('sweep', '--scenario', 'issue-3404', '--queue-size', '1..200000');
     expect(text.stdout).toContain(`smallest queue_size without queue-full drops: ${min}`);
@@ -55,7 +56,7 @@ describe('lockstep sweep, repro and replay --plot', () => {
     expect(new Set(s.sim).size).toBe(1);
     expect(s.sim[0]).toBeGreaterThanOrEqual(13_859);
     expect(s.sim[0]).toBeLessThanOrEqual(15_006);
-    expect(s.lost.dropped_queue_full + s.lost.lost_at_shutdown + s.sim[0]).toBe(s.transactions);
+    expect(s.lost.droppedQueueFull + s.lost.lostAtShutdown + s.sim[0]).toBe(s.transactions);
     expect(s.fixes.lossless.published).toBe(s.transactions);
     expect(s.fixes.blockDrain.published).toBe(s.transactions);
   });

@@ -25,7 +25,7 @@ import { totalNonZero } from './analyze.js';
 import { onePositional, parseWith } from './args.js';
 import { gate, lossLimit, lostBy } from './gate.js';
 import { svgChart, terminalChart } from './chart.js';
-import { UsageError } from './errors.js';
+import { jsonLine, UsageError } from './errors.js';
 import { optionsUsage, OUTPUTS, REPLAY_OPTIONS, SOURCES, translatePacketbeatArgs, type FlagValues } from './options.js';
 import type { Command } from './command.js';
 
@@ -150,7 +150,7 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
   const command = replayCommand(cli.capture, cli.config);
   if (cli.checkDeterminism) {
     const report = checkDeterminism(cli.capture, cli.config);
-    if (cli.json) process.stdout.write(`${JSON.stringify({ ...report, replay: command })}\n`);
+    if (cli.json) process.stdout.write(jsonLine({ ...report, replay: command }));
     else if (report.divergence === null) process.stdout.write(`deterministic: two runs took the same ${report.steps} steps, hash for hash\n`);
     else {
       const d = report.divergence;
@@ -190,7 +190,7 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
     if (cli.svg) writeFileSync(cli.svg, svgChart(series, o));
     if (cli.plot && !cli.json) (cli.output.kind === 'stdout' ? process.stderr : process.stdout).write(terminalChart(series.map((x) => ({ ...x, points: depth.points(summary.simTimeNs, 64) })), o));
   }
-  if (cli.json) process.stdout.write(`${JSON.stringify({ ...summary, interrupted, replay: command })}\n`);
+  if (cli.json) process.stdout.write(jsonLine({ ...summary, interrupted, replay: command }));
   // with the events on stdout (`--output stdout | jq`), the summary goes to stderr
   else (cli.output.kind === 'stdout' ? process.stderr : process.stdout).write(formatReplaySummary(summary, command, interrupted));
   for (const w of summary.warnings) process.stderr.write(`lockstep: warning: ${w}\n`);

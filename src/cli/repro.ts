@@ -1,4 +1,5 @@
 import { runLive } from '../live/live.js';
+import { jsonLine } from './errors.js';
 import { parseWhole, resolveConfig } from '../profiles/index.js';
 import { replay as replayOnce, type ReplaySummary } from '../pipeline/replay.js';
 import { drainWaitstopNs, sweep, withQueueSize } from '../pipeline/sweep.js';
@@ -41,7 +42,7 @@ export interface ReproResult {
   /** Published counts of simulated runs without jitter: all equal. */
   sim: number[];
   /** Where the run without jitter lost its events: the channel (uncounted), and at exit (counted as published, never written, or not). */
-  lost: { dropped_queue_full: number; lost_at_shutdown: number; in_queue: number; in_pipeline: number; in_flight: number; published_not_written: number };
+  lost: { droppedQueueFull: number; lostAtShutdown: number; inQueue: number; inPipeline: number; inFlight: number; publishedNotWritten: number };
   fixes: {
     minQueueSizeNoDrops: number | null;
     minWaitstopNoLossNs: number | null;
@@ -64,7 +65,7 @@ export async function runRepro(argv: string[]): Promise<{ code: number }> {
   const runs = values.runs !== undefined ? parseWhole('--runs', values.runs, 1, 100) : 3;
   const seeds = values.seeds !== undefined ? parseWhole('--seeds', values.seeds, 1, 1000) : 5;
   const { error, ...result } = await repro(capture, { ports, runs, seeds, say: values.json ? undefined : (line) => process.stdout.write(`${line}\n`) });
-  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (values.json) process.stdout.write(jsonLine(result));
   if (error) {
     // every run stopped at the same fault: what came before it is reported above
     process.stderr.write(`lockstep: ${error}\n`);
@@ -141,12 +142,12 @@ export async function repro(capture: string, opts: ReproOptions = {}): Promise<R
   const by = summary!.lostAtShutdownBy;
   const notWritten = summary!.counters['publisher.published_not_written'];
   const lost = {
-    dropped_queue_full: f.dropped_queue_full,
-    lost_at_shutdown: f.lost_at_shutdown,
-    in_queue: by.queue,
-    in_pipeline: by.pipeline,
-    in_flight: by.in_flight,
-    published_not_written: notWritten,
+    droppedQueueFull: f.dropped_queue_full,
+    lostAtShutdown: f.lost_at_shutdown,
+    inQueue: by.queue,
+    inPipeline: by.pipeline,
+    inFlight: by.in_flight,
+    publishedNotWritten: notWritten,
   };
   const pc = summary!.counters;
   say(paint.bold('4. Where the lost events went (the ledger of run 3)'));
@@ -162,9 +163,9 @@ export async function repro(capture: string, opts: ReproOptions = {}): Promise<R
 
   say(paint.bold('5. Settings that lose nothing'));
   const sw = sweep({ capture, base, queueMin: 1, queueMax: 200_000, waitstops: [0], seeds: [0] });
-  const minQ = sw.minQueueSizeNoDrops['0'] ?? null;
+  const minQ = sw.minQueueSizeNoDrops[0]!.queueSize ?? null;
   // packetbeat 5's -waitstop is whole seconds (an int flag): the shortest it accepts that covers the drain
-  const need = sw.minWaitstopNoLoss ?? 0;
+  const need = sw.minWaitstopNoLossNs ?? 0;
   const lossless = { ...withQueueSize(base, sw.minWaitstopAtQueueSize), waitstopNs: Math.ceil(need / 1e9) * 1e9 };
   const losslessRun = replayOnce(capture, lossless);
   // packetbeat 6+ reading a file blocks instead of dropping; its shutdown_timeout must outlast the drain
@@ -204,7 +205,7 @@ export async function repro(capture: string, opts: ReproOptions = {}): Promise<R
     lost,
     fixes: {
       minQueueSizeNoDrops: minQ,
-      minWaitstopNoLossNs: sw.minWaitstopNoLoss,
+      minWaitstopNoLossNs: sw.minWaitstopNoLossNs,
       atQueueSize: sw.minWaitstopAtQueueSize,
       lossless: { replay: replayCommand(capture, lossless), published: losslessRun.fates.published },
       anyMachine: { queueSize: total, waitstopNs: anyMachine.waitstopNs, replay: replayCommand(capture, anyMachine), published: anyMachineRun.fates.published },

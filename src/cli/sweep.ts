@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { ConfigError, parseDuration, parseWhole } from '../profiles/index.js';
 import { sweep, withQueueSize, type SweepResult } from '../pipeline/sweep.js';
 import { svgChart, terminalChart, type Series } from './chart.js';
-import { UsageError } from './errors.js';
+import { jsonLine, UsageError } from './errors.js';
 import { EXIT } from './exit.js';
 import { CONFIG_FLAGS, replayCommand, type Flag } from '../pipeline/replay-line.js';
 import { optionsUsage, SOURCES, splitOwnFlags } from './options.js';
@@ -57,12 +57,12 @@ export function sweepChart(result: SweepResult, waitstops: number[], capture: st
   const series: Series[] = [];
   for (const seed of seeds) {
     const pts = new Map<number, number>();
-    for (const p of result.points) if (p.seed === seed) pts.set(p.queueSize, p.dropped_queue_full);
+    for (const p of result.points) if (p.seed === seed) pts.set(p.queueSize, p.droppedQueueFull);
     series.push({ name: `dropped_queue_full${seeds.length > 1 ? ` seed ${seed}` : ''}`, points: [...pts] });
   }
   if (seeds.length === 1) {
     for (const w of waitstops) {
-      const pts = result.points.filter((p) => p.waitstop === w).map((p): [number, number] => [p.queueSize, p.lost_at_shutdown]);
+      const pts = result.points.filter((p) => p.waitstopNs === w).map((p): [number, number] => [p.queueSize, p.lostAtShutdown]);
       if (pts.some(([, y]) => y > 0)) series.push({ name: `lost_at_shutdown, waitstop ${secs(w)}`, points: pts });
     }
   }
@@ -100,29 +100,29 @@ export async function runSweep(argv: string[]): Promise<{ code: number }> {
   const gated = (): { code: number } => {
     const f = fault();
     if (f.code !== 0 || cli.maxLoss === null) return f;
-    const lost = result.points.map((p) => ({ p, lost: p.dropped_queue_full + p.lost_at_shutdown }));
+    const lost = result.points.map((p) => ({ p, lost: p.droppedQueueFull + p.lostAtShutdown }));
     const best = lost.reduce((a, b) => (b.lost < a.lost ? b : a), lost[0]!);
     if (best.lost <= cli.maxLoss) return f;
     process.stderr.write(
-      `lockstep: no setting in the sweep loses at most ${cli.maxLoss}: the least lost is ${best.lost} (queue_size ${best.p.queueSize}, waitstop ${secs(best.p.waitstop)}, seed ${best.p.seed})\n`,
+      `lockstep: no setting in the sweep loses at most ${cli.maxLoss}: the least lost is ${best.lost} (queue_size ${best.p.queueSize}, waitstop ${secs(best.p.waitstopNs)}, seed ${best.p.seed})\n`,
     );
     return { code: EXIT.lossOverLimit };
   };
   if (json) {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.stdout.write(jsonLine(result));
     return gated();
   }
   const lines: string[] = [];
   lines.push(`${paint.bold('sweep')} ${cli.capture}: queue_size ${queueMin}..${queueMax}, waitstop ${waitstops.map(secs).join(', ')}, seeds ${seedValues.join(', ')} — ${result.replays} replays (${result.method})`);
   lines.push(terminalChart(chart.series, chartOptions));
   for (const w of waitstops) {
-    const min = result.minQueueSizeNoDrops[String(w)];
+    const min = result.minQueueSizeNoDrops.find((m) => m.waitstopNs === w)!.queueSize;
     lines.push(`waitstop ${secs(w)}: ${min === null ? paint.red(`queue-full drops even at queue_size ${queueMax}`) : `smallest queue_size without queue-full drops: ${paint.green(String(min))}`}`);
   }
-  if (result.minWaitstopNoLoss !== null) {
+  if (result.minWaitstopNoLossNs !== null) {
     const at = result.minWaitstopAtQueueSize;
-    lines.push(`at queue_size ${at}, the smallest waitstop that loses nothing at shutdown: ${paint.green(secs(result.minWaitstopNoLoss))}`);
-    const c = { ...withQueueSize(cli.config, at), waitstopNs: result.minWaitstopNoLoss, seed: seedValues[0]! };
+    lines.push(`at queue_size ${at}, the smallest waitstop that loses nothing at shutdown: ${paint.green(secs(result.minWaitstopNoLossNs))}`);
+    const c = { ...withQueueSize(cli.config, at), waitstopNs: result.minWaitstopNoLossNs, seed: seedValues[0]! };
     lines.push(`replay it: ${paint.cyan(replayCommand(cli.capture, c))}`);
   }
   if (svg) lines.push(`chart written to ${svg}`);

@@ -24,19 +24,19 @@ describe('sweep', () => {
   it('finds the smallest drop-free queue_size by bisection, in at most 25 replays for 1..200,000', () => {
     const r = sweep({ capture, base, queueMin: 1, queueMax: 200_000, waitstops: [0], seeds: [0] });
     expect(r.method).toBe('bisection');
-    const min = r.minQueueSizeNoDrops['0']!;
+    const min = r.minQueueSizeNoDrops[0]!.queueSize!;
     expect(min).toBeGreaterThan(1);
     // exact: one below it drops, it does not
     expect(replay(capture, withQueueSize(base, min)).fates.dropped_queue_full).toBe(0);
     expect(replay(capture, withQueueSize(base, min - 1)).fates.dropped_queue_full).toBeGreaterThan(0);
-    const bisectionReplays = r.points.filter((p) => p.waitstop === 0).length;
+    const bisectionReplays = r.points.filter((p) => p.waitstopNs === 0).length;
     expect(bisectionReplays).toBeLessThanOrEqual(25);
   });
 
   it('measures the shortest waitstop that loses nothing at that queue size', () => {
     const r = sweep({ capture, base, queueMin: 1, queueMax: 200_000, waitstops: [0], seeds: [0] });
     const at = r.minWaitstopAtQueueSize;
-    const w = r.minWaitstopNoLoss!;
+    const w = r.minWaitstopNoLossNs!;
     expect(w).toBeGreaterThan(0);
     const c = withQueueSize(base, at);
     expect(replay(capture, { ...c, waitstopNs: w }).fates.lost_at_shutdown).toBe(0);
@@ -49,14 +49,14 @@ describe('sweep', () => {
     const r = sweep({ capture, base: eventBound, queueMin: 1, queueMax: 2000, waitstops: [0], seeds: [1, 2], gridPoints: 8 });
     expect(r.method).toBe('grid');
     // walked from the top down, stopping at the first size that drops, then bisected up to the grid point above (≤ 11 steps for 1..2000 in 8 points)
-    expect(r.points.filter((p) => p.waitstop === 0).length).toBeLessThanOrEqual(2 * (8 + 11));
+    expect(r.points.filter((p) => p.waitstopNs === 0).length).toBeLessThanOrEqual(2 * (8 + 11));
     const perSeed = [1, 2].map((seed) => {
-      const pts = r.points.filter((p) => p.seed === seed && p.waitstop === 0).sort((a, b) => a.queueSize - b.queueSize);
+      const pts = r.points.filter((p) => p.seed === seed && p.waitstopNs === 0).sort((a, b) => a.queueSize - b.queueSize);
       let min: number | null = null;
-      for (let i = pts.length - 1; i >= 0 && pts[i]!.dropped_queue_full === 0; i--) min = pts[i]!.queueSize;
+      for (let i = pts.length - 1; i >= 0 && pts[i]!.droppedQueueFull === 0; i--) min = pts[i]!.queueSize;
       return min;
     });
-    expect(r.minQueueSizeNoDrops['0']).toBe(Math.max(...(perSeed as number[])));
+    expect(r.minQueueSizeNoDrops[0]!.queueSize).toBe(Math.max(...(perSeed as number[])));
   });
 
   it('with the slowdown by what the stores hold (packetbeat5 by default): a grid, then bisection between its last dropping point and the first drop-free one', () => {
@@ -64,12 +64,12 @@ describe('sweep', () => {
     expect(dropsMonotone(held)).toBe(false);
     const r = sweep({ capture, base: held, queueMin: 1, queueMax: 200_000, waitstops: [0], seeds: [0], gridPoints: 16 });
     expect(r.method).toBe('grid');
-    const min = r.minQueueSizeNoDrops['0']!;
+    const min = r.minQueueSizeNoDrops[0]!.queueSize!;
     expect(replay(capture, withQueueSize(held, min)).fates.dropped_queue_full).toBe(0);
     expect(replay(capture, withQueueSize(held, min - 1)).fates.dropped_queue_full).toBeGreaterThan(0);
     // every grid point above it was replayed and drops nothing
     const above = logGrid(1, 200_000, 16).filter((q) => q > min);
-    for (const q of above) expect(r.points.find((p) => p.queueSize === q)?.dropped_queue_full).toBe(0);
+    for (const q of above) expect(r.points.find((p) => p.queueSize === q)?.droppedQueueFull).toBe(0);
   });
 
   it('log grids include both ends and grow geometrically', () => {

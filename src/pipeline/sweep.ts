@@ -4,28 +4,28 @@ import { FIELDS, validateConfig } from '../profiles/index.js';
 
 export interface SweepPoint {
   queueSize: number;
-  /** ns */
-  waitstop: number;
+  waitstopNs: number;
   seed: number;
   /** Events written. */
   published: number;
-  dropped_queue_full: number;
-  lost_at_shutdown: number;
+  /** The fates' counts (keys in camelCase, as every key of lockstep's JSON). */
+  droppedQueueFull: number;
+  lostAtShutdown: number;
   /** What packetbeat's closing line says: libbeat.publisher.published_events. */
-  published_events: number;
+  publishedEvents: number;
   /** Counted in published_events and lost at shutdown, never written. */
-  published_not_written: number;
+  publishedNotWritten: number;
 }
 
 export interface SweepResult {
   /** `bisection` where queue-full drops are monotone in queue_size (drop policy, costs drawn per slot); `grid` elsewhere. */
   method: 'bisection' | 'grid';
   points: SweepPoint[];
-  /** Per waitstop (ns, as a string key): the smallest queue_size without queue-full drops for every seed, null if none in range. */
-  minQueueSizeNoDrops: Record<string, number | null>;
-  /** The smallest waitstop (ns) that loses nothing at shutdown at that queue size, for every seed; 0 with `drain`. */
-  minWaitstopNoLoss: number | null;
-  /** Queue size at which minWaitstopNoLoss was measured. */
+  /** Per waitstop, in the order given: the smallest queue_size without queue-full drops for every seed, null if none in range. */
+  minQueueSizeNoDrops: { waitstopNs: number; queueSize: number | null }[];
+  /** The smallest waitstop that loses nothing at shutdown at that queue size, for every seed; 0 with `drain`. */
+  minWaitstopNoLossNs: number | null;
+  /** Queue size at which minWaitstopNoLossNs was measured. */
   minWaitstopAtQueueSize: number;
   replays: number;
   /** A fault in the capture (every replay stopped there; the figures cover what came before it). */
@@ -93,25 +93,25 @@ export function sweep(o: SweepOptions): SweepResult {
       replays++;
       o.onReplay?.(replays);
       p = {
-        queueSize, waitstop, seed, published: s.fates.published, dropped_queue_full: s.fates.dropped_queue_full, lost_at_shutdown: s.fates.lost_at_shutdown,
-        published_events: s.counters['libbeat.publisher.published_events'], published_not_written: s.counters['publisher.published_not_written'],
+        queueSize, waitstopNs: waitstop, seed, published: s.fates.published, droppedQueueFull: s.fates.dropped_queue_full, lostAtShutdown: s.fates.lost_at_shutdown,
+        publishedEvents: s.counters['libbeat.publisher.published_events'], publishedNotWritten: s.counters['publisher.published_not_written'],
       };
       cache.set(key, p);
     }
     return p;
   };
   const monotone = dropsMonotone(o.base);
-  const minQueueSizeNoDrops: Record<string, number | null> = {};
+  const minQueueSizeNoDrops: SweepResult['minQueueSizeNoDrops'] = [];
   for (const w of o.waitstops) {
     let worst: number | null = o.queueMin;
     for (const seed of o.seeds) {
       const min = monotone ? bisect(o, w, seed, run) : gridMin(o, w, seed, run);
       worst = worst === null || min === null ? null : Math.max(worst, min);
     }
-    minQueueSizeNoDrops[String(w)] = worst;
+    minQueueSizeNoDrops.push({ waitstopNs: w, queueSize: worst });
   }
   // the waitstop that loses nothing at shutdown, measured once per seed from a draining run
-  const first = minQueueSizeNoDrops[String(o.waitstops[0])] ?? null;
+  const first = minQueueSizeNoDrops[0]!.queueSize;
   const at = first ?? o.queueMax;
   let minWaitstop: number | null = 0;
   if (o.base.shutdown === 'abort') {
@@ -124,9 +124,9 @@ export function sweep(o: SweepOptions): SweepResult {
     // and a replay at that waitstop shows it
     for (const seed of o.seeds) run(at, minWaitstop, seed);
   }
-  const points = [...cache.values()].sort((a, b) => a.waitstop - b.waitstop || a.seed - b.seed || a.queueSize - b.queueSize);
+  const points = [...cache.values()].sort((a, b) => a.waitstopNs - b.waitstopNs || a.seed - b.seed || a.queueSize - b.queueSize);
   return {
-    method: monotone ? 'bisection' : 'grid', points, minQueueSizeNoDrops, minWaitstopNoLoss: minWaitstop,
+    method: monotone ? 'bisection' : 'grid', points, minQueueSizeNoDrops, minWaitstopNoLossNs: minWaitstop,
     minWaitstopAtQueueSize: at, replays, captureError,
   };
 }
@@ -148,13 +148,13 @@ type Run = (queueSize: number, waitstop: number, seed: number) => SweepPoint;
 
 /** Smallest queue size in range with no queue-full drops, by bisection: drops never grow with the queue. */
 function bisect(o: SweepOptions, w: number, seed: number, run: Run): number | null {
-  if (run(o.queueMax, w, seed).dropped_queue_full > 0) return null;
-  if (run(o.queueMin, w, seed).dropped_queue_full === 0) return o.queueMin;
+  if (run(o.queueMax, w, seed).droppedQueueFull > 0) return null;
+  if (run(o.queueMin, w, seed).droppedQueueFull === 0) return o.queueMin;
   let lo = o.queueMin; // drops
   let hi = o.queueMax; // no drops
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    if (run(mid, w, seed).dropped_queue_full === 0) hi = mid;
+    if (run(mid, w, seed).droppedQueueFull === 0) hi = mid;
     else lo = mid;
   }
   return hi;
@@ -171,7 +171,7 @@ function gridMin(o: SweepOptions, w: number, seed: number, run: Run): number | n
   let min: number | null = null;
   let i = grid.length - 1;
   for (; i >= 0; i--) {
-    if (run(grid[i]!, w, seed).dropped_queue_full > 0) break;
+    if (run(grid[i]!, w, seed).droppedQueueFull > 0) break;
     min = grid[i]!;
   }
   if (min === null || i < 0) return min;
@@ -179,7 +179,7 @@ function gridMin(o: SweepOptions, w: number, seed: number, run: Run): number | n
   let hi = min; // no drops
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    if (run(mid, w, seed).dropped_queue_full === 0) hi = mid;
+    if (run(mid, w, seed).droppedQueueFull === 0) hi = mid;
     else lo = mid;
   }
   return hi;
