@@ -35,7 +35,7 @@ export const OUTPUTS = [
   { name: 'stats', value: 'FILE', help: "Logstash's _node/stats/pipelines" },
   { name: 'json', help: 'the summary as one JSON object on stdout' },
   { name: 'check-determinism', help: 'run twice, hash every step, report the first divergence' },
-  { name: 'plot', help: "the publisher queue's depth over simulated time, in the terminal" },
+  { name: 'plot', help: "each queue's depth over simulated time, in the terminal, with the end of the capture and the shutdown marked" },
   { name: 'svg', value: 'FILE', help: 'the same chart as an SVG file' },
 ] as const satisfies readonly Flag[];
 

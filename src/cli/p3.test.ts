@@ -42,7 +42,12 @@ describe('lockstep sweep, repro and replay --plot', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('queue depth over simulated time');
     expect(r.stdout).toMatch(/^1k │/m);
-    expect(readFileSync(svg, 'utf8')).toContain('publisher queue (queue_size 1000)');
+    // every queue, each a trace; the capture's end and the shutdown marked
+    const doc = readFileSync(svg, 'utf8');
+    expect(['queue (capacity 1,000)', 'pipeline (capacity 1,000)', 'capture read (0.87)', 'shutdown (abort): nothing left to lose (1.17)'].filter((t) => !doc.includes(t))).toEqual([]);
+    expect(r.stdout).toContain('8,885 events dropped while a queue was full');
+    const pb8 = lockstep('replay', '--scenario', 'issue-3404', '--profile', 'packetbeat8', '--plot');
+    expect(pb8.stdout).toContain('shutdown (abort): 2698 lost at once (1098 in queue, 1600 in flight) (1.828)');
   });
 
   it('repro --json: live counts, seeds, simulated runs that never vary, fixes that lose nothing', () => {
@@ -75,5 +80,21 @@ describe('lockstep sweep, repro and replay --plot', () => {
     expect(JSON.parse(sweep.stdout).captureError).toBe(fault.slice('lockstep: '.length, -1));
     const repro = lockstep('repro', bad, '--runs', '1', '--seeds', '1', '--json');
     expect([repro.code, repro.stderr]).toEqual([2, fault]);
+  });
+});
+
+describe('charts draw only what was measured', () => {
+  it('sweep: a series per waitstop, zeros too; drops up to the top of the range say so and offer no false fix', () => {
+    const r = lockstep('sweep', '--scenario', 'issue-3404', '--queue-size', '1..200000', '--waitstop', '0,1s,5s');
+    for (const name of ['dropped when full', 'lost at shutdown, waitstop 0s', 'lost at shutdown, waitstop 1s: none', 'lost at shutdown, waitstop 5s: none']) {
+      expect(r.stdout).toContain(`${name} (a mark per replay)`);
+    }
+    const low = lockstep('sweep', '--scenario', 'issue-3404', '--queue-size', '1..10', '--json');
+    const s = JSON.parse(low.stdout);
+    // the top of the range drops: the bottom is replayed too, so the chart spans the range
+    expect([...new Set(s.points.map((p: { queueSize: number }) => p.queueSize))].sort((a, b) => (a as number) - (b as number))).toEqual([1, 10]);
+    const text = lockstep('sweep', '--scenario', 'issue-3404', '--queue-size', '1..10');
+    expect(text.stdout).toContain('no queue_size in 1..10 without queue-full drops — try up to 23498 (a queue of every transaction cannot fill)');
+    expect(text.stdout).not.toContain('replay it:');
   });
 });

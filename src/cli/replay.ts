@@ -24,7 +24,7 @@ import { paint, table } from '../style.js';
 import { totalNonZero } from './analyze.js';
 import { onePositional, parseWith } from './args.js';
 import { gate, lossLimit, lostBy } from './gate.js';
-import { svgChart, terminalChart } from './chart.js';
+import { svgChart, terminalChart, type ChartOptions, type Marker, type Series } from './chart.js';
 import { jsonLine, UsageError } from './errors.js';
 import { optionsUsage, OUTPUTS, REPLAY_OPTIONS, SOURCES, translatePacketbeatArgs, type FlagValues } from './options.js';
 import type { Command } from './command.js';
@@ -166,8 +166,9 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
   };
   process.on('SIGINT', onSigint);
   const r = new Replay(cli.capture, cli.config, { output: cli.output, ledger: cli.ledger });
-  const depth = cli.plot || cli.svg ? new DepthTrace() : null;
-  if (depth) r.queue.onDepth = (now, d) => depth.add(now, d);
+  // every store's depth, when a chart is asked for
+  const depth = cli.plot || cli.svg ? new Map([...r.stores.keys()].map((name) => [name, new DepthTrace()])) : null;
+  if (depth) for (const [name, store] of r.stores) store.onDepth = (now, d) => depth.get(name)!.add(now, d);
   const tty = process.stderr.isTTY === true;
   const size = tty ? statSync(cli.capture).size : 0;
   try {
@@ -185,10 +186,9 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
   const summary = interrupted ? r.finishInterrupted() : r.finish();
   if (cli.stats) writeFileSync(cli.stats, `${JSON.stringify(nodeStats(summary), null, 2)}\n`);
   if (depth) {
-    const series = [{ name: `publisher queue (queue_size ${cli.config.queueSize})`, points: depth.points(summary.simTimeNs, 240) }];
-    const o = { title: `queue depth over simulated time — ${cli.capture}`, xLabel: 'simulated time, s', yLabel: 'events queued' };
-    if (cli.svg) writeFileSync(cli.svg, svgChart(series, o));
-    if (cli.plot && !cli.json) (cli.output.kind === 'stdout' ? process.stderr : process.stdout).write(terminalChart(series.map((x) => ({ ...x, points: depth.points(summary.simTimeNs, 64) })), o));
+    const chart = depthChart(r, summary, cli.capture, depth);
+    if (cli.svg) writeFileSync(cli.svg, svgChart(chart.series(240), chart.options));
+    if (cli.plot && !cli.json) (cli.output.kind === 'stdout' ? process.stderr : process.stdout).write(terminalChart(chart.series(64), chart.options));
   }
   if (cli.json) process.stdout.write(jsonLine({ ...summary, interrupted, replay: command }));
   // with the events on stdout (`--output stdout | jq`), the summary goes to stderr
@@ -202,6 +202,42 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
   const verdict = gate(cli.maxLoss, [{ name: '', ...lostBy(summary.fates) }]);
   process.stderr.write(verdict.message);
   return { code: verdict.code };
+}
+
+/**
+ * Each queue's depth over simulated time, up to the shutdown: an abort
+ * empties the queue at once, which a trace would draw as a drain, so the
+ * trace stops there and a marker says what the abort lost. Markers at the end
+ * of the capture and at the shutdown; a note for the drops.
+ */
+function depthChart(r: Replay, s: ReplaySummary, capture: string, traces: Map<string, DepthTrace>): { series: (buckets: number) => Series[]; options: ChartOptions } {
+  const t = r.topology;
+  const shutdownNs = s.sourceEndNs + t.shutdown.graceNs + t.shutdown.afterNs;
+  const aborts = t.shutdown.stops.length > 0 && shutdownNs <= s.simTimeNs;
+  const endNs = aborts ? shutdownNs : s.simTimeNs;
+  const lost = s.fates.lost_at_shutdown;
+  const markers: Marker[] = [{ x: s.sourceEndNs / 1e9, label: 'capture read' }];
+  if (aborts) {
+    const where = Object.entries(s.lostAtShutdownBy).filter(([, n]) => n > 0).map(([w, n]) => `${n} ${w === 'in_flight' ? 'in flight' : `in ${w}`}`).join(', ');
+    markers.push({ x: shutdownNs / 1e9, label: lost > 0 ? `shutdown (abort): ${lost} lost at once (${where})` : 'shutdown (abort): nothing left to lose' });
+  }
+  else markers.push({ x: s.simTimeNs / 1e9, label: 'the last event out (a draining shutdown)' });
+  const dropped = s.fates.dropped_queue_full;
+  return {
+    series: (buckets) =>
+      t.queues.map((q) => ({
+        name: `${q.name} (${q.persisted ? 'persisted' : `capacity ${q.capacity.toLocaleString('en-US')}`})`,
+        points: traces.get(q.name)!.points(endNs, buckets),
+        style: 'line' as const,
+      })),
+    options: {
+      title: `queue depth over simulated time — ${capture}`,
+      xLabel: 'simulated time, s',
+      yLabel: 'events queued',
+      markers,
+      notes: dropped > 0 ? [`${dropped.toLocaleString('en-US')} events dropped while a queue was full`] : [],
+    },
+  };
 }
 
 export function formatReplaySummary(s: ReplaySummary, command: string, interrupted = false): string {

@@ -51,19 +51,24 @@ function secs(ns: number): string {
   return `${+(ns / 1e9).toFixed(6)}s`;
 }
 
-/** Queue-full drops per seed (they do not depend on the waitstop), and shutdown losses per waitstop. */
+/**
+ * Queue-full drops per seed (they do not depend on the waitstop), and
+ * shutdown losses per waitstop and seed: one series each, every one drawn
+ * (a series of zeros says "none lost"), a mark per replay made.
+ */
 export function sweepChart(result: SweepResult, waitstops: number[], capture: string): { series: Series[]; title: string } {
   const seeds = [...new Set(result.points.map((p) => p.seed))];
+  const bySeed = (seed: number) => (seeds.length > 1 ? `, seed ${seed}` : '');
   const series: Series[] = [];
   for (const seed of seeds) {
     const pts = new Map<number, number>();
     for (const p of result.points) if (p.seed === seed) pts.set(p.queueSize, p.droppedQueueFull);
-    series.push({ name: `dropped_queue_full${seeds.length > 1 ? ` seed ${seed}` : ''}`, points: [...pts] });
+    series.push({ name: `dropped when full${bySeed(seed)}`, points: [...pts] });
   }
-  if (seeds.length === 1) {
-    for (const w of waitstops) {
-      const pts = result.points.filter((p) => p.waitstopNs === w).map((p): [number, number] => [p.queueSize, p.lostAtShutdown]);
-      if (pts.some(([, y]) => y > 0)) series.push({ name: `lost_at_shutdown, waitstop ${secs(w)}`, points: pts });
+  for (const w of waitstops) {
+    for (const seed of seeds) {
+      const pts = result.points.filter((p) => p.waitstopNs === w && p.seed === seed).map((p): [number, number] => [p.queueSize, p.lostAtShutdown]);
+      if (pts.length > 0) series.push({ name: `lost at shutdown, waitstop ${secs(w)}${bySeed(seed)}${pts.every(([, y]) => y === 0) ? ': none' : ''}`, points: pts });
     }
   }
   return { series, title: `events lost vs queue_size — ${capture}` };
@@ -89,7 +94,7 @@ export async function runSweep(argv: string[]): Promise<{ code: number }> {
   });
   if (tty) process.stderr.write('\r\u001b[K');
   const chart = sweepChart(result, waitstops, cli.capture);
-  const chartOptions = { title: chart.title, xLabel: 'queue_size', yLabel: 'events lost', logX: true };
+  const chartOptions = { title: chart.title, xLabel: 'queue_size', yLabel: 'events lost', logX: true, notes: ['nothing is drawn between marks: only the queue sizes replayed were measured'] };
   if (svg) writeFileSync(svg, svgChart(chart.series, chartOptions));
   const fault = (): { code: number } => {
     if (result.captureError === null) return { code: 0 };
@@ -115,11 +120,20 @@ export async function runSweep(argv: string[]): Promise<{ code: number }> {
   const lines: string[] = [];
   lines.push(`${paint.bold('sweep')} ${cli.capture}: queue_size ${queueMin}..${queueMax}, waitstop ${waitstops.map(secs).join(', ')}, seeds ${seedValues.join(', ')} — ${result.replays} replays (${result.method})`);
   lines.push(terminalChart(chart.series, chartOptions));
+  // a queue that holds every transaction of the capture cannot fill: the size to try when none in the range is enough
+  const transactions = Math.max(...result.points.map((p) => p.published + p.droppedQueueFull + p.lostAtShutdown));
+  const none = result.minQueueSizeNoDrops.some((m) => m.queueSize === null);
   for (const w of waitstops) {
     const min = result.minQueueSizeNoDrops.find((m) => m.waitstopNs === w)!.queueSize;
-    lines.push(`waitstop ${secs(w)}: ${min === null ? paint.red(`queue-full drops even at queue_size ${queueMax}`) : `smallest queue_size without queue-full drops: ${paint.green(String(min))}`}`);
+    lines.push(
+      `waitstop ${secs(w)}: ${
+        min === null
+          ? paint.red(`no queue_size in ${queueMin}..${queueMax} without queue-full drops — try up to ${Math.max(queueMax + 1, transactions)} (a queue of every transaction cannot fill)`)
+          : `smallest queue_size without queue-full drops: ${paint.green(String(min))}`
+      }`,
+    );
   }
-  if (result.minWaitstopNoLossNs !== null) {
+  if (result.minWaitstopNoLossNs !== null && !none) {
     const at = result.minWaitstopAtQueueSize;
     lines.push(`at queue_size ${at}, the smallest waitstop that loses nothing at shutdown: ${paint.green(secs(result.minWaitstopNoLossNs))}`);
     const c = { ...withQueueSize(cli.config, at), waitstopNs: result.minWaitstopNoLossNs, seed: seedValues[0]! };

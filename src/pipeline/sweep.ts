@@ -148,7 +148,11 @@ type Run = (queueSize: number, waitstop: number, seed: number) => SweepPoint;
 
 /** Smallest queue size in range with no queue-full drops, by bisection: drops never grow with the queue. */
 function bisect(o: SweepOptions, w: number, seed: number, run: Run): number | null {
-  if (run(o.queueMax, w, seed).droppedQueueFull > 0) return null;
+  if (run(o.queueMax, w, seed).droppedQueueFull > 0) {
+    // none in range: the bottom too, so what was found spans the range (and its chart more than one point)
+    run(o.queueMin, w, seed);
+    return null;
+  }
   if (run(o.queueMin, w, seed).droppedQueueFull === 0) return o.queueMin;
   let lo = o.queueMin; // drops
   let hi = o.queueMax; // no drops
@@ -174,6 +178,8 @@ function gridMin(o: SweepOptions, w: number, seed: number, run: Run): number | n
     if (run(grid[i]!, w, seed).droppedQueueFull > 0) break;
     min = grid[i]!;
   }
+  // none in range: the bottom too, as bisect does
+  if (min === null) run(o.queueMin, w, seed);
   if (min === null || i < 0) return min;
   let lo = grid[i]!; // drops
   let hi = min; // no drops
