@@ -173,7 +173,7 @@ function capture(name, genArgs, port) {
 
 const captures = [capture('issue-3404', ['--preset', 'issue-3404'], 7101)];
 if (!quick) captures.push(capture('300k', ['--transactions', '300000', '--connections', '64', '--seed', '7'], 6379));
-// the sweep's --scenario capture, .lockstep/issue-3404.pcap: generated before timing if missing (one untimed run)
+// the sweep's --scenario capture, in the cache (~/.cache/lockstep): generated before timing if missing (one untimed run)
 run(lockstep('analyze', '--scenario', 'issue-3404', '--json'));
 
 // ---------------------------------------------------------------- timings

@@ -3,14 +3,14 @@ import type { TcpMode } from '../tcp/stream.js';
 import { parsePorts } from '../profiles/index.js';
 import { choiceOption, onePositional, parseWith } from './args.js';
 import { jsonLine, UsageError } from './errors.js';
-import { scenario } from '../gen/scenarios.js';
+import { scenario, captureName } from '../gen/scenarios.js';
 import { paint, table } from '../style.js';
 import type { Command } from './command.js';
 
 export const ANALYZE_USAGE = `lockstep analyze CAPTURE|--scenario issue-3404 [--ports 6379,7101] [--tcp reassemble|packetbeat] [--as lossless|packetbeat5] [--events FILE] [--json]
 
 The lossless ground truth: every Redis transaction in CAPTURE, no queue in the way.
-  --scenario NAME  the bundled scenario (generated into .lockstep/ on first use; its ports)
+  --scenario NAME  the bundled scenario (generated on first use into the cache, ~/.cache/lockstep; its ports)
   --ports LIST   Redis server ports (default 6379)
   --tcp MODE     reassemble (default: reorder, trim, gaps only for holes never filled)
                  or packetbeat (packetbeat 5.x tcp.go: no reordering)
@@ -75,7 +75,7 @@ export function totalNonZero(counters: object): string {
 export function formatAnalyzeSummary(s: AnalyzeSummary): string {
   const lines: string[] = [];
   const secs = (s.durationNs / 1e9).toFixed(3);
-  lines.push(`${paint.bold(s.file)}  ${s.format}, ${s.packets} packets, ${s.bytes} bytes, ${secs} s from ${s.firstPacket ?? '-'}`);
+  lines.push(`${paint.bold(captureName(s.file))}  ${s.format}, ${s.packets} packets, ${s.bytes} bytes, ${secs} s from ${s.firstPacket ?? '-'}`);
   lines.push(`${paint.bold(String(s.transactions))} transactions`);
   const methods = Object.entries(s.byMethod).sort(([, a], [, b]) => b - a);
   if (methods.length > 0) lines.push(table(methods.map(([m, n]) => [`  ${m}`, n]), ['l', 'r']));

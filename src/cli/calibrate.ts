@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { captureName } from '../gen/scenarios.js';
 import { calibrate, type Calibration } from '../pipeline/calibrate.js';
 import { CONFIG_FLAGS, replayCommand, type Flag } from '../pipeline/replay-line.js';
 import { ConfigError, parseDuration, parseWhole } from '../profiles/index.js';
@@ -64,7 +65,7 @@ const pct = (x: number | null) => (x === null ? '-' : `${x >= 0 ? '+' : ''}${x.t
 
 export function formatCalibration(capture: string, c: Calibration): string {
   const lines = [
-    `${paint.bold('calibrate')} ${capture}: ${c.observed.runs} observed runs, median published ${c.observed.median}` +
+    `${paint.bold('calibrate')} ${captureName(capture)}: ${c.observed.runs} observed runs, median published ${c.observed.median}` +
       (c.observed.cvPct === null ? '' : `, spread (CV) ${c.observed.cvPct.toFixed(1)} %`) +
       (c.observed.uptimeMedianNs === null ? '' : `, median uptime ${(c.observed.uptimeMedianNs / 1e9).toFixed(3)} s`),
     `analyzer × ${c.analyzerScale.toFixed(4)}, publisher and output × ${c.publishScale.toFixed(4)}, jitter ${c.config.jitter} (${c.replays} replays)`,

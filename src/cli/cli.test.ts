@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withBadCaplen } from '../../test/support/capture.js';
@@ -212,5 +212,23 @@ describe('the ledger joins its events', () => {
     expect(published).toHaveLength(15);
     expect(published).toEqual(lines(events).map(key).sort());
     expect(lines(ledger).every((l) => typeof l['@timestamp'] === 'string' && typeof l.method === 'string' && typeof l.resource === 'string')).toBe(true);
+  });
+});
+
+describe('the bundled scenario lives in a cache, not the current directory', () => {
+  it('--scenario writes its capture under $XDG_CACHE_HOME/lockstep, and a replay line names it --scenario, which replays it', () => {
+    const cache = join(dir, 'cache');
+    const work = join(dir, 'work');
+    mkdirSync(work, { recursive: true });
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [join(process.cwd(), BIN), ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', XDG_CACHE_HOME: cache } });
+    const r = run('replay', '--scenario', 'issue-3404');
+    expect(r.status).toBe(0);
+    expect(readdirSync(work)).toEqual([]);
+    expect(readdirSync(join(cache, 'lockstep')).sort()).toEqual(['issue-3404.pcap', 'issue-3404.pcap.manifest.json']);
+    expect(r.stdout).toMatch(/^issue-3404 \(bundled scenario\) {2}72257 packets → 23498 transactions/);
+    const line = /^replay this run exactly: lockstep replay (--scenario issue-3404 .*)$/m.exec(r.stdout)![1]!;
+    const again = run('replay', ...line.split(' '));
+    expect(again.stdout).toBe(r.stdout);
   });
 });

@@ -1,4 +1,4 @@
-import { scenario } from '../gen/scenarios.js';
+import { scenario, captureName } from '../gen/scenarios.js';
 import { replay, type ReplaySummary } from '../pipeline/replay.js';
 import { parseArgsOptions, replayCommand, type Flag } from '../pipeline/replay-line.js';
 import { ConfigError, parseDuration, parsePorts, PROFILES, resolveConfig, type ConfigPatch, type ProfileName } from '../profiles/index.js';
@@ -103,7 +103,7 @@ export function formatCompare(capture: string, rows: CompareRow[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ').trimEnd();
   return [
-    `${paint.bold('compare')} ${capture}: each shipper with its defaults (its own analyzer: packetbeat 5's finds what packetbeat 5 finds)`,
+    `${paint.bold('compare')} ${captureName(capture)}: each shipper with its defaults (its own analyzer: packetbeat 5's finds what packetbeat 5 finds)`,
     paint.dim(line(header)),
     ...cells.map(line),
     '',

@@ -1,4 +1,5 @@
 import { replay, type ReplaySummary } from '../pipeline/replay.js';
+import { captureName } from '../gen/scenarios.js';
 import { jsonLine } from './errors.js';
 import { CONFIG_FLAGS, replayCommand, type Flag } from '../pipeline/replay-line.js';
 import { parseWhole, type PipelineConfig } from '../profiles/index.js';
@@ -76,7 +77,7 @@ export async function runCrashes(argv: string[]): Promise<{ code: number }> {
   const rows: (string | number)[][] = [['crash at', 'published', 'lost in crash', 'written twice', 'lost at shutdown', 'dropped (queue full)']];
   for (const p of r.points) rows.push([`${(p.crashAtNs / 1e9).toFixed(3)} s`, f(p.published), f(p.lostInCrash), f(p.duplicated), f(p.lostAtShutdown), f(p.droppedQueueFull)]);
   const lines = [
-    `${paint.bold('crashes')} ${cli.capture}: ${c.profile}${c.profile === 'logstash' ? ` (queue.type ${c.queueType})` : ''}, ${points} crashes over its ${(r.runNs / 1e9).toFixed(3)} s run`,
+    `${paint.bold('crashes')} ${captureName(cli.capture)}: ${c.profile}${c.profile === 'logstash' ? ` (queue.type ${c.queueType})` : ''}, ${points} crashes over its ${(r.runNs / 1e9).toFixed(3)} s run`,
     table(rows, ['r', 'r', 'r', 'r', 'r', 'r']),
     r.worstLost === null ? paint.green('no crash lost an event') : `most lost: ${paint.red(f(r.worstLost.lostInCrash))} — ${paint.cyan(r.worstLost.replay)}`,
     r.worstDuplicated === null ? 'no crash wrote an event twice' : `most written twice: ${paint.yellow(f(r.worstDuplicated.duplicated))} — ${paint.cyan(r.worstDuplicated.replay)}`,

@@ -17,7 +17,7 @@ export type FlagValues<F extends readonly Flag[]> = {
 /** Where the capture and the settings come from; the flags of single settings override these. */
 export const SOURCES = [
   { name: 'capture', value: 'FILE', packetbeat: '-I', help: 'the capture (or give it first, without a flag)' },
-  { name: 'scenario', value: 'NAME', help: 'a bundled scenario (issue-3404): generated into .lockstep/ on first use, with its ports' },
+  { name: 'scenario', value: 'NAME', help: 'a bundled scenario (issue-3404): generated on first use into the cache ($XDG_CACHE_HOME/lockstep or ~/.cache/lockstep), with its ports' },
   {
     name: 'config',
     value: 'FILE',

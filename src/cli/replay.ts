@@ -1,6 +1,6 @@
 import { STARTUP_NS } from '../profiles/packetbeat5.js';
 import { statSync, writeFileSync } from 'node:fs';
-import { scenario } from '../gen/scenarios.js';
+import { scenario, captureName } from '../gen/scenarios.js';
 import { profileOf } from '../profiles/index.js';
 import {
   ConfigError,
@@ -231,7 +231,7 @@ function depthChart(r: Replay, s: ReplaySummary, capture: string, traces: Map<st
         style: 'line' as const,
       })),
     options: {
-      title: `queue depth over simulated time — ${capture}`,
+      title: `queue depth over simulated time — ${captureName(capture)}`,
       xLabel: 'simulated time, s',
       yLabel: 'events queued',
       markers,
@@ -245,7 +245,7 @@ export function formatReplaySummary(s: ReplaySummary, command: string, interrupt
   const lines: string[] = [];
   const cfg = s.config;
   lines.push(
-    `${paint.bold(s.file)}  ${s.packets} packets → ${paint.bold(String(s.transactions))} transactions` +
+    `${paint.bold(captureName(s.file))}  ${s.packets} packets → ${paint.bold(String(s.transactions))} transactions` +
       `  (${cfg.profile}: queue ${cfg.queueSize} ${cfg.policy}, ${cfg.workers} worker${cfg.workers > 1 ? 's' : ''}, ` +
       `waitstop ${cfg.waitstopNs / 1e9}s then ${cfg.shutdown}, ${cfg.pacing}${cfg.jitter > 0 ? `, jitter ${cfg.jitter} seed ${cfg.seed}` : ''})`,
   );

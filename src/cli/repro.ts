@@ -6,7 +6,7 @@ import { drainWaitstopNs, sweep, withQueueSize } from '../pipeline/sweep.js';
 import { parseWith } from './args.js';
 import { configFlagsPatch, parseArgsOptions, replayCommand, type Flag } from '../pipeline/replay-line.js';
 import { configFlag, optionsUsage, type FlagValues } from './options.js';
-import { scenario } from '../gen/scenarios.js';
+import { scenario, captureName } from '../gen/scenarios.js';
 import { paint } from '../style.js';
 import type { Command } from './command.js';
 
@@ -100,7 +100,7 @@ export async function repro(capture: string, opts: ReproOptions = {}): Promise<R
   const say = (line = '') => opts.say?.(line);
   const base = resolveConfig('packetbeat5', [{ ports }]);
 
-  say(paint.bold(`elastic/beats#3404, reproduced on ${capture}`));
+  say(paint.bold(`elastic/beats#3404, reproduced on ${captureName(capture)}`));
   say(`packetbeat 5.x, -t, queue_size ${base.queueSize}, -waitstop 0. The report's three runs published 13,859, 14,619 and 15,006 events.`);
   say();
   say(paint.bold('1. Live: the analyzer, the channel, the publisher, the pipeline queue and the output on real threads and the real clock'));
@@ -112,7 +112,16 @@ export async function repro(capture: string, opts: ReproOptions = {}): Promise<R
     live.push(r.published);
     say(`   run ${i + 1}: wrote ${r.published} of ${r.transactions}, published_events=${r.publishedEvents} (dropped when the channel was full: ${r.droppedQueueFull}; at exit, still in the channel: ${r.lostInChannel}, counted but unwritten: ${r.publishedNotWritten})`);
   }
-  say(`   ${new Set(live).size > 1 ? paint.yellow('Every run differs') : 'These runs happened to agree'}, and none of them can be replayed: the loss depends on how the threads were scheduled.`);
+  const distinct = new Set(live).size;
+  const verdict =
+    live.length === 1
+      ? 'One run cannot show runs differing (give --runs 3)'
+      : distinct === live.length
+        ? paint.yellow('Every run differs')
+        : distinct > 1
+          ? paint.yellow(`${distinct} different counts in ${live.length} runs`)
+          : `These ${live.length} runs happened to agree`;
+  say(`   ${verdict}, and none of them can be replayed: the loss depends on how the threads were scheduled.`);
   say();
 
   say(paint.bold('2. Seeded: each seed is one possible real run, and it replays exactly'));

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { captureName } from '../gen/scenarios.js';
 import { ConfigError, parseDuration, parseWhole } from '../profiles/index.js';
 import { sweep, withQueueSize, type SweepResult } from '../pipeline/sweep.js';
 import { svgChart, terminalChart, type Series } from './chart.js';
@@ -71,7 +72,7 @@ export function sweepChart(result: SweepResult, waitstops: number[], capture: st
       if (pts.length > 0) series.push({ name: `lost at shutdown, waitstop ${secs(w)}${bySeed(seed)}${pts.every(([, y]) => y === 0) ? ': none' : ''}`, points: pts });
     }
   }
-  return { series, title: `events lost vs queue_size — ${capture}` };
+  return { series, title: `events lost vs queue_size — ${captureName(capture)}` };
 }
 
 export async function runSweep(argv: string[]): Promise<{ code: number }> {
@@ -118,7 +119,7 @@ export async function runSweep(argv: string[]): Promise<{ code: number }> {
     return gated();
   }
   const lines: string[] = [];
-  lines.push(`${paint.bold('sweep')} ${cli.capture}: queue_size ${queueMin}..${queueMax}, waitstop ${waitstops.map(secs).join(', ')}, seeds ${seedValues.join(', ')} — ${result.replays} replays (${result.method})`);
+  lines.push(`${paint.bold('sweep')} ${captureName(cli.capture)}: queue_size ${queueMin}..${queueMax}, waitstop ${waitstops.map(secs).join(', ')}, seeds ${seedValues.join(', ')} — ${result.replays} replays (${result.method})`);
   lines.push(terminalChart(chart.series, chartOptions));
   // a queue that holds every transaction of the capture cannot fill: the size to try when none in the range is enough
   const transactions = Math.max(...result.points.map((p) => p.published + p.droppedQueueFull + p.lostAtShutdown));

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { analyze } from '../analyze.js';
 import { GEN_DEFAULTS, generateRedisCapture, type GenOptions } from '../gen/redis.js';
-import { scenario, SCENARIO_DIR } from '../gen/scenarios.js';
+import { scenario } from '../gen/scenarios.js';
 import { parsePorts, resolveConfig } from '../profiles/index.js';
 import { replay } from '../pipeline/replay.js';
 import { replayCommand } from '../pipeline/replay-line.js';
@@ -14,8 +14,8 @@ import { isObject, type GoldenCase } from './case.js';
 /** How many event lines are kept verbatim; the rest is covered by the sha256. */
 export const HEAD_LINES = 200;
 
-/** Captures of `gen` cases are made here (never committed). */
-const GEN_DIR = join(SCENARIO_DIR, 'golden');
+/** Captures of `gen` cases are made here, where the cases run (never committed). */
+const GEN_DIR = join('.lockstep', 'golden');
 
 /** What a case produces, in the form it is stored. */
 export interface CaseOutput {
@@ -69,7 +69,8 @@ export function resolveCapture(c: GoldenCase): ResolvedCapture {
   const spec = c.capture;
   if ('scenario' in spec) {
     const s = scenario(spec.scenario);
-    return { path: s.capture, shown: s.capture, ports: s.ports, about: { scenario: spec.scenario } };
+    // shown by name, as lockstep takes it back: the cache's path is the machine's
+    return { path: s.capture, shown: `--scenario ${spec.scenario}`, ports: s.ports, about: { scenario: spec.scenario } };
   }
   if ('gen' in spec) {
     const path = generated(c.name, spec.gen);
@@ -108,7 +109,7 @@ export function runCase(c: GoldenCase): CaseOutput {
     lines = published;
     const f = s.fates;
     headline = `published ${f.published}, dropped ${f.dropped_queue_full}, lost ${f.lost_at_shutdown}`;
-    summary = { replay: replayCommand(cap.shown, config), summary: s };
+    summary = { replay: replayCommand(cap.path, config), summary: s };
   } else {
     const tcp = c.run.analyze.tcp;
     lines = [];

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, parseBytes, parseDuration, parseNumber, resolveConfig, type ConfigPatch, type PipelineConfig } from '../profiles/index.js';
 import { parseLogstashVersion, versionBefore } from '../profiles/logstash.js';
 import { COST_FIELDS, COST_STAGES, FIELDS } from '../profiles/index.js';
+import { scenarioOf } from '../gen/scenarios.js';
 
 /** A command-line option: its name, the syntax of its value, and what it does. */
 export interface Flag {
@@ -175,7 +176,9 @@ function shellWord(word: string): string {
 /** The command line that replays this run exactly: every setting spelled out. */
 export function replayCommand(capture: string, c: PipelineConfig): string {
   const defaults = resolveConfig(c.profile, []);
-  const args = ['lockstep', 'replay', capture];
+  // a bundled scenario by its name: its capture's path in the cache is this machine's
+  const scenario = scenarioOf(capture);
+  const args = ['lockstep', 'replay', ...(scenario === null ? [capture] : ['--scenario', scenario])];
   for (const flag of CONFIG_FLAGS) for (const value of flag.write(c, defaults)) args.push(`--${flag.name}`, value);
   return args.map(shellWord).join(' ');
 }
