@@ -29,6 +29,8 @@ describe('a project of its own: npm pack, two golden cases, npx vitest', () => {
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'shipper-config', private: true, type: 'module' }));
     const install = inProject('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(dir, tarball), `vitest@${vitestVersion}`]);
     expect(install.code, install.out).toBe(0);
+    // the package carries its licence and the vitest helper
+    expect(['LICENSE', 'README.md'].filter((f) => !readdirSync(join(project, 'node_modules', 'lockstep')).includes(f))).toEqual([]);
     const lockstep = (...args: string[]) => inProject('npx', ['lockstep', ...args]);
     expect(lockstep('gen', 'redis', '--transactions', '40', '--connections', '3', '--seed', '5', '--out', 'captures/peak.pcap').code).toBe(0);
     const made = [

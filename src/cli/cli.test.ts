@@ -232,3 +232,21 @@ describe('the bundled scenario lives in a cache, not the current directory', () 
     expect(again.stdout).toBe(r.stdout);
   });
 });
+
+describe('a config file says which shipper it is', () => {
+  it('the profile a file gave, and why, on stderr; --profile overrides it; --json documents start with schemaVersion', () => {
+    const yml = join(dir, 'pb.yml');
+    writeFileSync(yml, 'queue.mem:\n  events: 64\npacketbeat.protocols.redis.ports: [6379]\n');
+    const r = lockstep('replay', capture, '-c', yml);
+    expect(r.stderr).toBe(`lockstep: ${yml}: profile packetbeat8 (queue.mem.events is Beats 6+'s; --profile packetbeat6 or packetbeat7 for releases before 8.13)\n`);
+    expect(r.stdout).toMatch(/\(packetbeat8: queue 64 block/);
+    const ls = join(dir, 'logstash.yml');
+    writeFileSync(ls, 'pipeline.workers: 3\npipeline.id: main\npipeline.unsafe_shutdown: false\n');
+    const l = lockstep('replay', capture, '-c', ls);
+    expect(l.stderr).toBe(`lockstep: warning: ${ls}: not modelled, ignored: pipeline.id, pipeline.unsafe_shutdown\nlockstep: ${ls}: profile logstash (its keys are Logstash's)\n`);
+    expect(lockstep('replay', capture, '-c', yml, '--profile', 'packetbeat6').stderr).toBe('');
+    for (const args of [['replay', capture, '--json'], ['analyze', capture, '--json'], ['compare', capture, '--profiles', 'vector', '--json']]) {
+      expect(Object.keys(JSON.parse(lockstep(...args).stdout))[0]).toBe('schemaVersion');
+    }
+  });
+});

@@ -19,8 +19,10 @@ describe('configuration', () => {
     expect(map.profile).toBe('packetbeat5');
     const c = resolveConfig('packetbeat5', map.patches);
     expect([c.queueSize, c.pipelineQueueSize, c.ports]).toEqual([250, 250, [7101, 7102]]);
-    const list = readConfigFile(file('b.yml', 'packetbeat.protocols:\n- type: redis\n  ports: [7101]\n- type: http\n  ports: [80]\n'));
-    expect(resolveConfig('packetbeat5', list.patches).ports).toEqual([7101]);
+    const list = readConfigFile(file('b.yml', 'packetbeat.protocols:\n- type: redis\n  ports: [7101]\n  send_request: true\n  enabled: true\n- type: http\n  ports: [80]\n'));
+    expect([resolveConfig('packetbeat5', list.patches).ports, resolveConfig('packetbeat5', list.patches).sendRequest]).toEqual([[7101], true]);
+    // the list form's other keys are named as the map form names them, and listed when not modelled
+    expect(list.ignored).toEqual(['packetbeat.protocols.redis.enabled', 'packetbeat.protocols.http.ports']);
   });
 
   it("reads packetbeat.yml's redis transaction_timeout, send_request, send_response and the shipper's name", () => {

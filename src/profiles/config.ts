@@ -76,12 +76,14 @@ export function readConfigFile(path: string): { profile: ProfileName | null; rea
     }
   }
   const flat = flatten(doc ?? {});
-  // packetbeat 5.x also accepts `packetbeat.protocols: [{type: redis, ports: [...]}]`
+  // packetbeat also accepts `packetbeat.protocols: [{type: redis, ports: [...], send_request: true}, …]`: each
+  // entry's keys as the map form names them (another protocol's are then listed as not modelled)
   const list = flat['packetbeat.protocols'];
   if (Array.isArray(list)) {
     delete flat['packetbeat.protocols'];
-    for (const p of list as { type?: unknown; ports?: unknown }[]) {
-      if (p?.type === 'redis' && p.ports !== undefined) flat['packetbeat.protocols.redis.ports'] = p.ports;
+    for (const p of list as Record<string, unknown>[]) {
+      const type = typeof p?.type === 'string' ? p.type : 'unnamed';
+      for (const [k, v] of Object.entries(p ?? {})) if (k !== 'type') flat[`packetbeat.protocols.${type}.${k}`] = v;
     }
   }
   const patches: ConfigPatch[] = [];
