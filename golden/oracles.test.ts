@@ -14,6 +14,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
 import { GOLDEN_DIR, ROOT } from '../src/golden/case.js';
+import { scenarioOf } from '../src/gen/scenarios.js';
 import { replay } from '../src/pipeline/replay.js';
 import { lockstep } from '../test/support/cli.js';
 import { resolveConfig } from '../src/profiles/index.js';
@@ -50,7 +51,9 @@ describe('the packetbeat 5 analyzer oracle on the golden captures', () => {
     it.skipIf(ORACLES_DIR === null)(`${name}: the oracle prints what is committed`, () => {
       const capture = oracleCapture(name);
       const out = runAnalyzerOracle(capture.path, capture.ports);
-      const shown = relative(ROOT, capture.path);
+      // the bundled scenario by its name (its capture is in this machine's cache), a committed capture by its path
+      const scenarioName = scenarioOf(capture.path);
+      const shown = scenarioName === null ? relative(ROOT, capture.path) : `${scenarioName}.pcap (lockstep's bundled scenario)`;
       const now = {
         command: `pb5-analyzer -ports ${capture.ports.join(',')} ${shown}`,
         counters: out.counters,
