@@ -103,6 +103,17 @@ describe('TCP, reassemble mode', () => {
     expect(counters['tcp.dropped_because_of_gaps']).toBe(1);
   });
 
+  it('a FIN held behind a hole, then more held than the limit: the hole is given up, the FIN ends the stream, what lies beyond it is dropped (no hang)', () => {
+    // shared/repro-inputs/hang-reassemble-held-fin.pcap: held segments past the FIN kept the limit exceeded for ever
+    const { rec, counters } = run(
+      'reassemble',
+      [segment(true, 1, 'aa'), segment(true, 5, 'bb', TCP_FIN | TCP_ACK), segment(true, 8, 'cc'), segment(true, 10, 'dd'), segment(true, 12, 'ee')],
+      { maxBufferedBytes: 5 },
+    );
+    expect(rec.events).toEqual(['data 0 aa', 'gap 0 2', 'data 0 bb', 'fin 0', 'close 1 end_of_capture']);
+    expect([counters['tcp.dropped_because_of_gaps'], counters['tcp.gap_bytes'], counters['tcp.retransmitted_bytes']]).toEqual([1, 2, 4]);
+  });
+
   it('closes a connection after both FINs, and a RST closes it at once', () => {
     const fin = run('reassemble', [
       segment(true, 1, 'x'),

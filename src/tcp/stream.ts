@@ -115,6 +115,10 @@ export class Stream {
     if (this.finished) return;
     this.finished = true;
     this.seq = seqAdd(this.seq, 1);
+    // nothing follows a FIN: what is still held beyond it is never delivered (nor waited for)
+    for (const p of this.pending) this.counters['tcp.retransmitted_bytes'] += p.data.length;
+    this.pending.length = 0;
+    this.pendingBytes = 0;
     this.analyzer.onFin(this.conn, this.dir, tsNs);
   }
 
