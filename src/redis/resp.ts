@@ -720,9 +720,11 @@ interface Rendered {
 
 /** The CR ending the line at `p`. Messages are whole when rendered; the bound only keeps a bug from looping for ever. */
 export function lineEnd(b: Buffer, p: number): number {
+  // the line ends at its CRLF, as the parser reads it (it scans to the LF and checks the CR before it):
+  // a bare CR inside a line is the line's (stopping at the first CR desynchronised the walk from the parse)
   const end = b.length;
-  while (p < end && b[p] !== CR) p++;
-  return p;
+  while (p < end && b[p] !== LF) p++;
+  return p < end ? p - 1 : end;
 }
 
 /** The common replies (simple, error, integer, bulk), rendered without the general walk; null for the rest. */
@@ -810,8 +812,15 @@ export function inlineArgs(b: Buffer, from: number, to: number): string[] {
   return words;
 }
 
-/** Renders the value at `p` as packetbeat does. Attributes before a value are skipped. */
-function render(b: Buffer, p: number): Rendered {
+/**
+ * Renders the value at `p` as packetbeat does. Attributes before a value are
+ * skipped. `depth` bounds the walk as the parser bounds nesting
+ * ({@link DEFAULT_RESP_LIMITS}.maxDepth): a message the parser took never
+ * goes deeper, and anything that would renders as nothing instead of
+ * exhausting the stack.
+ */
+function render(b: Buffer, p: number, depth = 0): Rendered {
+  if (depth > DEFAULT_RESP_LIMITS.maxDepth) return { text: '', parts: null, next: b.length };
   const t = b[p]!;
   const eol = lineEnd(b, p + 1);
   const after = eol + 2;
@@ -844,11 +853,11 @@ function render(b: Buffer, p: number): Rendered {
       const parts: string[] = [];
       let q = after;
       for (let i = 0; i < count && q < b.length; i++) {
-        const r = render(b, q);
+        const r = render(b, q, depth + 1);
         parts.push(r.text);
         q = r.next;
       }
-      if (t === TYPE_ATTRIBUTE) return render(b, q);
+      if (t === TYPE_ATTRIBUTE) return render(b, q, depth + 1);
       if (t === TYPE_MAP) {
         const pairs: string[] = [];
         for (let i = 0; i < parts.length; i += 2) pairs.push(`${parts[i]}: ${parts[i + 1]}`);

@@ -1,0 +1,44 @@
+/**
+ * Issue 18's reproducers (copied from shared/repro-inputs/): each once
+ * crashed, hung or misled lockstep, and must not again.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { analyze } from '../src/analyze.js';
+import { formatEvent } from '../src/feed.js';
+import { lockstep, scratchDir } from './support/cli.js';
+
+const DIR = 'test/repro-inputs';
+const dir = scratchDir('lockstep-repro-');
+
+describe("issue 18's reproducers", () => {
+  it('stack-overflow-render-bare-cr: a request of nested arrays behind bare CRs renders without exhausting the stack', () => {
+    const r = lockstep('analyze', join(DIR, 'stack-overflow-render-bare-cr.pcap'), '--events', join(dir, 'e.ndjson'));
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(/^1 transactions$/m);
+  });
+
+  it('render-desync-bare-cr: a bare CR belongs to its line, as the parser reads it: the event says the words the request has', () => {
+    const events: string[] = [];
+    const s = analyze(join(DIR, 'render-desync-bare-cr.pcap'), { onTransaction: (tx, base) => events.push(formatEvent(tx, base)) });
+    expect(s.transactions).toBe(1);
+    const e = JSON.parse(events[0]!) as { method: string; query: string; resource: string };
+    // the request's first bulk string holds bare CRs ("a\rX*1\rX*1…"); its second is "b"
+    expect([e.method.startsWith('A\rX*1\rX*1'), e.query.startsWith('a\rX*1\rX*1'), e.query.endsWith(' b'), e.resource]).toEqual([true, true, true, 'b']);
+    expect(e.query).not.toContain('[');
+  });
+
+  it('hang-reassemble-held-fin: a FIN held behind a hole with more held than the limit ends, in reassemble mode', () => {
+    // gzipped here (1.1 MB unpacked, mostly the payload of segments past the FIN)
+    const out = join(dir, 'held-fin.pcap');
+    writeFileSync(out, gunzipSync(readFileSync(join(DIR, 'hang-reassemble-held-fin.pcap.gz'))));
+    const r = spawnSync(process.execPath, ['dist/cli/main.js', 'analyze', out, '--json'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect([s.packets, s.counters['tcp.dropped_because_of_gaps'], s.counters['tcp.out_of_order_segments']]).toEqual([21, 1, 18]);
+    expect(readFileSync(out).length).toBe(1106495);
+  });
+});
