@@ -3,7 +3,7 @@
  * crashed, hung or misled lockstep, and must not again.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -40,5 +40,24 @@ describe("issue 18's reproducers", () => {
     const s = JSON.parse(r.stdout);
     expect([s.packets, s.counters['tcp.dropped_because_of_gaps'], s.counters['tcp.out_of_order_segments']]).toEqual([21, 1, 18]);
     expect(readFileSync(out).length).toBe(1106495);
+  });
+
+  it('invalid-date-if_tsoffset, timestamp-cache-poisoned: a timestamp no date can hold is a one-line capture error at its record, exit 2, no temporary file', () => {
+    for (const [file, record, offset, sec] of [
+      ['invalid-date-if_tsoffset.pcapng', 3, 64, '4611686019909793000'],
+      ['timestamp-cache-poisoned.pcapng', 6, 396, '18446744073709'],
+    ] as const) {
+      const out = join(dir, `${file}.ndjson`);
+      for (const args of [['analyze', join(DIR, file)], ['replay', join(DIR, file), '--shutdown', 'drain', '--out', out]]) {
+        const r = lockstep(...args);
+        const lines = r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('lockstep: warning:'));
+        const path = join(DIR, file).replace(/\./g, '\\.');
+        expect([r.code, lines.length]).toEqual([2, 1]);
+        expect(lines[0]).toMatch(new RegExp(`^lockstep: ${path}: record ${record} at byte offset ${offset}: timestamp ${sec} s \\(with the interface's if_tsoffset \\d+ s\\) is outside the dates an event can carry`));
+      }
+      // what came before the fault is kept, whole, under its name; nothing temporary is left
+      expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+      expect(readFileSync(out, 'utf8')).toBe('');
+    }
   });
 });

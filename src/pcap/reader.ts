@@ -412,6 +412,10 @@ export class CaptureReader {
     r.index = this.packets + 1;
     r.fileOffset = offset;
     setTimestamp(r, iface, hi, lo);
+    // a date holds ±8.64e15 ms around 1970 (ECMA-262 TimeClip): a packet outside it has no time an event can say
+    if (!(Math.abs(r.tsSec) < MAX_TIMESTAMP_SEC)) {
+      this.fault(block, offset, `timestamp ${r.tsSec} s (with the interface's if_tsoffset ${iface.offsetSec} s) is outside the dates an event can carry (±8.64e12 s around 1970)`);
+    }
     r.linkType = iface.linkType;
     r.interfaceId = id;
     r.offset = b + 28;
@@ -447,6 +451,8 @@ export class CaptureReader {
 }
 
 const TWO_POW_32 = 4294967296;
+/** The seconds a Date can hold either side of 1970, less a day for the times added to a packet's. */
+const MAX_TIMESTAMP_SEC = 8.64e12 - 86_400;
 
 /** Splits a 64-bit timestamp (hi, lo) in the interface's units into seconds and nanoseconds, without allocating. */
 function setTimestamp(r: PacketRecord, iface: Interface, hi: number, lo: number): void {
