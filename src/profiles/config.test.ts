@@ -85,6 +85,14 @@ describe('configuration', () => {
     expect(() => readConfigFile(file('h.yml', 'output.redis:\n  hosts: []\n'))).toThrow('Expected `output.redis.hosts` to be a list of one or more hosts, got `[]`');
   });
 
+  it('a file that is not a mapping, and a value of the wrong kind under a known key, are errors naming them (shared/repro-inputs/config-*.yml)', () => {
+    expect(() => readConfigFile(file('list.yml', '[1,2,3]\n'))).toThrow(`Expected \`-c\` to be a mapping of settings (key: value lines), got \`${join(dir, 'list.yml')}: a list\``);
+    expect(() => readConfigFile(file('map.yml', 'queue_size: {a: 1}\n'))).toThrow('Expected `queue_size` to be a whole number from 1 to 100000000, got `{"a":1}`');
+    expect(() => readConfigFile(file('bin.yml', 'queue_size: !!binary aGVsbG8=\n'))).toThrow(/^.*bin\.yml: Expected `queue_size` to be a whole number from 1 to 100000000, got `\{"type":"Buffer"/);
+    // an empty file is no settings
+    expect(readConfigFile(file('empty.yml', '')).patches).toEqual([]);
+  });
+
   it('names the key, what was expected and what was given', () => {
     expect(() => readConfigFile(file('bad.yml', 'queue_size: lots\n'))).toThrow(`${join(dir, 'bad.yml')}: Expected \`queue_size\` to be a whole number from 1 to 100000000, got \`lots\``);
     expect(() => settingPatch('packetbeat.protocols.redis.ports', '7101,x')).toThrow('Expected `packetbeat.protocols.redis.ports` to be a list of ports from 1 to 65535, such as 6379,7101, got `7101,x`');

@@ -22,9 +22,14 @@ const KEYS: Record<string, Setting> = Object.assign({}, ...PROFILE_LIST.map((p) 
 /** The keys a config file or `-E` may give, in the profiles' order. */
 export const SETTING_KEYS: readonly string[] = Object.keys(KEYS);
 
-/** Flattens nested YAML maps into dotted keys, as Beats and Logstash read them. */
+/**
+ * Flattens nested YAML maps into dotted keys, as Beats and Logstash read
+ * them. A key lockstep reads keeps its value whole, whatever it is (a map or
+ * binary under `queue_size` is that setting's error, not keys of its own).
+ */
 function flatten(obj: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
-  if (obj !== null && typeof obj === 'object' && !Array.isArray(obj)) {
+  const plainMap = obj !== null && typeof obj === 'object' && !Array.isArray(obj) && !ArrayBuffer.isView(obj);
+  if (plainMap && !(prefix in KEYS)) {
     for (const [k, v] of Object.entries(obj)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
   } else {
     out[prefix] = obj;
@@ -74,6 +79,10 @@ export function readConfigFile(path: string): { profile: ProfileName | null; rea
       const line = (e as { linePos?: { line: number }[] }).linePos?.[0]?.line;
       throw new ConfigError('-c', 'valid YAML', `${path}${line ? `:${line}` : ''}: ${(e as Error).message.split('\n')[0]}`);
     }
+  }
+  // a config file is a mapping of settings (an empty file is none)
+  if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
+    throw new ConfigError('-c', 'a mapping of settings (key: value lines)', `${path}: ${Array.isArray(doc) ? 'a list' : `a ${typeof doc}`}`);
   }
   const flat = flatten(doc ?? {});
   // packetbeat also accepts `packetbeat.protocols: [{type: redis, ports: [...], send_request: true}, …]`: each
