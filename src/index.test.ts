@@ -56,6 +56,9 @@ describe('the library takes the shipper’s keys, its files and units, and refus
       expect([config.profile, config.queueSize, config.batchSize, config.workers, config.flushMinEvents, ignored]).toEqual(['packetbeat8', 64, 16, 1, 8, ['logging.level']]);
       expect(() => replay(file, { queueSiz: 5 } as never)).toThrow(new ConfigError('queueSiz', "an option of lockstep's (did you mean queueSize?)", '5'));
       expect(() => replay(file, { waitstop: 'soon' })).toThrow(new ConfigError('waitstop', 'a duration such as 5, 5s, 500ms or 2m', 'soon'));
+      expect(() => generateRedisCapture({ transactions: 1e8 }, join(dir, 'huge.pcap'))).toThrow(
+        new ConfigError('transactions', 'a whole number from 0 to 1000000 (gen builds the capture in memory)', 1e8),
+      );
       // what the CLI's other commands do, as functions
       expect(checkDeterminism(file, config).divergence).toBe(null);
       expect(compare(file, [6379], ['logstash']).map((r) => [r.shipper, r.published])).toEqual([['logstash', 200], ['logstash-pq', 200]]);

@@ -82,6 +82,9 @@ describe('mistakes get one line and exit 2', () => {
     [['replay', 'x.pcap', '--queue-size=-1'], /^Expected `--queue-size` to be a whole number from 1 to 100000000, got `-1`\n$/],
     [['gen', 'redis', '--out', 'f.pcap', '--connections', '0'], /^Expected `--connections` to be a whole number from 1 to 60000, got `0`\n$/],
     [['gen', 'redis'], /^lockstep gen: `--out FILE` is required\n$/],
+    // gen builds the capture in memory: sizes it cannot hold are refused, not run out of memory
+    [['gen', 'redis', '--out', join(dir, 'huge.pcap'), '--transactions', '100000000'], /^Expected `--transactions` to be a whole number from 0 to 1000000, got `100000000`\n$/],
+    [['gen', 'redis', '--out', join(dir, 'huge.pcap'), '--packets', '1000000000'], /^Expected `--packets` to be a whole number from 1 to 4000000, got `1000000000`\n$/],
     [['gen', 'redis', '--out', join(dir, 'few.pcap'), '--connections', '9', '--packets', '10'], /^Expected `packets` to be at least \d+, what the connections and faults alone need, got `10`\n$/],
     [['frobnicate'], /^lockstep: unknown command `frobnicate`/],
     [['analyze', '/nonexistent/file.pcap'], /^\/nonexistent\/file.pcap: cannot open: no such file or directory\n$/],

@@ -1,14 +1,17 @@
-import { generateRedisCapture, GEN_DEFAULTS, PRESETS, type GenOptions } from '../gen/redis.js';
+import { generateRedisCapture, GEN_DEFAULTS, GEN_LIMITS, PRESETS, type GenOptions } from '../gen/redis.js';
 import { choiceOption, intOption, numberOption, onePositional, parseWith } from './args.js';
 import { expected, UsageError } from './errors.js';
 import { paint } from '../style.js';
 import type { Command } from './command.js';
 
+const MAX_TRANSACTIONS = GEN_LIMITS.transactions;
+const MAX_PACKETS = GEN_LIMITS.packets;
+
 export const GEN_USAGE = `lockstep gen redis --out FILE [--preset issue-3404] [options]
 
 Writes a deterministic synthetic Redis capture (same options, same bytes) and FILE.manifest.json.
-  --transactions N   request/response pairs (default ${GEN_DEFAULTS.transactions})
-  --packets N        size the workload and pad with ACKs to exactly N packets
+  --transactions N   request/response pairs (default ${GEN_DEFAULTS.transactions}; at most ${MAX_TRANSACTIONS.toLocaleString('en-US')})
+  --packets N        size the workload and pad with ACKs to exactly N packets (at most ${MAX_PACKETS.toLocaleString('en-US')})
   --connections C    client connections (default ${GEN_DEFAULTS.connections})
   --pipeline D       largest pipelined batch (default 1)
   --port P           Redis port (default 6379)
@@ -79,8 +82,9 @@ export function runGen(argv: string[]): { code: number } {
   const set = <K extends keyof GenOptions>(k: K, v: GenOptions[K] | undefined) => {
     if (v !== undefined) given[k] = v;
   };
-  set('transactions', intOption('transactions', values.transactions, 0, 100_000_000));
-  set('packets', intOption('packets', values.packets, 1, 1_000_000_000));
+  // gen builds a capture in memory: sizes beyond GEN_LIMITS are refused rather than run out of memory
+  set('transactions', intOption('transactions', values.transactions, 0, MAX_TRANSACTIONS));
+  set('packets', intOption('packets', values.packets, 1, MAX_PACKETS));
   set('connections', intOption('connections', values.connections, 1, 60_000));
   set('pipeline', intOption('pipeline', values.pipeline, 1, 10_000));
   set('port', intOption('port', values.port, 1, 65535));
