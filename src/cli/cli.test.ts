@@ -253,3 +253,35 @@ describe('a config file says which shipper it is', () => {
     }
   });
 });
+
+describe('interruption and output faults', () => {
+  it('SIGTERM mid-run: exit 130, both files whole (every line JSON) under their names, nothing temporary left', async () => {
+    const out = join(dir, 'term.events.ndjson');
+    const ledger = join(dir, 'term.ledger.ndjson');
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [BIN, 'replay', '--scenario', 'issue-3404', '--out', out, '--ledger', ledger], { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    // the run has begun once its temporary files exist
+    while (!readdirSync(dir).some((f) => f.startsWith('term.events.ndjson.') && f.endsWith('.tmp'))) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code).toBe(130);
+    expect(stdout).toContain('interrupted: the figures below are what had happened so far');
+    for (const f of [out, ledger]) {
+      const text = readFileSync(f, 'utf8');
+      expect(text === '' || text.endsWith('\n')).toBe(true);
+      for (const line of text.split('\n').filter(Boolean)) JSON.parse(line);
+    }
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a full disk (/dev/full) or a missing directory: one line naming the user path, exit 2, no file left under a temporary name', () => {
+    for (const args of [['--out', '/dev/full'], ['--ledger', '/dev/full'], ['--stats', '/dev/full'], ['--svg', '/dev/full'], ['--stats', join(dir, 'none', 's.json')]]) {
+      const r = lockstep('replay', capture, ...args);
+      const path = args[1]!;
+      expect([r.code, r.stderr]).toEqual([2, `lockstep: ${path}: ${path === '/dev/full' ? 'no space left on device' : 'no such file or directory'}\n`]);
+    }
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});

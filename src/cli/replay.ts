@@ -1,5 +1,6 @@
 import { STARTUP_NS } from '../profiles/packetbeat5.js';
-import { statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { writeWhole } from '../pipeline/ndjson.js';
 import { scenario, captureName } from '../gen/scenarios.js';
 import { profileOf } from '../profiles/index.js';
 import {
@@ -164,7 +165,9 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
   const onSigint = () => {
     interrupted = true;
   };
+  // Ctrl-C or a SIGTERM: the run stops at its next slice, and every file is written whole
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
   const r = new Replay(cli.capture, cli.config, { output: cli.output, ledger: cli.ledger });
   // every store's depth, when a chart is asked for
   const depth = cli.plot || cli.svg ? new Map([...r.stores.keys()].map((name) => [name, new DepthTrace()])) : null;
@@ -172,22 +175,24 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
   const tty = process.stderr.isTTY === true;
   const size = tty ? statSync(cli.capture).size : 0;
   try {
-    // slices, so Ctrl-C is heard and the progress bar moves; the simulation itself never looks at the clock
-    while (!r.run(200_000)) {
+    // slices of 20,000 steps (a few ms), so Ctrl-C and SIGTERM are heard at once and the progress bar moves;
+    // the simulation itself never looks at the clock
+    while (!r.run(20_000)) {
       if (tty) process.stderr.write(progressBar(Math.min(1, r.feed.bytes / Math.max(1, size))));
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (interrupted) break;
     }
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
     if (tty) process.stderr.write('\r\u001b[K');
   }
   // a LedgerImbalance goes up to main: one line, exit 3
   const summary = interrupted ? r.finishInterrupted() : r.finish();
-  if (cli.stats) writeFileSync(cli.stats, `${JSON.stringify(nodeStats(summary), null, 2)}\n`);
+  if (cli.stats) writeWhole(cli.stats, `${JSON.stringify(nodeStats(summary), null, 2)}\n`);
   if (depth) {
     const chart = depthChart(r, summary, cli.capture, depth);
-    if (cli.svg) writeFileSync(cli.svg, svgChart(chart.series(240), chart.options));
+    if (cli.svg) writeWhole(cli.svg, svgChart(chart.series(240), chart.options));
     if (cli.plot && !cli.json) (cli.output.kind === 'stdout' ? process.stderr : process.stdout).write(terminalChart(chart.series(64), chart.options));
   }
   if (cli.json) process.stdout.write(jsonLine({ ...summary, interrupted, replay: command }));

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeWhole } from '../pipeline/ndjson.js';
 import { captureName } from '../gen/scenarios.js';
 import { ConfigError, parseDuration, parseWhole } from '../profiles/index.js';
 import { sweep, withQueueSize, type SweepResult } from '../pipeline/sweep.js';
@@ -96,7 +96,7 @@ export async function runSweep(argv: string[]): Promise<{ code: number }> {
   if (tty) process.stderr.write('\r\u001b[K');
   const chart = sweepChart(result, waitstops, cli.capture);
   const chartOptions = { title: chart.title, xLabel: 'queue_size', yLabel: 'events lost', logX: true, notes: ['nothing is drawn between marks: only the queue sizes replayed were measured'] };
-  if (svg) writeFileSync(svg, svgChart(chart.series, chartOptions));
+  if (svg) writeWhole(svg, svgChart(chart.series, chartOptions));
   const fault = (): { code: number } => {
     if (result.captureError === null) return { code: 0 };
     process.stderr.write(`lockstep: ${result.captureError}\n`);

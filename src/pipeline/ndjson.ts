@@ -152,3 +152,22 @@ export class NdjsonWriter extends BlockWriter {
 export function stdoutWriter(): BlockWriter {
   return new BlockWriter((bytes) => process.stdout.write(Buffer.from(bytes)));
 }
+
+/**
+ * Writes `text` to `path` whole: through a {@link TempFile}, so a failed write
+ * (a full disk) leaves neither a part nor an empty file under the name, a
+ * symbolic link is written through and a device in place. A failure is an
+ * {@link OutputError} naming `path`.
+ */
+export function writeWhole(path: string, text: string): void {
+  const file = new TempFile(path);
+  try {
+    const bytes = Buffer.from(text);
+    let off = 0;
+    while (off < bytes.length) off += writeSync(file.fd, bytes, off, bytes.length - off);
+  } catch (e) {
+    file.discard();
+    throw new OutputError(path, (e as NodeJS.ErrnoException).code ?? (e as Error).message);
+  }
+  file.commit();
+}
