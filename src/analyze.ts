@@ -53,6 +53,32 @@ function stdoutEvents(): BlockWriter & { close(): void; discard(): void } {
 
 /** Analyzes a whole capture: every transaction, no queue in the way. */
 export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSummary {
+  const run = startAnalysis(capture, opts);
+  while (run.feed.step());
+  return run.finish();
+}
+
+/**
+ * The same, a slice of packets at a time, yielding to the event loop between
+ * slices so a signal is heard: when `stop()` says so, reading ends there, the
+ * events written so far are kept whole, and the summary covers what was read.
+ */
+export async function analyzeInterruptible(capture: string, opts: AnalyzeOptions, stop: () => boolean): Promise<AnalyzeSummary & { interrupted: boolean }> {
+  const run = startAnalysis(capture, opts);
+  for (;;) {
+    let more = true;
+    for (let i = 0; i < 20_000 && more; i++) more = run.feed.step();
+    if (!more) return { ...run.finish(), interrupted: false };
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (stop()) {
+      run.feed.stop();
+      return { ...run.finish(), interrupted: true };
+    }
+  }
+}
+
+/** An analysis under way: its feed, and what ends it (the events file closed, the summary). */
+function startAnalysis(capture: string, opts: AnalyzeOptions): { feed: CaptureFeed; finish(): AnalyzeSummary } {
   const byMethod = new Map<string, number>();
   // `-`: standard output
   const events = !opts.events ? null : opts.events === '-' ? stdoutEvents() : new NdjsonWriter(opts.events);
@@ -81,7 +107,11 @@ export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSumm
     events?.discard();
     throw e;
   }
-  while (feed.step());
+  const opened = feed;
+  return { feed: opened, finish: () => summarize(capture, opts, opened, events, transactions, byMethod) };
+}
+
+function summarize(capture: string, opts: AnalyzeOptions, feed: CaptureFeed, events: { close(): void } | null, transactions: number, byMethod: Map<string, number>): AnalyzeSummary {
   events?.close();
   const counters = feed.counters();
   return {

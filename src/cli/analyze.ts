@@ -1,4 +1,4 @@
-import { analyze, viewDifference, type AnalyzeSummary, type ViewDifference } from '../analyze.js';
+import { analyze, analyzeInterruptible, viewDifference, type AnalyzeSummary, type ViewDifference } from '../analyze.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { parsePorts } from '../profiles/index.js';
 import { choiceOption, onePositional, parseWith } from './args.js';
@@ -25,7 +25,7 @@ export interface CommandResult {
   code: number;
 }
 
-export function runAnalyze(argv: string[]): CommandResult {
+export async function runAnalyze(argv: string[]): Promise<CommandResult> {
   const { values, positionals } = parseWith('analyze', {
       args: argv,
       allowPositionals: true,
@@ -44,19 +44,32 @@ export function runAnalyze(argv: string[]): CommandResult {
   const capture = bundled ? bundled.capture : onePositional(positionals, 'CAPTURE', 'analyze');
   const ports = (values.ports !== undefined ? parsePorts('--ports', values.ports) : undefined) ?? bundled?.ports ?? [6379];
   const as = choiceOption('as', values.as, ['lossless', 'packetbeat5'] as const);
-  const summary = analyze(capture, {
-    ports,
-    tcp: choiceOption<TcpMode>('tcp', values.tcp, ['reassemble', 'packetbeat']),
-    as,
-    events: values.events,
-  });
+  // Ctrl-C or SIGTERM: reading stops at the next slice, the events so far are kept whole, exit 130
+  let stopped = false;
+  const onSignal = () => {
+    stopped = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let run;
+  try {
+    run = await analyzeInterruptible(capture, { ports, tcp: choiceOption<TcpMode>('tcp', values.tcp, ['reassemble', 'packetbeat']), as, events: values.events }, () => stopped);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const { interrupted, ...summary } = run;
   // packetbeat 5's view is held against the wire: what it misses, the lossless view says
-  const difference = as === 'packetbeat5' && !summary.error ? viewDifference(summary, analyze(capture, { ports })) : null;
+  const difference = as === 'packetbeat5' && !summary.error && !interrupted ? viewDifference(summary, analyze(capture, { ports })) : null;
   // with the events on stdout (`--events -`), the summary goes to stderr
   const out = values.events === '-' ? process.stderr : process.stdout;
   if (values.json) out.write(jsonLine(difference ? { ...summary, againstTheWire: difference } : summary));
   else out.write(formatAnalyzeSummary(summary) + (difference ? formatDifference(summary, difference) : ''));
   for (const w of summary.warnings) process.stderr.write(`lockstep: warning: ${w}\n`);
+  if (interrupted) {
+    process.stderr.write('lockstep: interrupted: the figures above are what had been read so far\n');
+    return { code: 130 };
+  }
   if (summary.error) {
     process.stderr.write(`lockstep: ${summary.error}\n`);
     return { code: 2 };

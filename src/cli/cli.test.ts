@@ -255,6 +255,23 @@ describe('a config file says which shipper it is', () => {
 });
 
 describe('interruption and output faults', () => {
+  it('analyze: SIGTERM mid-read stops it (exit 130), the events read so far whole under their name, nothing temporary left', async () => {
+    const out = join(dir, 'term.analyze.ndjson');
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [BIN, 'analyze', '--scenario', 'issue-3404', '--events', out], { env: { ...process.env, NO_COLOR: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    while (!readdirSync(dir).some((f) => f.startsWith('term.analyze.ndjson.') && f.endsWith('.tmp'))) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect([code, stderr.trimEnd().split('\n').at(-1)]).toEqual([130, 'lockstep: interrupted: the figures above are what had been read so far']);
+    const text = readFileSync(out, 'utf8');
+    expect(text === '' || text.endsWith('\n')).toBe(true);
+    for (const line of text.split('\n').filter(Boolean)) JSON.parse(line);
+    expect(text.split('\n').filter(Boolean).length).toBeLessThan(23498);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('SIGTERM mid-run: exit 130, both files whole (every line JSON) under their names, nothing temporary left', async () => {
     const out = join(dir, 'term.events.ndjson');
     const ledger = join(dir, 'term.ledger.ndjson');
