@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withBadCaplen } from '../../test/support/capture.js';
@@ -299,6 +299,9 @@ describe('interruption and output faults', () => {
       const path = args[1]!;
       expect([r.code, r.stderr]).toEqual([2, `lockstep: ${path}: ${path === '/dev/full' ? 'no space left on device' : 'no such file or directory'}\n`]);
     }
+    // gen too: the device is written in place and kept, the error names it
+    const g = lockstep('gen', 'redis', '--transactions', '100', '--out', '/dev/full');
+    expect([g.code, g.stderr, statSync('/dev/full').isCharacterDevice()]).toEqual([2, 'lockstep: /dev/full: no space left on device\n', true]);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeWhole } from '../pipeline/ndjson.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../decode/decode.js';
 import { encodedLength, encodeSegment, type SegmentSpec } from '../decode/encode.js';
 import { MAX_CAPLEN } from '../pcap/reader.js';
@@ -864,6 +864,6 @@ export function generateRedisCapture(options: Partial<GenOptions>, out: string):
       ],
     },
   };
-  writeFileSync(`${out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+  writeWhole(`${out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }

@@ -1,4 +1,5 @@
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
+import { OutputError, TempFile } from '../pipeline/ndjson.js';
 import { LinkType } from './linktype.js';
 import { MAX_CAPLEN } from './reader.js';
 
@@ -59,18 +60,21 @@ export class PcapWriter {
 
   static toFile(path: string, opts: PcapWriterOptions = {}): PcapWriter {
     checkedSnaplen(opts); // before the temporary file exists, so a bad option leaves nothing behind
-    const tmp = `${path}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w');
+    // written aside and renamed into place (a device or a symlink's target written through, never replaced);
+    // a failed write leaves nothing and names the user's path
+    const file = new TempFile(path);
     return new PcapWriter(
       {
         write: (bytes, length) => {
-          let off = 0;
-          while (off < length) off += writeSync(fd, bytes, off, length - off);
+          try {
+            let off = 0;
+            while (off < length) off += writeSync(file.fd, bytes, off, length - off);
+          } catch (e) {
+            file.discard();
+            throw new OutputError(path, (e as NodeJS.ErrnoException).code ?? (e as Error).message);
+          }
         },
-        close: () => {
-          closeSync(fd);
-          renameSync(tmp, path);
-        },
+        close: () => file.commit(),
       },
       opts,
     );
