@@ -35,11 +35,6 @@ export function captureName(path: string): string {
   return name === null ? path : `${name} (bundled scenario)`;
 }
 
-/** How a capture is shown on a command line: a bundled scenario by its name (`--scenario issue-3404`, which lockstep takes back), else its path. */
-export function shownCapture(path: string): string {
-  const name = scenarioOf(path);
-  return name === null ? path : `--scenario ${name}`;
-}
 
 export interface Scenario {
   capture: string;

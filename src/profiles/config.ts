@@ -106,9 +106,10 @@ export function readConfigFile(path: string): { profile: ProfileName | null; rea
     reason = `${memqueue} is Beats 6+'s; --profile packetbeat6 or packetbeat7 for releases before 8.13`;
   }
   // the output section shapes a Beats 6+ output stage (its batch and workers)
-  for (const type of outputTypes(flat)) patches.push(...beatsOutputPatches(type, flat, `${path}: `));
+  const outputs = outputTypes(flat);
+  for (const type of outputs) patches.push(...beatsOutputPatches(type, flat, `${path}: `));
   for (const [raw, value] of Object.entries(flat)) {
-    if (outputKey(raw) && outputTypes(flat).some((t) => raw.startsWith(`output.${t}.`))) continue;
+    if (outputKey(raw) && outputs.some((t) => raw.startsWith(`output.${t}.`))) continue;
     if (raw.startsWith('packetbeat.') || raw === 'queue_size' || raw === 'bulk_queue_size') profile ??= 'packetbeat5';
     if (raw.startsWith('pipeline.') || raw === 'queue.type') profile ??= 'logstash';
     if (/^(sources|transforms|sinks)\./.test(raw)) profile ??= 'vector';
