@@ -82,7 +82,8 @@ const PANIC = { kind: 'panic' } as const;
  * `b[from..to)` (-1 for nil and arrays). Without `build`, values are not
  * rendered (EMPTY): the analyzer only needs where a message ends and what it is.
  */
-type Value = { value: Buffer; next: number; isError: boolean; from: number; to: number } | typeof INCOMPLETE | typeof ERROR | typeof PANIC;
+type Value = Whole | typeof INCOMPLETE | typeof ERROR | typeof PANIC;
+type Whole = { value: Buffer; next: number; isError: boolean; from: number; to: number };
 
 /** `streambuf.UntilCRLF` from `p`: the index of the CR of the first CRLF, or -1 when there is none yet. */
 function crlf(b: Buffer, p: number, end: number): number {
@@ -114,26 +115,6 @@ interface Top {
   path: Buffer;
 }
 
-function dispatch(b: Buffer, p: number, end: number, depth: number, top: Top, build: boolean): Value {
-  if (p >= end) return INCOMPLETE;
-  switch (b[p]) {
-    case 0x2a: // *
-      return parseArray(b, p, end, depth, top, build);
-    case 0x24: // $
-      return parseString(b, p, end, build);
-    case 0x3a: // :  (not checked to be an integer: packetbeat only logs it)
-    case 0x2b: // +
-    case 0x2d: {
-      // -
-      const cr = crlf(b, p, end);
-      if (cr < 0) return INCOMPLETE;
-      return { value: build ? b.subarray(p + 1, cr) : EMPTY, next: cr + 2, isError: b[p] === 0x2d, from: p + 1, to: cr };
-    }
-    default:
-      return ERROR;
-  }
-}
-
 function parseString(b: Buffer, p: number, end: number, build: boolean): Value {
   const cr = crlf(b, p, end);
   if (cr < 0) return INCOMPLETE;
@@ -152,9 +133,42 @@ function parseString(b: Buffer, p: number, end: number, build: boolean): Value {
   return { value: build ? b.subarray(after, at) : EMPTY, next: at + 2, isError: false, from: after, to: at };
 }
 
-function parseArray(b: Buffer, p: number, end: number, depth: number, top: Top, build: boolean): Value {
+/** An array being parsed: `count` elements, `i` of them read (the walk keeps these on its own stack, not the machine's). */
+interface ArrayFrame {
+  count: number;
+  i: number;
+  /** The top-level array's elements, rendered (deeper arrays render into the walk's `pieces`). */
+  content: Buffer[];
+  /** The first element's bytes, when it is a scalar: a command word is one. */
+  firstFrom: number;
+  firstTo: number;
+}
+
+/** A scalar, a nil or an empty array at `b[p..end)` — anything but an array with elements — or why not. */
+function scalar(b: Buffer, p: number, end: number, build: boolean): Value {
+  switch (b[p]) {
+    case 0x24: // $
+      return parseString(b, p, end, build);
+    case 0x3a: // :  (not checked to be an integer: packetbeat only logs it)
+    case 0x2b: // +
+    case 0x2d: {
+      // -
+      const cr = crlf(b, p, end);
+      if (cr < 0) return INCOMPLETE;
+      return { value: build ? b.subarray(p + 1, cr) : EMPTY, next: cr + 2, isError: b[p] === 0x2d, from: p + 1, to: cr };
+    }
+    default:
+      return ERROR;
+  }
+}
+
+/**
+ * An array's header at `b[p..end)`: its element count, where its elements
+ * begin, or the nil / empty value it is, or why not. A header not whole yet
+ * is an error to packetbeat 5, not a wait (`parseArray` returns ok=false).
+ */
+function arrayHeader(b: Buffer, p: number, end: number): Value | { count: number; next: number } {
   const cr = crlf(b, p, end);
-  // an array header not whole yet is an error to packetbeat 5, not a wait (parseArray returns ok=false)
   if (cr < 0) return ERROR;
   const after = cr + 2;
   const len = cr - p;
@@ -164,33 +178,86 @@ function parseArray(b: Buffer, p: number, end: number, depth: number, top: Top, 
   if (count === null) return ERROR;
   if (count < 0) return { value: NIL, next: after, isError: false, from: -1, to: -1 };
   if (count === 0) return { value: EMPTY_ARRAY, next: after, isError: false, from: -1, to: -1 };
-  const content: Buffer[] = [];
-  let q = after;
-  // the first element's bytes, when it is a scalar: a command word is one
-  let firstFrom = -1;
-  let firstTo = -1;
-  for (let i = 0; i < count; i++) {
-    const v = dispatch(b, q, end, depth + 1, top, build);
+  return { count, next: after };
+}
+
+const OPEN = Buffer.from('[');
+const CLOSE = Buffer.from(']');
+
+/**
+ * packetbeat's recursive `dispatch` / `parseArray` walked with a stack of
+ * its own, so no nesting a capture holds overflows the machine's (Go's
+ * grows to 1 GB; a 10 MiB stream nests 2.6 million arrays). An array below
+ * the top renders as `[a, b]`; the top one, when its first word is a
+ * command, as its words joined by spaces. Deeper arrays render into one
+ * list of pieces, joined once per top-level element, so the rendering is
+ * linear in the message, not quadratic in its depth.
+ */
+function dispatch(b: Buffer, start: number, end: number, top: Top, build: boolean): Value {
+  const stack: ArrayFrame[] = [];
+  const pieces: Buffer[] = [];
+  let p = start;
+  for (;;) {
+    if (p >= end) return INCOMPLETE;
+    let v: Value;
+    if (b[p] === 0x2a) {
+      const h = arrayHeader(b, p, end);
+      if ('count' in h) {
+        if (build && stack.length > 0) pieces.push(OPEN);
+        stack.push({ count: h.count, i: 0, content: [], firstFrom: -1, firstTo: -1 });
+        p = h.next;
+        continue;
+      }
+      v = h;
+    } else v = scalar(b, p, end, build);
     if (!('value' in v)) return v;
-    if (build) content.push(v.value);
-    if (i === 0) {
-      firstFrom = v.from;
-      firstTo = v.to;
+    let w: Whole = v;
+    // a value is whole: it is an element of the array above, which may be whole too
+    for (;;) {
+      const f = stack[stack.length - 1];
+      if (f === undefined) return w;
+      if (f.i === 0) {
+        f.firstFrom = w.from;
+        f.firstTo = w.to;
+      }
+      if (build) {
+        // a scalar's value is its own; a deeper array's is in `pieces` already
+        if (w.from !== -2) pieces.push(w.value);
+        if (stack.length === 1) {
+          f.content.push(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
+          pieces.length = 0;
+        }
+      }
+      p = w.next;
+      if (++f.i < f.count) {
+        if (build && stack.length > 1) pieces.push(COMMA);
+        break;
+      }
+      stack.pop();
+      if (stack.length > 0) {
+        if (build) pieces.push(CLOSE);
+        // from -2: rendered into `pieces`
+        w = { value: EMPTY, next: p, isError: false, from: -2, to: -2 };
+      } else w = topArray(b, f, p, top, build);
     }
-    q = v.next;
   }
+}
+
+/** The top-level array `f`, whole and ending at `next`: a request when its first word is a command. */
+function topArray(b: Buffer, f: ArrayFrame, next: number, top: Top, build: boolean): Whole {
+  const content = f.content;
   // a nil first element renders "nil", which is no command either
-  if (depth === 0 && isCommand(b, firstFrom, firstTo)) {
+  if (isCommand(b, f.firstFrom, f.firstTo)) {
     top.isRequest = true;
-    if (!build) return { value: EMPTY, next: q, isError: false, from: -1, to: -1 };
+    if (!build) return { value: EMPTY, next, isError: false, from: -1, to: -1 };
     top.method = content[0]!;
     top.path = content.length > 1 ? content[1]! : EMPTY;
     let contentLen = 0;
     for (const c of content) contentLen += c.length;
-    return { value: contentLen > 1 ? join(content, SPACE) : content[0]!, next: q, isError: false, from: -1, to: -1 };
+    return { value: contentLen > 1 ? join(content, SPACE) : content[0]!, next, isError: false, from: -1, to: -1 };
   }
-  if (!build) return { value: EMPTY, next: q, isError: false, from: -1, to: -1 };
-  return { value: Buffer.concat([Buffer.from('['), join(content, COMMA), Buffer.from(']')]), next: q, isError: false, from: -1, to: -1 };
+  if (!build) return { value: EMPTY, next, isError: false, from: -1, to: -1 };
+  return { value: Buffer.concat([OPEN, join(content, COMMA), CLOSE]), next, isError: false, from: -1, to: -1 };
 }
 
 function join(parts: Buffer[], sep: Buffer): Buffer {
@@ -215,7 +282,7 @@ export function parseMessage(b: Buffer, end = b.length, build = true, start = 0)
   }
   const top: Top = { isRequest: false, method: EMPTY, path: EMPTY };
   origin = start;
-  const v = dispatch(b, start, end, 0, top, build);
+  const v = dispatch(b, start, end, top, build);
   if (!('value' in v)) return v;
   return { kind: 'message', end: v.next, value: v.value, isError: b[start] === 0x2d, ...top };
 }

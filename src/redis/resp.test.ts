@@ -115,9 +115,28 @@ describe('RespParser', () => {
     expect(errors).toEqual([reason]);
   });
 
-  it('rejects nesting deeper than the limit', () => {
+  it('rejects nesting deeper than the limit: the message is walked to its end and skipped whole, however deep and however split', () => {
     const deep = Buffer.from('*1\r\n'.repeat(40) + ':1\r\n');
     expect(parseAll('response', deep).errors).toEqual(['too_deep']);
+    // what follows it is the next message, not a resynchronisation inside it
+    for (const levels of [33, 1000, 100_000]) {
+      const wire = Buffer.from('*1\r\n'.repeat(levels) + '*2\r\n:1\r\n+x\r\n' + '+OK\r\n');
+      for (const cuts of [[], [7], [3, 1001, 2002, 40_000]]) {
+        const parser = new RespParser('response');
+        const texts: string[] = [];
+        const errors: string[] = [];
+        let from = 0;
+        for (const to of [...cuts.filter((c) => c < wire.length), wire.length]) {
+          parser.feed(wire, from, to - from, 0);
+          from = to;
+          for (let r = parser.next(); r.kind !== 'needMore'; r = parser.next()) {
+            if (r.kind === 'error') errors.push(r.reason);
+            else texts.push(r.message.text);
+          }
+        }
+        expect([errors, texts, parser.skippedBytes]).toEqual([['too_deep'], ['OK'], wire.length - 5]);
+      }
+    }
     const ok = Buffer.from('*1\r\n'.repeat(32) + ':1\r\n');
     expect(parseAll('response', ok).messages[0]!.text).toBe('['.repeat(32) + '1' + ']'.repeat(32));
   });

@@ -236,10 +236,12 @@ export class RespParser {
   private lineStart = 0;
   /** Bytes of bulk content plus its CRLF still to come. */
   private bulkRemaining = 0;
-  /** Per open aggregate: elements still expected, and its type. */
-  private readonly remaining: Int32Array;
-  private readonly frameType: Uint8Array;
+  /** Per open aggregate: elements still expected, and its type (grown past the limit while a message too deep is walked). */
+  private remaining: Int32Array;
+  private frameType: Uint8Array;
   private depth = 0;
+  /** The message in progress nests deeper than the limit: it is walked to its end, then skipped whole. */
+  private tooDeep = false;
   private inMessage = false;
   private topType = 0;
   private startTs = 0;
@@ -325,6 +327,7 @@ export class RespParser {
     this.start = this.pos = this.end;
     this.state = STATE_TYPE;
     this.depth = 0;
+    this.tooDeep = false;
     this.inMessage = false;
     this.elided = 0;
     this.skipRemaining = 0;
@@ -470,12 +473,25 @@ export class RespParser {
       }
       return this.valueDone(after);
     }
-    if (this.depth >= this.limits.maxDepth) return this.fail('too_deep', `nesting deeper than ${this.limits.maxDepth}`);
+    if (this.depth >= this.limits.maxDepth) {
+      // walked to its end (its size is bounded by the limit on a message's bytes), so the error skips it exactly
+      this.tooDeep = true;
+      if (this.depth >= this.remaining.length) this.growFrames();
+    }
     this.remaining[this.depth] = elements;
     this.frameType[this.depth] = t;
     this.depth++;
     this.state = STATE_TYPE;
     return null;
+  }
+
+  private growFrames(): void {
+    const remaining = new Int32Array(this.remaining.length * 2);
+    remaining.set(this.remaining);
+    const frameType = new Uint8Array(remaining.length);
+    frameType.set(this.frameType);
+    this.remaining = remaining;
+    this.frameType = frameType;
   }
 
   /** A value ended at `p`: it fills the enclosing aggregate, or ends the message. */
@@ -492,6 +508,7 @@ export class RespParser {
   }
 
   private emit(p: number, extra = 0): RespResult {
+    if (this.tooDeep) return this.skipTooDeep(p);
     const top = this.topType;
     const b = this.chunk;
     const at = this.start;
@@ -508,6 +525,25 @@ export class RespParser {
     this.start = this.pos = p;
     this.result.message = message;
     return this.result;
+  }
+
+  /**
+   * The message in progress ended at `p` but nests deeper than the limit:
+   * its bytes are skipped, counted, and reported once as an error (on a
+   * resynchronisation try, where one error is reported already, only
+   * skipped); parsing goes on right after it.
+   */
+  private skipTooDeep(p: number): RespResult {
+    const tried = this.trial;
+    this.skippedBytes += p - this.start + this.elided;
+    this.tooDeep = false;
+    this.elided = 0;
+    this.trial = false;
+    this.inMessage = false;
+    this.start = this.pos = p;
+    this.state = STATE_TYPE;
+    this.depth = 0;
+    return tried ? AGAIN : { kind: 'error', reason: 'too_deep', detail: `nesting deeper than ${this.limits.maxDepth}` };
   }
 
   /** An inline command's line ended at `p` (after its LF): a request, or an error if it names no command. */
@@ -580,6 +616,7 @@ export class RespParser {
     const tried = this.trial;
     this.state = STATE_SEEK;
     this.depth = 0;
+    this.tooDeep = false;
     this.inMessage = false;
     this.elided = 0;
     this.trial = false;
