@@ -169,6 +169,9 @@ async function buildCorpus(work) {
     generateRedisCapture(o, f);
     out.push(readFileSync(f));
   });
+  // the same traffic in the other containers and link layers the reader takes
+  const [plain, , , , , nanos] = out;
+  out.push(bigEndianPcap(plain), relinked(plain, 'sll'), relinked(nanos, 'sll2'), asPcapng(plain, true), asPcapng(nanos, false));
   for (const f of ['golden/real-redis/capture.pcap', 'golden/real-redis-full/capture.pcap']) if (existsSync(join(ROOT, f))) out.push(readFileSync(join(ROOT, f)));
   const repro = join(ROOT, 'test', 'repro-inputs');
   for (const f of readdirSync(repro)) {
@@ -177,6 +180,89 @@ async function buildCorpus(work) {
     if (b.length < 200_000) out.push(b);
   }
   return out;
+}
+
+/** The records `[tsSec, frac, caplen, origLen, data]` of a little-endian classic pcap, and its header's nanos flag and link type. */
+function records(b) {
+  const out = [];
+  for (let p = 24; p + 16 <= b.length; ) {
+    const caplen = b.readUInt32LE(p + 8);
+    out.push([b.readUInt32LE(p), b.readUInt32LE(p + 4), caplen, b.readUInt32LE(p + 12), b.subarray(p + 16, p + 16 + caplen)]);
+    p += 16 + caplen;
+  }
+  return { nanos: b.readUInt32LE(0) === 0xa1b23c4d, linkType: b.readUInt32LE(20), records: out };
+}
+
+/** A little-endian classic pcap written big-endian. */
+function bigEndianPcap(b) {
+  const { nanos, linkType, records: rs } = records(b);
+  const parts = [Buffer.alloc(24)];
+  parts[0].writeUInt32BE(nanos ? 0xa1b23c4d : 0xa1b2c3d4, 0);
+  parts[0].writeUInt16BE(2, 4);
+  parts[0].writeUInt16BE(4, 6);
+  parts[0].writeUInt32BE(262144, 16);
+  parts[0].writeUInt32BE(linkType, 20);
+  for (const [sec, frac, caplen, orig, data] of rs) {
+    const h = Buffer.alloc(16);
+    h.writeUInt32BE(sec, 0);
+    h.writeUInt32BE(frac, 4);
+    h.writeUInt32BE(caplen, 8);
+    h.writeUInt32BE(orig, 12);
+    parts.push(h, data);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Ethernet frames re-framed as Linux cooked captures: SLL (113, 16-byte header) or SLL2 (276, 20 bytes). */
+function relinked(b, kind) {
+  const { linkType, records: rs } = records(b);
+  if (linkType !== 1) return b;
+  const parts = [Buffer.from(b.subarray(0, 24))];
+  parts[0].writeUInt32LE(kind === 'sll' ? 113 : 276, 20);
+  for (const [sec, frac, caplen, orig, data] of rs) {
+    if (caplen < 14) continue;
+    const ethertype = data.readUInt16BE(12);
+    const link = Buffer.alloc(kind === 'sll' ? 16 : 20);
+    if (kind === 'sll') {
+      link.writeUInt16BE(0, 0); // to us
+      link.writeUInt16BE(1, 2); // ARPHRD_ETHER
+      link.writeUInt16BE(6, 4);
+      data.copy(link, 6, 6, 12);
+      link.writeUInt16BE(ethertype, 14);
+    } else {
+      link.writeUInt16BE(ethertype, 0);
+      link.writeUInt32BE(2, 4); // interface index
+      link.writeUInt16BE(1, 8);
+      link[10] = 0;
+      link[11] = 6;
+      data.copy(link, 12, 6, 12);
+    }
+    const h = Buffer.alloc(16);
+    h.writeUInt32LE(sec, 0);
+    h.writeUInt32LE(frac, 4);
+    h.writeUInt32LE(caplen - 14 + link.length, 8);
+    h.writeUInt32LE(orig - 14 + link.length, 12);
+    parts.push(h, link, data.subarray(14));
+  }
+  return Buffer.concat(parts);
+}
+
+/** A classic pcap as a pcapng section of either byte order: SHB, one IDB (if_tsresol 9 for nanoseconds), EPBs. */
+function asPcapng(b, little) {
+  const { nanos, linkType, records: rs } = records(b);
+  const u16 = (v) => { const x = Buffer.alloc(2); little ? x.writeUInt16LE(v) : x.writeUInt16BE(v); return x; };
+  const u32 = (v) => { const x = Buffer.alloc(4); little ? x.writeUInt32LE(v >>> 0) : x.writeUInt32BE(v >>> 0); return x; };
+  const pad = (x) => Buffer.concat([x, Buffer.alloc((4 - (x.length % 4)) % 4)]);
+  const block = (type, body) => { const p = pad(body); return Buffer.concat([u32(type), u32(12 + p.length), p, u32(12 + p.length)]); };
+  const parts = [block(0x0a0d0d0a, Buffer.concat([u32(0x1a2b3c4d), u16(1), u16(0), u32(0xffffffff), u32(0xffffffff)]))];
+  const options = nanos ? Buffer.concat([u16(9), u16(1), pad(Buffer.from([9])), u16(0), u16(0)]) : Buffer.alloc(0);
+  parts.push(block(1, Buffer.concat([u16(linkType), u16(0), u32(262144), options])));
+  const perSec = nanos ? 1_000_000_000n : 1_000_000n;
+  for (const [sec, frac, caplen, orig, data] of rs) {
+    const t = BigInt(sec) * perSec + BigInt(frac);
+    parts.push(block(6, Buffer.concat([u32(0), u32(Number(t >> 32n)), u32(Number(t & 0xffffffffn)), u32(caplen), u32(orig), pad(data)])));
+  }
+  return Buffer.concat(parts);
 }
 
 const BOUNDARY = [0x00, 0xff, 0x7f, 0x80, 0x0d, 0x0a, 0x2a, 0x24, 0x3a];

@@ -22,6 +22,8 @@ export interface AnalyzeOptions {
    * (default: 10 s; with packetbeat's TCP never, as packetbeat under \`-t\`).
    */
   streamTimeoutNs?: number;
+  /** Open connections at most; past it the least recently seen is closed (`tcp.connections_evicted`; default 10,000). */
+  maxConnections?: number;
   /** Write every transaction as an NDJSON line to this file. */
   events?: string;
   /** Called for every transaction, in order. */
@@ -98,7 +100,10 @@ function startAnalysis(capture: string, opts: AnalyzeOptions): { feed: CaptureFe
     const ports = opts.ports ?? [6379];
     const tcp = opts.tcp ?? (opts.as === 'packetbeat5' ? 'packetbeat' : 'reassemble');
     // no pacing: analyze reads as fast as it can (packetbeat's -t)
-    const tcpOptions = { streamTimeoutNs: opts.streamTimeoutNs ?? streamTimeout(tcp, true, DEFAULT_TCP_OPTIONS.streamTimeoutNs) };
+    const tcpOptions = {
+      streamTimeoutNs: opts.streamTimeoutNs ?? streamTimeout(tcp, true, DEFAULT_TCP_OPTIONS.streamTimeoutNs),
+      maxConnections: opts.maxConnections ?? DEFAULT_TCP_OPTIONS.maxConnections,
+    };
     feed =
       opts.as === 'packetbeat5'
         ? new CaptureFeed(capture, sink, { ports: [{ protocol: PROTOCOLS.redis5!, ports }], tcp, tcpOptions })

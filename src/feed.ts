@@ -147,7 +147,20 @@ export class CaptureFeed {
    * traffic at all while other TCP ports had some: which ones were busiest.
    */
   get warnings(): readonly CaptureWarning[] {
-    const w = this.reader.warnings;
+    const evicted = this.tcp.counters['tcp.connections_evicted'];
+    const w =
+      evicted === 0
+        ? this.reader.warnings
+        : [
+            ...this.reader.warnings,
+            {
+              record: 0,
+              offset: 0,
+              message:
+                `${evicted} connections closed early: more than ${this.tcp.maxConnections} were open at once, and each time the least recently seen went ` +
+                `(tcp.connections_evicted; requests they still waited on are redis.unmatched_requests.evicted); packetbeat keeps them all — raise --max-connections`,
+            },
+          ];
     if (!this.finished || this.tcp.counters['tcp.connections'] > 0) return w;
     const busiest = this.tcp.busiestUnmonitored();
     if (busiest.length === 0) return w;

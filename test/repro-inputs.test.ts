@@ -78,6 +78,56 @@ describe("issue 18's reproducers", () => {
     expect(readFileSync(events)).toEqual(runAnalyzerOracle(capture, [6379]).events);
   });
 
+  it('memory-200k-connections-16MB: connection state is bounded; memory stays under 150 MB (618 MB before), every eviction counted and warned of', () => {
+    const file = join(dir, 'm200k.pcap');
+    writeFileSync(file, gunzipSync(readFileSync(join(DIR, 'memory-200k-connections-16MB.pcap.gz'))));
+    // the CLI process's own peak RSS, as it exits
+    const preload = join(dir, 'maxrss.cjs');
+    writeFileSync(preload, "process.on('exit', () => process.stderr.write('maxrss ' + process.resourceUsage().maxRSS + '\\n'));\n");
+    for (const args of [[], ['--tcp', 'packetbeat'], ['--as', 'packetbeat5']]) {
+      const r = spawnSync(process.execPath, ['--require', preload, 'dist/cli/main.js', 'analyze', file, '--json', ...args], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status).toBe(0);
+      const s = JSON.parse(r.stdout);
+      // 200,000 connections of one segment each, a partial request; 10,000 open at most
+      expect([s.counters['tcp.connections'], s.counters['tcp.connections_evicted'], s.transactions]).toEqual([200_000, 190_000, 0]);
+      expect(r.stderr).toContain('lockstep: warning: 190000 connections closed early: more than 10000 were open at once');
+      const kb = Number(/maxrss (\d+)/.exec(r.stderr)![1]);
+      expect(kb, `peak RSS of analyze ${args.join(' ')}`).toBeLessThan(150 * 1024);
+    }
+  });
+
+  it('a full connection table closes the least recently seen connection: its waiting requests are unmatched (evicted), the others pair', () => {
+    const get = (k: string) => `*2\r\n$3\r\nGET\r\n$1\r\n${k}\r\n`;
+    const capture = join(dir, 'evict.pcap');
+    writeFileSync(
+      capture,
+      scriptedPcap([
+        { atNs: 0, toServer: true, payload: get('a'), clientPort: 40001 },
+        { atNs: 1000, toServer: true, payload: get('b'), clientPort: 40002 },
+        // A was seen least recently: a third connection closes it
+        { atNs: 2000, toServer: true, payload: get('c'), clientPort: 40003 },
+        { atNs: 3000, toServer: false, payload: '$1\r\nB\r\n', clientPort: 40002 },
+        { atNs: 4000, toServer: false, payload: '$1\r\nC\r\n', clientPort: 40003 },
+        // A's reply comes to a connection the table no longer has: a new one, where nothing waits
+        { atNs: 5000, toServer: false, payload: '$1\r\nA\r\n', clientPort: 40001 },
+      ]),
+    );
+    const counts = (s: ReturnType<typeof analyze>) => [
+      s.transactions,
+      s.counters['tcp.connections'],
+      s.counters['tcp.connections_evicted'],
+      s.counters['redis.unmatched_requests.evicted'],
+      s.counters['redis.unmatched_responses'],
+    ];
+    for (const as of ['lossless', 'packetbeat5'] as const) {
+      expect(counts(analyze(capture, { as, maxConnections: 2 })), as).toEqual([2, 4, 2, 1, 1]);
+      expect(counts(analyze(capture, { as, maxConnections: 3 })), as).toEqual([3, 3, 0, 0, 0]);
+    }
+    const r = lockstep('replay', capture, '--max-connections', '2', '--shutdown', 'drain', '--json');
+    expect([r.code, JSON.parse(r.stdout).counters['tcp.connections_evicted']]).toEqual([0, 2]);
+    expect(r.stderr).toContain('2 connections closed early: more than 2 were open at once');
+  });
+
   it('stack-overflow-render-bare-cr: a request of nested arrays behind bare CRs renders without exhausting the stack', () => {
     const r = lockstep('analyze', join(DIR, 'stack-overflow-render-bare-cr.pcap'), '--events', join(dir, 'e.ndjson'));
     expect([r.code, r.stderr]).toEqual([0, '']);

@@ -1,13 +1,14 @@
 import { analyze, analyzeInterruptible, viewDifference, type AnalyzeSummary, type ViewDifference } from '../analyze.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { parsePorts } from '../profiles/index.js';
+import { parseWhole } from '../profiles/values.js';
 import { choiceOption, onePositional, parseWith } from './args.js';
 import { jsonLine, UsageError } from './errors.js';
 import { scenario, captureName } from '../gen/scenarios.js';
 import { paint, table } from '../style.js';
 import type { Command } from './command.js';
 
-export const ANALYZE_USAGE = `lockstep analyze CAPTURE|--scenario issue-3404 [--ports 6379,7101] [--tcp reassemble|packetbeat] [--as lossless|packetbeat5] [--events FILE] [--json]
+export const ANALYZE_USAGE = `lockstep analyze CAPTURE|--scenario issue-3404 [--ports 6379,7101] [--tcp reassemble|packetbeat] [--as lossless|packetbeat5] [--max-connections N] [--events FILE] [--json]
 
 The lossless ground truth: every Redis transaction in CAPTURE, no queue in the way.
   --scenario NAME  the bundled scenario (generated on first use into the cache, ~/.cache/lockstep; its ports)
@@ -17,6 +18,8 @@ The lossless ground truth: every Redis transaction in CAPTURE, no queue in the w
   --as VIEW      lossless (default: Redis as it is on the wire), or packetbeat5: what
                  packetbeat 5's own analyzer finds, its events byte for byte (TCP as packetbeat),
                  and what it misses against the lossless view
+  --max-connections N  open connections at most (default 10000): past N the least recently
+                 seen is closed, counted in tcp.connections_evicted (packetbeat has no bound)
   --events FILE  write every transaction as packetbeat's NDJSON event
   --json         one JSON object on stdout`;
 
@@ -37,6 +40,7 @@ export async function runAnalyze(argv: string[]): Promise<CommandResult> {
         json: { type: 'boolean' },
         scenario: { type: 'string' },
         as: { type: 'string' },
+        'max-connections': { type: 'string' },
       },
     });
   const bundled = values.scenario !== undefined ? scenario(values.scenario) : null;
@@ -44,6 +48,7 @@ export async function runAnalyze(argv: string[]): Promise<CommandResult> {
   const capture = bundled ? bundled.capture : onePositional(positionals, 'CAPTURE', 'analyze');
   const ports = (values.ports !== undefined ? parsePorts('--ports', values.ports) : undefined) ?? bundled?.ports ?? [6379];
   const as = choiceOption('as', values.as, ['lossless', 'packetbeat5'] as const);
+  const maxConnections = values['max-connections'] !== undefined ? parseWhole('--max-connections', values['max-connections'], 1, 100_000_000) : undefined;
   // Ctrl-C or SIGTERM: reading stops at the next slice, the events so far are kept whole, exit 130
   let stopped = false;
   const onSignal = () => {
@@ -53,14 +58,14 @@ export async function runAnalyze(argv: string[]): Promise<CommandResult> {
   process.on('SIGTERM', onSignal);
   let run;
   try {
-    run = await analyzeInterruptible(capture, { ports, tcp: choiceOption<TcpMode>('tcp', values.tcp, ['reassemble', 'packetbeat']), as, events: values.events }, () => stopped);
+    run = await analyzeInterruptible(capture, { ports, tcp: choiceOption<TcpMode>('tcp', values.tcp, ['reassemble', 'packetbeat']), as, events: values.events, maxConnections }, () => stopped);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   const { interrupted, ...summary } = run;
   // packetbeat 5's view is held against the wire: what it misses, the lossless view says
-  const difference = as === 'packetbeat5' && !summary.error && !interrupted ? viewDifference(summary, analyze(capture, { ports })) : null;
+  const difference = as === 'packetbeat5' && !summary.error && !interrupted ? viewDifference(summary, analyze(capture, { ports, maxConnections })) : null;
   // with the events on stdout (`--events -`), the summary goes to stderr
   const out = values.events === '-' ? process.stderr : process.stdout;
   if (values.json) out.write(jsonLine(difference ? { ...summary, againstTheWire: difference } : summary));

@@ -133,6 +133,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     { name: 'transaction-timeout', value: 'D', help: "a connection idle this long is forgotten (transaction_timeout; default 10s; packetbeat TCP at topspeed: never, as under -t)" },
     { ...duration('s'), unlessDefault: true },
   ),
+  setting('maxConnections', { name: 'max-connections', value: 'N', help: 'open connections at most: past N the least recently seen is closed (tcp.connections_evicted; default 10000)' }, { unlessDefault: true }),
   setting('sendRequest', { name: 'send-request', value: 'true|false', help: 'packetbeat5 events also carry the request (send_request)' }, { unlessDefault: true }),
   setting('sendResponse', { name: 'send-response', value: 'true|false', help: 'packetbeat5 events also carry the response (send_response)' }, { unlessDefault: true }),
   setting('beatName', { name: 'beat-name', value: 'NAME', help: "packetbeat5 events' beat.name, and server of loopback addresses (packetbeat's name; default the hostname)" }, { unlessDefault: true }),

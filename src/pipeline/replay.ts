@@ -136,7 +136,7 @@ export class Replay {
     this.feed = new CaptureFeed(capture, { onTransaction: (tx: Transaction) => source!.emitted(tx) }, {
       ports: [{ protocol, ports: c.ports }],
       tcp: c.tcp,
-      tcpOptions: { streamTimeoutNs: streamTimeout(c.tcp, c.pacing === 'topspeed', c.transactionTimeoutNs) },
+      tcpOptions: { streamTimeoutNs: streamTimeout(c.tcp, c.pacing === 'topspeed', c.transactionTimeoutNs), maxConnections: c.maxConnections },
     });
     let ledgerFile: NdjsonWriter | null = null;
     try {

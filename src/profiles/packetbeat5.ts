@@ -1,5 +1,6 @@
 import type { Costs, Profile } from './profile.js';
 import type { RunView } from './topology.js';
+import { DEFAULT_TCP_OPTIONS } from '../tcp/assembler.js';
 import { publisherChain } from './chain.js';
 import { parseBool, parseDuration, parsePorts, parseText, parseWhole } from './values.js';
 
@@ -97,6 +98,7 @@ export const packetbeat5: Profile = {
     outputFailureRate: 0,
     // protos/redis/config.go: TransactionTimeout protos.DefaultTransactionExpiration (10 s); SendRequest/SendResponse false
     transactionTimeoutNs: 10_000_000_000,
+    maxConnections: DEFAULT_TCP_OPTIONS.maxConnections,
     sendRequest: false,
     sendResponse: false,
     // the hostname is the capture machine's, which lockstep cannot know: a fixed name keeps events reproducible

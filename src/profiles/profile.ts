@@ -63,6 +63,12 @@ export interface PipelineConfig {
    * stream table expires on the wall clock, which a `-t` replay outruns.
    */
   transactionTimeoutNs: number;
+  /**
+   * Open connections at most; a new one past it closes the least recently
+   * seen (`tcp.connections_evicted`). Bounds memory on any capture;
+   * packetbeat has no such bound, so past it lockstep differs from it.
+   */
+  maxConnections: number;
   /** packetbeat's `send_request` / `send_response`: the event also carries the request / response as rendered. */
   sendRequest: boolean;
   sendResponse: boolean;

@@ -66,6 +66,7 @@ export const FIELDS: { [K in keyof PipelineConfig]-?: FieldCheck<PipelineConfig[
   dropMethods: methods,
   outputFailureRate: number(0, 1),
   transactionTimeoutNs: whole(1),
+  maxConnections: whole(1, 100_000_000),
   sendRequest: (k, v, w) => parseBool(k, v, w),
   sendResponse: (k, v, w) => parseBool(k, v, w),
   beatName: (k, v, w) => parseText(k, v, w),

@@ -10,12 +10,14 @@ export type RedisCounters = {
   'redis.requests': number;
   'redis.responses': number;
   'redis.transactions': number;
-  /** Requests that never got a response, for any reason (sum of the four below). */
+  /** Requests that never got a response, for any reason (sum of the five below). */
   'redis.unmatched_requests': number;
   'redis.unmatched_requests.no_response': number;
   'redis.unmatched_requests.dropped_gap': number;
   'redis.unmatched_requests.queue_limit': number;
   'redis.unmatched_requests.expired': number;
+  /** Waiting when their connection was evicted from a full table (`tcp.connections_evicted`). */
+  'redis.unmatched_requests.evicted': number;
   'redis.unmatched_responses': number;
   /** Out-of-band server messages: RESP3 pushes (pub/sub, tracking `invalidate`) and, lossless, RESP2 pub/sub messages. */
   'redis.push_messages': number;
@@ -33,6 +35,7 @@ export function newRedisCounters(): RedisCounters {
     'redis.unmatched_requests.dropped_gap': 0,
     'redis.unmatched_requests.queue_limit': 0,
     'redis.unmatched_requests.expired': 0,
+    'redis.unmatched_requests.evicted': 0,
     'redis.unmatched_responses': 0,
     'redis.push_messages': 0,
     'redis.parse_errors': 0,
@@ -93,7 +96,7 @@ export function pairingEquations(view: string, c: Readonly<Record<string, number
   ];
 }
 
-export type UnmatchedReason = 'no_response' | 'dropped_gap' | 'queue_limit' | 'expired';
+export type UnmatchedReason = 'no_response' | 'dropped_gap' | 'queue_limit' | 'expired' | 'evicted';
 
 /** What the analyzer produces, besides counters: transactions and the messages that never became one. */
 export interface RedisSink extends TransactionSink {
@@ -131,9 +134,9 @@ const MAX_SPARE = 1024;
 
 /** Per-connection state, dropped on a gap as packetbeat drops `conn.data`. */
 class RedisConnection {
-  /** The two directions' parsers, as fields: no array to load on the way to one. */
-  readonly requests: RespParser;
-  readonly responses: RespParser;
+  /** The two directions' parsers, as fields (no array to load on the way to one), each made when its direction first sends. */
+  requests: RespParser | null = null;
+  responses: RespParser | null = null;
   /**
    * FIFO of requests awaiting a response, linked through the messages
    * (`first` … `last` by {@link RespMessage.nextWaiting}): no array per
@@ -146,11 +149,6 @@ class RedisConnection {
   queuedBytes = 0;
   /** Pub/sub and MONITOR state, made when the connection first needs it. */
   pubsub: PubSubState | null = null;
-
-  constructor(arena: Arena, limits: RespLimits) {
-    this.requests = new RespParser('request', arena, limits);
-    this.responses = new RespParser('response', arena, limits);
-  }
 
   push(m: RespMessage): void {
     if (this.last === null) this.first = m;
@@ -196,7 +194,7 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
   private state(conn: Connection): RedisConnection {
     let s = conn.app as RedisConnection | undefined;
     if (s === undefined) {
-      s = this.spare.pop() ?? new RedisConnection(this.arena, this.opts);
+      s = this.spare.pop() ?? new RedisConnection();
       conn.app = s;
     }
     return s;
@@ -204,7 +202,10 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
 
   onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void {
     const s = this.state(conn);
-    const parser = dir === CLIENT_TO_SERVER ? s.requests : s.responses;
+    const parser =
+      dir === CLIENT_TO_SERVER
+        ? (s.requests ??= new RespParser('request', this.arena, this.opts))
+        : (s.responses ??= new RespParser('response', this.arena, this.opts));
     parser.feed(buf, offset, length, tsNs);
     for (;;) {
       const r = parser.next();
@@ -317,10 +318,11 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
     const s = conn.app as RedisConnection | undefined;
     if (s === undefined) return;
     while (s.queued > 0) this.unmatched(conn, s.shift(), reason);
-    s.requests.dispose();
-    s.responses.dispose();
-    this.takeCounts(s.requests);
-    this.takeCounts(s.responses);
+    for (const parser of [s.requests, s.responses]) {
+      if (parser === null) continue;
+      parser.dispose();
+      this.takeCounts(parser);
+    }
     s.pubsub = null;
     conn.app = undefined;
     if (this.spare.length < MAX_SPARE) this.spare.push(s);
@@ -336,6 +338,6 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
   }
 
   onClose(conn: Connection, reason: CloseReason, _tsNs: number): void {
-    this.dropState(conn, reason === 'expired' ? 'expired' : 'no_response');
+    this.dropState(conn, reason === 'expired' || reason === 'evicted' ? reason : 'no_response');
   }
 }

@@ -507,7 +507,8 @@ export class Packetbeat5Analyzer implements ProtocolAnalyzer {
   private append(s: State, dir: Direction, src: Buffer, from: number, length: number): void {
     const have = s.pendingBytes[dir]!;
     if (have + length > s.pending[dir].length) {
-      const bigger = Buffer.allocUnsafe(Math.max(4096, 2 * (have + length)));
+      // sized to what it holds (small ones share Node's pool): a connection that sent a few bytes holds a few bytes
+      const bigger = Buffer.allocUnsafe(Math.max(64, 2 * (have + length)));
       s.pending[dir].copy(bigger, 0, 0, have);
       s.pending[dir] = bigger;
     }
@@ -524,12 +525,12 @@ export class Packetbeat5Analyzer implements ProtocolAnalyzer {
     // ReceivedFin keeps the state
   }
 
-  onClose(conn: Connection, _reason: CloseReason, _tsNs: number): void {
+  onClose(conn: Connection, reason: CloseReason, _tsNs: number): void {
     // packetbeat 5 never closes a connection under -t: requests still waiting are only counted here
-    this.dropConnection(conn, 'no_response');
+    this.dropConnection(conn, reason === 'evicted' ? 'evicted' : 'no_response');
   }
 
-  private dropConnection(conn: Connection, reason: 'dropped_gap' | 'no_response'): void {
+  private dropConnection(conn: Connection, reason: 'dropped_gap' | 'no_response' | 'evicted'): void {
     const s = conn.app as State | undefined;
     if (s === undefined) return;
     this.counters['redis.unmatched_requests'] += s.requests.length;

@@ -33,6 +33,13 @@ export const DEFAULT_RESP_LIMITS: RespLimits = { maxMessageBytes: 10 * 1024 * 10
 
 const CHUNK = 256 * 1024;
 
+/** Every parser's message result, reused (none per parser): a result is read before any parser is called again. */
+const RESULT: { kind: 'message'; message: RespMessage } = { kind: 'message', message: undefined as unknown as RespMessage };
+
+/** A parser's frames below the outermost before it first needs any (never written: {@link RespParser.growFrames} replaces them). */
+const NO_FRAMES = new Int32Array(0);
+const NO_FRAME_TYPES = new Uint8Array(0);
+
 /**
  * Append-only byte slab: bytes go at the end of the current chunk, and a
  * full chunk is left to whatever messages still view it (the garbage
@@ -236,9 +243,17 @@ export class RespParser {
   private lineStart = 0;
   /** Bytes of bulk content plus its CRLF still to come. */
   private bulkRemaining = 0;
-  /** Per open aggregate: elements still expected, and its type (grown past the limit while a message too deep is walked). */
-  private remaining: Int32Array;
-  private frameType: Uint8Array;
+  /**
+   * Per open aggregate: elements still expected, and its type. The
+   * outermost is in fields (most messages nest no deeper: a parser, one per
+   * direction of every connection, then holds no arrays); deeper ones in
+   * arrays made when first needed, grown past the limit while a message too
+   * deep is walked.
+   */
+  private remaining0 = 0;
+  private frameType0 = 0;
+  private remaining: Int32Array = NO_FRAMES;
+  private frameType: Uint8Array = NO_FRAME_TYPES;
   private depth = 0;
   /** The message in progress nests deeper than the limit: it is walked to its end, then skipped whole. */
   private tooDeep = false;
@@ -258,8 +273,6 @@ export class RespParser {
   skippedBytes = 0;
   /** Messages over the size limit, kept abbreviated (their large bulk strings walked over by length). */
   largeBulks = 0;
-  /** Reused for every message: a result is read before the next call. */
-  private readonly result: { kind: 'message'; message: RespMessage } = { kind: 'message', message: undefined as unknown as RespMessage };
 
   constructor(
     readonly role: RespRole,
@@ -267,8 +280,6 @@ export class RespParser {
     private readonly limits: RespLimits = DEFAULT_RESP_LIMITS,
   ) {
     this.chunk = EMPTY;
-    this.remaining = new Int32Array(limits.maxDepth + 1);
-    this.frameType = new Uint8Array(limits.maxDepth + 1);
   }
 
   /**
@@ -473,20 +484,24 @@ export class RespParser {
       }
       return this.valueDone(after);
     }
-    if (this.depth >= this.limits.maxDepth) {
-      // walked to its end (its size is bounded by the limit on a message's bytes), so the error skips it exactly
-      this.tooDeep = true;
-      if (this.depth >= this.remaining.length) this.growFrames();
+    // walked to its end (its size is bounded by the limit on a message's bytes), so the error skips it exactly
+    if (this.depth >= this.limits.maxDepth) this.tooDeep = true;
+    if (this.depth === 0) {
+      this.remaining0 = elements;
+      this.frameType0 = t;
+    } else {
+      if (this.depth > this.remaining.length) this.growFrames();
+      this.remaining[this.depth - 1] = elements;
+      this.frameType[this.depth - 1] = t;
     }
-    this.remaining[this.depth] = elements;
-    this.frameType[this.depth] = t;
     this.depth++;
     this.state = STATE_TYPE;
     return null;
   }
 
+  /** Room for the frames below the outermost: the limit's worth at first, twice as many each time past it. */
   private growFrames(): void {
-    const remaining = new Int32Array(this.remaining.length * 2);
+    const remaining = new Int32Array(Math.max(this.limits.maxDepth, this.remaining.length * 2));
     remaining.set(this.remaining);
     const frameType = new Uint8Array(remaining.length);
     frameType.set(this.frameType);
@@ -500,10 +515,17 @@ export class RespParser {
     for (;;) {
       if (this.depth === 0) return this.emit(p);
       const top = this.depth - 1;
-      if (--this.remaining[top]! > 0) return null;
+      let type: number;
+      if (top === 0) {
+        if (--this.remaining0 > 0) return null;
+        type = this.frameType0;
+      } else {
+        if (--this.remaining[top - 1]! > 0) return null;
+        type = this.frameType[top - 1]!;
+      }
       this.depth = top;
       // an attribute describes the value after it and is not an element of its parent
-      if (this.frameType[top] === TYPE_ATTRIBUTE) return null;
+      if (type === TYPE_ATTRIBUTE) return null;
     }
   }
 
@@ -523,8 +545,8 @@ export class RespParser {
     this.trial = false;
     this.inMessage = false;
     this.start = this.pos = p;
-    this.result.message = message;
-    return this.result;
+    RESULT.message = message;
+    return RESULT;
   }
 
   /**

@@ -22,6 +22,12 @@ export interface TcpOptions {
   streamTimeoutNs: number;
   maxBufferedBytes: number;
   maxBufferedSegments: number;
+  /**
+   * Open connections at most: a new one past it closes the least recently
+   * seen (`evicted`, counted in `tcp.connections_evicted`), so memory is
+   * bounded whatever the capture. packetbeat has no such bound.
+   */
+  maxConnections: number;
 }
 
 export const DEFAULT_TCP_OPTIONS: TcpOptions = {
@@ -31,6 +37,8 @@ export const DEFAULT_TCP_OPTIONS: TcpOptions = {
   streamTimeoutNs: 10_000_000_000,
   maxBufferedBytes: 1024 * 1024,
   maxBufferedSegments: 1024,
+  // redis-server's default maxclients (redis.conf): one server's clients fit; a capture past it is warned of
+  maxConnections: 10_000,
 };
 
 class Conn implements Connection {
@@ -49,14 +57,17 @@ class Conn implements Connection {
   lastSeqToServer = 0;
   lastSeqToClient = 0;
 
+  /** The addresses as text, made when an event first asks (most connections of a busy capture never write one). */
+  private clientText: string | null = null;
+  private serverText: string | null = null;
+
   constructor(
     readonly id: number,
     readonly c0: number, readonly c1: number, readonly c2: number, readonly c3: number,
     readonly clientPort: number,
     readonly s0: number, readonly s1: number, readonly s2: number, readonly s3: number,
     readonly serverPort: number,
-    readonly clientIp: string,
-    readonly serverIp: string,
+    private readonly ipVersion: number,
     analyzer: StreamAnalyzer,
     counters: TcpCounters,
     opts: TcpOptions,
@@ -64,6 +75,14 @@ class Conn implements Connection {
     if (opts.mode === 'packetbeat') return;
     this.toServer = new Stream(this, CLIENT_TO_SERVER, analyzer, counters, opts);
     this.toClient = new Stream(this, SERVER_TO_CLIENT, analyzer, counters, opts);
+  }
+
+  get clientIp(): string {
+    return (this.clientText ??= formatAddress(this.ipVersion, this.c0, this.c1, this.c2, this.c3));
+  }
+
+  get serverIp(): string {
+    return (this.serverText ??= formatAddress(this.ipVersion, this.s0, this.s1, this.s2, this.s3));
   }
 }
 
@@ -140,6 +159,10 @@ export class TcpAssembler {
     return ports.slice(0, n).map((port) => ({ port, segments: segments[port]!, opened: this.opened![port]! }));
   }
 
+  get maxConnections(): number {
+    return this.opts.maxConnections;
+  }
+
   process(pkt: DecodedPacket, tsNs: number): void {
     let dir: Direction;
     if (this.serverPort[pkt.dstPort]) dir = CLIENT_TO_SERVER;
@@ -167,7 +190,7 @@ export class TcpAssembler {
     if (!conn) {
       // a segment with nothing to say (a pure ACK, a RST) does not open a connection
       if (len === 0 && (flags & (TCP_SYN | TCP_FIN)) === 0) return;
-      conn = this.create(pkt, dir);
+      conn = this.create(pkt, dir, tsNs);
       created = true;
     } else {
       this.touch(conn);
@@ -314,7 +337,7 @@ export class TcpAssembler {
     }
   }
 
-  private create(p: DecodedPacket, dir: Direction): Conn {
+  private create(p: DecodedPacket, dir: Direction, tsNs: number): Conn {
     const toServer = dir === CLIENT_TO_SERVER;
     const c0 = toServer ? p.src0 : p.dst0, c1 = toServer ? p.src1 : p.dst1;
     const c2 = toServer ? p.src2 : p.dst2, c3 = toServer ? p.src3 : p.dst3;
@@ -322,12 +345,11 @@ export class TcpAssembler {
     const s2 = toServer ? p.dst2 : p.src2, s3 = toServer ? p.dst3 : p.src3;
     const cp = toServer ? p.srcPort : p.dstPort;
     const sp = toServer ? p.dstPort : p.srcPort;
-    const conn = new Conn(
-      this.nextId++, c0, c1, c2, c3, cp, s0, s1, s2, s3, sp,
-      formatAddress(p.ipVersion, c0, c1, c2, c3),
-      formatAddress(p.ipVersion, s0, s1, s2, s3),
-      this.analyzer, this.counters, this.opts,
-    );
+    if (this.nextIndex - this.freeIndexes.length >= this.opts.maxConnections) {
+      this.counters['tcp.connections_evicted']++;
+      this.close(this.byIndex[this.oldest]!, 'evicted', tsNs);
+    }
+    const conn = new Conn(this.nextId++, c0, c1, c2, c3, cp, s0, s1, s2, s3, sp, p.ipVersion, this.analyzer, this.counters, this.opts);
     conn.hash = this.hashOf(c0, c1, c2, c3, cp, s0, s1, s2, s3, sp);
     this.insert(conn);
     let i = this.freeIndexes.pop();

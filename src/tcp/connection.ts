@@ -3,7 +3,8 @@ export const CLIENT_TO_SERVER = 0;
 export const SERVER_TO_CLIENT = 1;
 export type Direction = typeof CLIENT_TO_SERVER | typeof SERVER_TO_CLIENT;
 
-export type CloseReason = 'fin' | 'rst' | 'expired' | 'end_of_capture' | 'reused';
+/** Why a connection is forgotten; `evicted`: the table was full ({@link TcpOptions.maxConnections}) and it was the least recently seen. */
+export type CloseReason = 'fin' | 'rst' | 'expired' | 'end_of_capture' | 'reused' | 'evicted';
 
 /**
  * The contract between TCP and an application analyzer, after packetbeat's

@@ -14,6 +14,8 @@ export interface TcpCounters {
   'tcp.out_of_order_segments': number;
   'tcp.connections': number;
   'tcp.streams_expired': number;
+  /** Connections closed early because the table was full (`TcpOptions.maxConnections`). */
+  'tcp.connections_evicted': number;
   'tcp.unmonitored_packets': number;
 }
 
@@ -26,6 +28,7 @@ export function newTcpCounters(): TcpCounters {
     'tcp.out_of_order_segments': 0,
     'tcp.connections': 0,
     'tcp.streams_expired': 0,
+    'tcp.connections_evicted': 0,
     'tcp.unmonitored_packets': 0,
   };
 }
@@ -37,6 +40,9 @@ interface Pending {
   fin: boolean;
   tsNs: number;
 }
+
+/** What a stream holding nothing points at: never pushed to. */
+const NONE_HELD: Pending[] = [];
 
 export interface StreamLimits {
   /** Out-of-order bytes held per direction before the first hole is declared a gap. */
@@ -56,7 +62,8 @@ export class Stream {
   private seq = 0;
   private hasSeq = false;
   finished = false;
-  private pending: Pending[] = [];
+  /** Segments held, or the shared empty {@link NONE_HELD} (most streams never hold one: no array each). */
+  private pending: Pending[] = NONE_HELD;
   private pendingBytes = 0;
 
   constructor(
@@ -127,6 +134,7 @@ export class Stream {
     const p: Pending = { seq, data: Buffer.from(buf.subarray(off, off + len)), fin, tsNs };
     // keep `pending` sorted by distance from the expected sequence; arrivals are mostly in order
     const rel = seqDiff(seq, this.seq);
+    if (this.pending === NONE_HELD) this.pending = [];
     let i = this.pending.length;
     while (i > 0 && seqDiff(this.pending[i - 1]!.seq, this.seq) > rel) i--;
     this.pending.splice(i, 0, p);
