@@ -1,7 +1,6 @@
 import { analyze, analyzeInterruptible, viewDifference, type AnalyzeSummary, type ViewDifference } from '../analyze.js';
 import type { TcpMode } from '../tcp/stream.js';
-import { parsePorts } from '../profiles/index.js';
-import { parseWhole } from '../profiles/values.js';
+import { parsePorts, parseWhole } from '../profiles/values.js';
 import { choiceOption, onePositional, parseWith } from './args.js';
 import { jsonLine, UsageError } from './errors.js';
 import { scenario, captureName } from '../gen/scenarios.js';

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { parseChoice, parseNumber, parseWhole } from '../profiles/index.js';
+import { parseChoice, parseNumber, parseWhole } from '../profiles/values.js';
 import { UsageError } from './errors.js';
 
 /**

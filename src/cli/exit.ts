@@ -1,5 +1,5 @@
 import { CaptureError, FILE_CODES } from '../pcap/errors.js';
-import { ConfigError } from '../profiles/index.js';
+import { ConfigError } from '../profiles/values.js';
 import { LedgerImbalance } from '../pipeline/ledger.js';
 import { UsageError } from './errors.js';
 

@@ -2,7 +2,7 @@ import { writeWhole } from '../pipeline/ndjson.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../decode/decode.js';
 import { encodedLength, encodeSegment, type SegmentSpec } from '../decode/encode.js';
 import { MAX_CAPLEN } from '../pcap/reader.js';
-import { ConfigError } from '../profiles/index.js';
+import { ConfigError } from '../profiles/values.js';
 import { PcapWriter } from '../pcap/writer.js';
 import { encodeValue, type RespValue } from '../redis/encode.js';
 import { Random } from '../sim/random.js';

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigError } from '../profiles/index.js';
+import { ConfigError } from '../profiles/values.js';
 import { generateRedisCapture, GEN_DEFAULTS, MANIFEST_VERSION, PRESETS, type GenManifest } from './redis.js';
 
 /**

@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseToml } from 'smol-toml';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { ConfigPatch, PipelineConfig, ProfileName, Setting } from './profile.js';
 import { PROFILE_LIST } from './registry.js';
 import { ConfigError } from './values.js';
 import { vectorKey } from './vector.js';
 import { beatsOutputPatches, beatsOutputSetting, modelledOutput, outputKey, outputTypes } from './beats-output.js';
+
+/**
+ * The YAML and TOML parsers, loaded when a file is read (only `-c` needs
+ * them): a command without one starts without their 81 modules.
+ */
+const load = createRequire(import.meta.url);
+const parseYaml = (text: string): unknown => (load('yaml') as typeof import('yaml')).parse(text);
+const parseToml = (text: string): unknown => (load('smol-toml') as typeof import('smol-toml')).parse(text);
 
 /** Each profile's every setting, as the system ships it. */
 export const PROFILE_DEFAULTS: Record<ProfileName, PipelineConfig> = Object.fromEntries(
