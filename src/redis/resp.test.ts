@@ -137,6 +137,16 @@ describe('RespParser', () => {
         expect([errors, texts, parser.skippedBytes]).toEqual([['too_deep'], ['OK'], wire.length - 5]);
       }
     }
+    // a fault deep inside: one error, and the search for the next message tries each nested header only to the limit
+    // (walking each try to its end took 0.6 s at 8,000 levels, and grew with the square)
+    const faulty = Buffer.from('*1\r\n'.repeat(100_000) + '*1\r\r\n' + '+OK\r\n');
+    const parser = new RespParser('response');
+    parser.feed(faulty, 0, faulty.length, 0);
+    const seen: string[] = [];
+    const started = performance.now();
+    for (let r = parser.next(); r.kind !== 'needMore'; r = parser.next()) seen.push(r.kind === 'error' ? r.reason : r.message.text);
+    expect([seen, parser.skippedBytes]).toEqual([['bad_length', 'OK'], faulty.length - 5]);
+    expect(performance.now() - started).toBeLessThan(5_000);
     const ok = Buffer.from('*1\r\n'.repeat(32) + ':1\r\n');
     expect(parseAll('response', ok).messages[0]!.text).toBe('['.repeat(32) + '1' + ']'.repeat(32));
   });

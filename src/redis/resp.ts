@@ -484,8 +484,12 @@ export class RespParser {
       }
       return this.valueDone(after);
     }
-    // walked to its end (its size is bounded by the limit on a message's bytes), so the error skips it exactly
-    if (this.depth >= this.limits.maxDepth) this.tooDeep = true;
+    if (this.depth >= this.limits.maxDepth) {
+      // a resynchronisation try fails here: walking each try to its end would be quadratic in a deep message
+      if (this.trial) return this.fail('too_deep', `nesting deeper than ${this.limits.maxDepth}`);
+      // walked to its end (its size is bounded by the limit on a message's bytes), so the error skips it exactly
+      this.tooDeep = true;
+    }
     if (this.depth === 0) {
       this.remaining0 = elements;
       this.frameType0 = t;
