@@ -49,9 +49,11 @@ export async function runAnalyze(argv: string[]): Promise<CommandResult> {
   const as = choiceOption('as', values.as, ['lossless', 'packetbeat5'] as const);
   const maxConnections = values['max-connections'] !== undefined ? parseWhole('--max-connections', values['max-connections'], 1, 100_000_000) : undefined;
   // Ctrl-C or SIGTERM: reading stops at the next slice, the events so far are kept whole, exit 130
+  // the handlers stay until the process exits: a signal after the reading is ignored, the summary is printed whole
   let stopped = false;
+  let reading = true;
   const onSignal = () => {
-    stopped = true;
+    if (reading) stopped = true;
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -59,8 +61,7 @@ export async function runAnalyze(argv: string[]): Promise<CommandResult> {
   try {
     run = await analyzeInterruptible(capture, { ports, tcp: choiceOption<TcpMode>('tcp', values.tcp, ['reassemble', 'packetbeat']), as, events: values.events, maxConnections }, () => stopped);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    reading = false;
   }
   const { interrupted, ...summary } = run;
   // packetbeat 5's view is held against the wire: what it misses, the lossless view says

@@ -162,10 +162,13 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
 
   // listen before anything is opened, so an early Ctrl-C still ends with whole files
   let interrupted = false;
+  let running = true;
   const onSigint = () => {
-    interrupted = true;
+    if (running) interrupted = true;
   };
-  // Ctrl-C or a SIGTERM: the run stops at its next slice, and every file is written whole
+  // Ctrl-C or a SIGTERM: the run stops at its next slice, and every file is written whole. The handlers stay
+  // until the process exits: one that comes while the files are being finished, after the run, is ignored
+  // (the default action would kill the process with its files half renamed)
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   const r = new Replay(cli.capture, cli.config, { output: cli.output, ledger: cli.ledger });
@@ -183,8 +186,7 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
       if (interrupted) break;
     }
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    running = false;
     if (tty) process.stderr.write('\r\u001b[K');
   }
   // a LedgerImbalance goes up to main: one line, exit 3
