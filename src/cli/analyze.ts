@@ -1,7 +1,7 @@
 import { analyze, analyzeInterruptible, viewDifference, type AnalyzeSummary, type ViewDifference } from '../analyze.js';
 import type { TcpMode } from '../tcp/stream.js';
 import { parsePorts, parseWhole } from '../profiles/values.js';
-import { choiceOption, onePositional, parseWith } from './args.js';
+import { choiceOption, onePositional, parseWith, StopSignals } from './args.js';
 import { jsonLine, UsageError } from './errors.js';
 import { scenario, captureName } from '../gen/scenarios.js';
 import { paint, table } from '../style.js';
@@ -49,19 +49,12 @@ export async function runAnalyze(argv: string[]): Promise<CommandResult> {
   const as = choiceOption('as', values.as, ['lossless', 'packetbeat5'] as const);
   const maxConnections = values['max-connections'] !== undefined ? parseWhole('--max-connections', values['max-connections'], 1, 100_000_000) : undefined;
   // Ctrl-C or SIGTERM: reading stops at the next slice, the events so far are kept whole, exit 130
-  // the handlers stay until the process exits: a signal after the reading is ignored, the summary is printed whole
-  let stopped = false;
-  let reading = true;
-  const onSignal = () => {
-    if (reading) stopped = true;
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = new StopSignals();
   let run;
   try {
-    run = await analyzeInterruptible(capture, { ports, tcp: choiceOption<TcpMode>('tcp', values.tcp, ['reassemble', 'packetbeat']), as, events: values.events, maxConnections }, () => stopped);
+    run = await analyzeInterruptible(capture, { ports, tcp: choiceOption<TcpMode>('tcp', values.tcp, ['reassemble', 'packetbeat']), as, events: values.events, maxConnections }, () => signals.requested);
   } finally {
-    reading = false;
+    signals.end();
   }
   const { interrupted, ...summary } = run;
   // packetbeat 5's view is held against the wire: what it misses, the lossless view says

@@ -63,3 +63,27 @@ export function onePositional(positionals: string[], what: string, command: stri
   }
   return positionals[0]!;
 }
+
+/**
+ * Ctrl-C and SIGTERM for a command that reads in slices: {@link requested}
+ * turns true at a signal until {@link end}, and the command stops at its next
+ * slice with every file whole. The handlers stay until the process exits: a
+ * signal after `end` (while files are being finished) is ignored, where
+ * Node's default action would kill the process with a file half renamed.
+ */
+export class StopSignals {
+  requested = false;
+  private listening = true;
+
+  constructor() {
+    const on = () => {
+      if (this.listening) this.requested = true;
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  }
+
+  end(): void {
+    this.listening = false;
+  }
+}

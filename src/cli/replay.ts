@@ -23,7 +23,7 @@ import { Replay, type OutputTarget, type ReplaySummary } from '../pipeline/repla
 import { configFlagsPatch, parseArgsOptions, replayCommand } from '../pipeline/replay-line.js';
 import { paint, table } from '../style.js';
 import { totalNonZero } from './analyze.js';
-import { onePositional, parseWith } from './args.js';
+import { onePositional, parseWith, StopSignals } from './args.js';
 import { gate, lossLimit, lostBy } from './gate.js';
 import { svgChart, terminalChart, type ChartOptions, type Marker, type Series } from './chart.js';
 import { jsonLine, UsageError } from './errors.js';
@@ -161,16 +161,7 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
   }
 
   // listen before anything is opened, so an early Ctrl-C still ends with whole files
-  let interrupted = false;
-  let running = true;
-  const onSigint = () => {
-    if (running) interrupted = true;
-  };
-  // Ctrl-C or a SIGTERM: the run stops at its next slice, and every file is written whole. The handlers stay
-  // until the process exits: one that comes while the files are being finished, after the run, is ignored
-  // (the default action would kill the process with its files half renamed)
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const signals = new StopSignals();
   const r = new Replay(cli.capture, cli.config, { output: cli.output, ledger: cli.ledger });
   // every store's depth, when a chart is asked for
   const depth = cli.plot || cli.svg ? new Map([...r.stores.keys()].map((name) => [name, new DepthTrace()])) : null;
@@ -183,13 +174,14 @@ export async function runReplay(argv: string[]): Promise<{ code: number }> {
     while (!r.run(20_000)) {
       if (tty) process.stderr.write(progressBar(Math.min(1, r.feed.bytes / Math.max(1, size))));
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (interrupted) break;
+      if (signals.requested) break;
     }
   } finally {
-    running = false;
+    signals.end();
     if (tty) process.stderr.write('\r\u001b[K');
   }
   // a LedgerImbalance goes up to main: one line, exit 3
+  const interrupted = signals.requested;
   const summary = interrupted ? r.finishInterrupted() : r.finish();
   if (cli.stats) writeWhole(cli.stats, `${JSON.stringify(nodeStats(summary), null, 2)}\n`);
   if (depth) {
