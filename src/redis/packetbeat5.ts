@@ -181,6 +181,8 @@ function arrayHeader(b: Buffer, p: number, end: number): Value | { count: number
   return { count, next: after };
 }
 
+/** A deeper array's `content`: never pushed to (it renders into the walk's `pieces`). */
+const NO_CONTENT: Buffer[] = [];
 const OPEN = Buffer.from('[');
 const CLOSE = Buffer.from(']');
 
@@ -204,7 +206,7 @@ function dispatch(b: Buffer, start: number, end: number, top: Top, build: boolea
       const h = arrayHeader(b, p, end);
       if ('count' in h) {
         if (build && stack.length > 0) pieces.push(OPEN);
-        stack.push({ count: h.count, i: 0, content: [], firstFrom: -1, firstTo: -1 });
+        stack.push({ count: h.count, i: 0, content: stack.length === 0 ? [] : NO_CONTENT, firstFrom: -1, firstTo: -1 });
         p = h.next;
         continue;
       }

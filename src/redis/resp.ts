@@ -555,21 +555,19 @@ export class RespParser {
 
   /**
    * The message in progress ended at `p` but nests deeper than the limit:
-   * its bytes are skipped, counted, and reported once as an error (on a
-   * resynchronisation try, where one error is reported already, only
-   * skipped); parsing goes on right after it.
+   * its bytes are skipped, counted, and reported once as an error; parsing
+   * goes on right after it. (Never a resynchronisation try: a try fails at
+   * the limit.)
    */
   private skipTooDeep(p: number): RespResult {
-    const tried = this.trial;
     this.skippedBytes += p - this.start + this.elided;
     this.tooDeep = false;
     this.elided = 0;
-    this.trial = false;
     this.inMessage = false;
     this.start = this.pos = p;
     this.state = STATE_TYPE;
     this.depth = 0;
-    return tried ? AGAIN : { kind: 'error', reason: 'too_deep', detail: `nesting deeper than ${this.limits.maxDepth}` };
+    return { kind: 'error', reason: 'too_deep', detail: `nesting deeper than ${this.limits.maxDepth}` };
   }
 
   /** An inline command's line ended at `p` (after its LF): a request, or an error if it names no command. */

@@ -298,8 +298,7 @@ export class TcpAssembler {
 
   /** Adds `conn` (not yet given an index, so not yet counted open) to the table. */
   private insert(conn: Conn): void {
-    const open = this.nextIndex - this.freeIndexes.length;
-    if ((open + 1) * 2 > this.slotHash.length) {
+    if ((this.open() + 1) * 2 > this.slotHash.length) {
       // grow and rehash: at most half full keeps probes short
       const old = this.slotConn;
       this.slotHash = new Int32Array(old.length * 2);
@@ -345,7 +344,7 @@ export class TcpAssembler {
     const s2 = toServer ? p.dst2 : p.src2, s3 = toServer ? p.dst3 : p.src3;
     const cp = toServer ? p.srcPort : p.dstPort;
     const sp = toServer ? p.dstPort : p.srcPort;
-    if (this.nextIndex - this.freeIndexes.length >= this.opts.maxConnections) {
+    if (this.open() >= this.opts.maxConnections) {
       this.counters['tcp.connections_evicted']++;
       this.close(this.byIndex[this.oldest]!, 'evicted', tsNs);
     }
@@ -362,6 +361,11 @@ export class TcpAssembler {
     this.appendNewest(i);
     this.counters['tcp.connections']++;
     return conn;
+  }
+
+  /** Connections open now (each holds an index). */
+  private open(): number {
+    return this.nextIndex - this.freeIndexes.length;
   }
 
   private growIndexes(): void {
