@@ -26,7 +26,11 @@ export interface AnalyzeOptions {
   maxConnections?: number;
   /** Write every transaction as an NDJSON line to this file. */
   events?: string;
-  /** Called for every transaction, in order. */
+  /**
+   * Called for every transaction, in order; it may keep them. Without it,
+   * messages view the capture reader's buffers instead of copies
+   * (`TransactionSink.keepsNone`).
+   */
   onTransaction?: (tx: Transaction, base: TimeBase) => void;
 }
 
@@ -95,6 +99,7 @@ function startAnalysis(capture: string, opts: AnalyzeOptions): { feed: CaptureFe
       if (events) encoders.write(tx, feed!.base, events);
       opts.onTransaction?.(tx, feed!.base);
     },
+    keepsNone: opts.onTransaction === undefined,
   };
   try {
     const ports = opts.ports ?? [6379];

@@ -70,6 +70,8 @@ export class CaptureFeed {
   transactions = 0;
   private readonly pkt = new DecodedPacket();
   private finished = false;
+  /** The read buffer of the last packet: when the reader goes on to another, the analyzers release it and the reader loads into it again. */
+  private buffer: Buffer | null = null;
 
   private readonly protocols: readonly Protocol[];
   /** Every monitored port, all protocols together. */
@@ -83,6 +85,7 @@ export class CaptureFeed {
         this.transactions++;
         sink.onTransaction(tx);
       },
+      keepsNone: sink.keepsNone,
     };
     const { analyzers, stream, ports } = analyzersFor(map, counted);
     this.ports = ports;
@@ -105,6 +108,14 @@ export class CaptureFeed {
     if (rec === null) {
       this.finish();
       return false;
+    }
+    if (rec.data !== this.buffer) {
+      const done = this.buffer;
+      this.buffer = rec.data;
+      if (done !== null) {
+        for (const a of this.analyzers) a.release?.(done);
+        this.reader.recycle(done);
+      }
     }
     if (this.packets === 0) {
       this.base.sec = rec.tsSec;

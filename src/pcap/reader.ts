@@ -22,9 +22,12 @@ const BLOCK_SPB = 3;
 const BLOCK_EPB = 6;
 
 /**
- * One packet, as the reader hands it out. The reader reuses this object and
- * its read buffer: `data[offset .. offset+caplen)` is valid until the next
- * call to {@link CaptureReader.next}, and whoever keeps bytes copies them.
+ * One packet, as the reader hands it out. The reader reuses this object, but
+ * never writes to a read buffer again once it has handed out a record in it,
+ * until the caller gives it back ({@link CaptureReader.recycle}): the next
+ * load goes to the rest of the buffer, or to a fresh one.
+ * `data[offset .. offset+caplen)` stays as it is for whoever keeps a view of
+ * it, which keeps the whole buffer ({@link READ_BUFFER_SIZE}) alive.
  */
 export interface PacketRecord {
   /** 1-based packet number, as tshark's frame.number. */
@@ -80,10 +83,12 @@ export class CaptureReader {
   private blocks = 0;
   private readonly rec: PacketRecord;
   private done = false;
+  /** A buffer given back ({@link recycle}), loaded into next instead of a fresh one. */
+  private spare: Buffer | null = null;
 
   private constructor(
     private readonly src: ByteSource,
-    bufferSize: number,
+    private readonly bufferSize: number,
   ) {
     this.buf = Buffer.allocUnsafe(bufferSize);
     this.view = viewOf(this.buf);
@@ -99,7 +104,7 @@ export class CaptureReader {
     }
   }
 
-  /** `bufferSize` (bytes read at a time) is for tests; a record longer than it gets a larger buffer. */
+  /** `bufferSize` (bytes read at a time) is for tests; a record longer than it gets a buffer of its own size. */
   static open(path: string, bufferSize = READ_BUFFER_SIZE): CaptureReader {
     let src: ByteSource;
     try {
@@ -153,9 +158,9 @@ export class CaptureReader {
   private ensure(n: number): boolean {
     if (this.end - this.start >= n) return true;
     if (this.eof) return false;
-    if (n > this.buf.length) this.moveTail(Buffer.allocUnsafe(Math.max(n, 2 * this.buf.length)));
-    else if (this.start > 0) this.moveTail(this.buf);
-    while (!this.eof && this.end < n) {
+    // bytes already handed out stay as they are: what does not fit after them goes to another buffer
+    if (this.start + n > this.buf.length) this.moveTail(this.emptyBuffer(n));
+    while (!this.eof && this.end - this.start < n) {
       const got = this.src.read(this.buf, this.end, this.buf.length - this.end, this.filePos);
       if (got === 0) this.eof = true;
       this.end += got;
@@ -174,10 +179,25 @@ export class CaptureReader {
     this.start = this.end = 0;
   }
 
-  /** Continues in `fresh` (a larger buffer, or the same one) with the unread bytes at its start. */
+  /**
+   * The caller views nothing in `buf` any more, a buffer this reader handed
+   * out and has gone past: the reader may load into it again (a run then
+   * reads through two buffers in turn instead of a fresh one per load).
+   */
+  recycle(buf: Buffer): void {
+    if (buf !== this.buf) this.spare = buf;
+  }
+
+  /** A buffer to load at least `n` bytes into: the one given back, or a fresh one. */
+  private emptyBuffer(n: number): Buffer {
+    const spare = this.spare;
+    this.spare = null;
+    return spare !== null && spare.length >= n ? spare : Buffer.allocUnsafe(Math.max(n, this.bufferSize));
+  }
+
+  /** Continues in `fresh` with the unread bytes at its start. */
   private moveTail(fresh: Buffer): void {
-    if (fresh === this.buf) this.buf.copyWithin(0, this.start, this.end);
-    else this.buf.copy(fresh, 0, this.start, this.end);
+    this.buf.copy(fresh, 0, this.start, this.end);
     this.buf = fresh;
     this.view = viewOf(fresh);
     this.rec.data = fresh;

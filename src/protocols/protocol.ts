@@ -35,6 +35,12 @@ export function eventTimestamp(base: TimeBase, relNs: number): string {
 /** Where an analyzer hands what it completes. */
 export interface TransactionSink {
   onTransaction(tx: Transaction): void;
+  /**
+   * Done with each transaction when {@link onTransaction} returns (it keeps
+   * none, as `analyze`): an analyzer may then give it views of the capture
+   * reader's buffers instead of copies.
+   */
+  readonly keepsNone?: boolean;
 }
 
 /** A protocol's analyzer on TCP's streams, with its own counters (every name present from the start). */

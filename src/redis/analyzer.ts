@@ -117,12 +117,21 @@ export interface RedisOptions extends RespLimits {
    * still pairs (a value past the limit is not held at all).
    */
   queueMaxBytes: number;
+  /**
+   * Messages may view the capture reader's buffers instead of copies
+   * ({@link RespParser} in place): for a sink done with each transaction
+   * when it returns (`analyze`). A transaction kept longer keeps a read
+   * buffer (512 KiB) alive, so a pipeline whose queues hold transactions
+   * (`replay`) copies them to the compact arena instead.
+   */
+  inPlace: boolean;
 }
 
 export const DEFAULT_REDIS_OPTIONS: RedisOptions = {
   ...DEFAULT_RESP_LIMITS,
   queueMaxMessages: 20_000,
   queueMaxBytes: 3 * DEFAULT_RESP_LIMITS.maxMessageBytes,
+  inPlace: false,
 };
 
 const SIMPLE = 0x2b; // +
@@ -149,6 +158,10 @@ class RedisConnection {
   queuedBytes = 0;
   /** Pub/sub and MONITOR state, made when the connection first needs it. */
   pubsub: PubSubState | null = null;
+  /** In place: the analyzer's {@link RedisAnalyzer.released} count when this state was last given data (then it joined the list of such states). */
+  viewing = -1;
+  /** In place: the first request queued since the last release, and those after it (what may view a read buffer). */
+  since: RespMessage | null = null;
 
   push(m: RespMessage): void {
     if (this.last === null) this.first = m;
@@ -156,12 +169,14 @@ class RedisConnection {
     this.last = m;
     this.queued++;
     this.queuedBytes += m.storedSize;
+    if (this.since === null) this.since = m;
   }
 
   /** The oldest waiting request; the caller checks {@link queued} first. */
   shift(): RespMessage {
     const m = this.first!;
     this.first = m.nextWaiting;
+    if (this.since === m) this.since = this.first;
     m.nextWaiting = null;
     if (this.first === null) this.last = null;
     this.queued--;
@@ -186,9 +201,28 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
    * the old generation (~1 KiB each) until a full collection.
    */
   private readonly spare: RedisConnection[] = [];
+  /** In place: buffers released so far, and the connections given data since the last release. */
+  private released = 0;
+  private readonly viewers: RedisConnection[] = [];
 
   constructor(private readonly sink: RedisSink, opts: Partial<RedisOptions> = {}) {
     this.opts = { ...DEFAULT_REDIS_OPTIONS, ...opts };
+  }
+
+  /**
+   * In place, the capture reader is done with `buf`: what still views it
+   * (requests waiting, a message begun) moves to the arena, and the reader
+   * may load into it again.
+   */
+  release(buf: Buffer): void {
+    for (const s of this.viewers) {
+      s.requests?.release(buf);
+      s.responses?.release(buf);
+      for (let m = s.since; m !== null; m = m.nextWaiting) if (m.chunk === buf) m.moveTo(this.arena);
+      s.since = null;
+    }
+    this.viewers.length = 0;
+    this.released++;
   }
 
   private state(conn: Connection): RedisConnection {
@@ -202,10 +236,14 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
 
   onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void {
     const s = this.state(conn);
+    if (this.opts.inPlace && s.viewing !== this.released) {
+      s.viewing = this.released;
+      this.viewers.push(s);
+    }
     const parser =
       dir === CLIENT_TO_SERVER
-        ? (s.requests ??= new RespParser('request', this.arena, this.opts))
-        : (s.responses ??= new RespParser('response', this.arena, this.opts));
+        ? (s.requests ??= new RespParser('request', this.arena, this.opts, this.opts.inPlace))
+        : (s.responses ??= new RespParser('response', this.arena, this.opts, this.opts.inPlace));
     parser.feed(buf, offset, length, tsNs);
     for (;;) {
       const r = parser.next();
@@ -324,6 +362,7 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
       this.takeCounts(parser);
     }
     s.pubsub = null;
+    s.since = null;
     conn.app = undefined;
     if (this.spare.length < MAX_SPARE) this.spare.push(s);
   }

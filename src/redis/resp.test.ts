@@ -3,15 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { encodeCommand, encodeValue, isErrorValue, renderValue, type RespValue } from './encode.js';
 import { Arena, RespParser, type RespLimits, type RespMessage, type RespRole } from './resp.js';
 
-/** Feeds `bytes` cut at `cuts` and collects every message (and errors). */
-function parseAll(role: RespRole, bytes: Buffer, cuts: number[] = [], limits?: RespLimits, arena = new Arena()) {
-  const parser = new RespParser(role, arena, limits);
+/** Feeds `bytes` cut at `cuts` and collects every message (and errors); in place, it checks no segment was written to. */
+function parseAll(role: RespRole, bytes: Buffer, cuts: number[] = [], limits?: RespLimits, arena = new Arena(), inPlace = false) {
+  const parser = new RespParser(role, arena, limits, inPlace);
   const messages: RespMessage[] = [];
   const errors: string[] = [];
   const points = [...new Set([0, ...cuts.filter((c) => c > 0 && c < bytes.length), bytes.length])].sort((a, b) => a - b);
+  const segments: [Buffer, Buffer][] = [];
   for (let i = 0; i + 1 < points.length; i++) {
     // each segment is its own buffer, with junk around it, as the capture buffer would have
     const seg = Buffer.concat([Buffer.from('JUNK'), bytes.subarray(points[i], points[i + 1]), Buffer.from('\r\n+X\r\n')]);
+    segments.push([seg, Buffer.from(seg)]);
     parser.feed(seg, 4, points[i + 1]! - points[i]!, i);
     for (;;) {
       const r = parser.next();
@@ -24,6 +26,7 @@ function parseAll(role: RespRole, bytes: Buffer, cuts: number[] = [], limits?: R
       messages.push(r.message);
     }
   }
+  expect(segments.filter(([seg, copy]) => !seg.equals(copy)).length).toBe(0);
   return { messages, errors };
 }
 
@@ -155,8 +158,9 @@ describe('RespParser', () => {
     const limits = { maxMessageBytes: 64, maxDepth: 8 };
     const set = encodeCommand(['SET', 'k', 'x'.repeat(100)]);
     const wire = Buffer.concat([set, encodeCommand(['GET', 'k'])]);
-    for (const cuts of [[], [20], [20, 40, 60, 80, 100], [set.length - 1], [set.length - 2, set.length]]) {
-      const { messages, errors } = parseAll('request', wire, cuts, limits);
+    for (const [cuts, inPlace] of [[], [20], [20, 40, 60, 80, 100], [set.length - 1], [set.length - 2, set.length]].flatMap((c) => [[c, false], [c, true]] as const)) {
+      // in place, a string whole in one segment is not cut out of the read buffer (parseAll checks it is unchanged)
+      const { messages, errors } = parseAll('request', wire, cuts, limits, new Arena(), inPlace);
       expect(errors).toEqual([]);
       expect(messages.map((m) => [m.text, m.size, m.method])).toEqual([
         ['SET k <100 bytes not kept>', set.length, 'SET'],
@@ -255,13 +259,13 @@ describe('RespParser', () => {
     expect(messages.map((m) => m.tsNs)).toEqual([0, 1]);
   });
 
-  test.prop([fc.array(respValue, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 12 })])(
-    'encode → parse is the identity under every segmentation',
-    (values, rawCuts) => {
+  test.prop([fc.array(respValue, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 12 }), fc.boolean()])(
+    'encode → parse is the identity under every segmentation, copied or in place',
+    (values, rawCuts, inPlace) => {
       const encoded = values.map(encodeValue);
       const wire = Buffer.concat(encoded);
       const cuts = rawCuts.map((c) => c % (wire.length + 1));
-      const { messages, errors } = parseAll('response', wire, cuts);
+      const { messages, errors } = parseAll('response', wire, cuts, undefined, new Arena(), inPlace);
       expect(errors).toEqual([]);
       expect(messages.map((m) => m.text)).toEqual(values.map(renderValue));
       expect(messages.map((m) => m.size)).toEqual(encoded.map((e) => e.length));

@@ -5,7 +5,12 @@
  * by the parsers of one analyzer, so a message's bytes are contiguous however
  * the stream was split and outlive the capture reader's buffer; the parser
  * only walks structure (numbers, no strings) and a finished message is a view
- * (chunk, offset, size) into the arena. Its text is decoded lazily, the first
+ * (chunk, offset, size) into the arena. A parser *in place* reads a segment
+ * where it lies when nothing of an earlier one is left over (the capture
+ * reader never rewrites a buffer it handed out), so a message within one
+ * segment is never copied; its owner moves what still views a buffer to the
+ * arena before letting the buffer go ({@link RespParser.release},
+ * {@link RespMessage.moveTo}). A message's text is decoded lazily, the first
  * time an event needs it, as packetbeat's `redis_parse.go` renders it (`nil`,
  * `[a, b]`, errors as text).
  *
@@ -31,7 +36,7 @@ export interface RespLimits {
 
 export const DEFAULT_RESP_LIMITS: RespLimits = { maxMessageBytes: 10 * 1024 * 1024, maxDepth: 32 };
 
-const CHUNK = 256 * 1024;
+const CHUNK = 64 * 1024;
 
 /** Every parser's message result, reused (none per parser): a result is read before any parser is called again. */
 const RESULT: { kind: 'message'; message: RespMessage } = { kind: 'message', message: undefined as unknown as RespMessage };
@@ -114,9 +119,9 @@ export class RespMessage {
   private parsedArgs: string[] | null | undefined;
 
   constructor(
-    /** The arena chunk holding the message's bytes at `[offset, offset+size)`. */
-    readonly chunk: Buffer,
-    readonly offset: number,
+    /** The arena chunk (or, parsed in place, the read buffer) holding the message's bytes at `[offset, offset+size)`. */
+    public chunk: Buffer,
+    public offset: number,
     /** Wire size in bytes (packetbeat's bytes_in / bytes_out). */
     readonly size: number,
     /** Capture time (ns) of the segment in which the message began. */
@@ -133,6 +138,16 @@ export class RespMessage {
   /** Bytes of the message held in the arena: {@link size} but for a {@link LargeRespMessage}. */
   get storedSize(): number {
     return this.size;
+  }
+
+  /** Copies the message to `arena` and views it there: the buffer it viewed is let go. */
+  moveTo(arena: Arena): void {
+    const n = this.storedSize;
+    arena.reserve(n);
+    arena.copier.copy(this.chunk, this.offset, n, arena.chunk, arena.used);
+    this.chunk = arena.chunk;
+    this.offset = arena.used;
+    arena.used += n;
   }
 
   /** An inline command (`SET a b\r\n`), not a RESP array. */
@@ -233,7 +248,7 @@ const STATE_SEEK = 5;
 const AGAIN: RespResult = { kind: 'needMore' };
 
 export class RespParser {
-  /** Unconsumed bytes (the message in progress) are `chunk[start..end)`, an arena chunk; scanning has reached `pos`. */
+  /** Unconsumed bytes (the message in progress) are `chunk[start..end)`, an arena chunk or (in place) a read buffer; scanning has reached `pos`. */
   private chunk: Buffer;
   private start = 0;
   private end = 0;
@@ -278,14 +293,17 @@ export class RespParser {
     readonly role: RespRole,
     private readonly arena: Arena = new Arena(),
     private readonly limits: RespLimits = DEFAULT_RESP_LIMITS,
+    /** Reads a segment where it lies when nothing is left over: `src` is then never rewritten, and the owner calls {@link release} before letting it go. */
+    private readonly inPlace = false,
   ) {
     this.chunk = EMPTY;
   }
 
   /**
-   * Copies a segment's payload `src[off..off+len)` captured at `tsNs` after the
-   * unconsumed bytes; `src` may be rewritten once this returns. Call
-   * {@link next} until it answers needMore.
+   * A segment's payload `src[off..off+len)` captured at `tsNs`, after the
+   * unconsumed bytes: copied (`src` may be rewritten once this returns), or
+   * in place read where it lies when nothing is left over. Call {@link next}
+   * until it answers needMore.
    */
   feed(src: Buffer, off: number, len: number, tsNs: number): void {
     this.feedTs = tsNs;
@@ -300,12 +318,26 @@ export class RespParser {
       len -= n;
       if (len === 0) return;
     }
+    if (this.inPlace && this.start === this.end) {
+      const shift = off - this.start;
+      this.chunk = src;
+      this.start = off;
+      this.end = off + len;
+      this.pos += shift;
+      this.lineStart += shift;
+      return;
+    }
     const arena = this.arena;
     // the message in progress and the new bytes, contiguous at the arena's tail
     if (this.chunk !== arena.chunk || this.end !== arena.used || arena.chunk.length - arena.used < len) this.moveToArena(len);
     arena.copier.copy(src, off, len, arena.chunk, arena.used);
     arena.used += len;
     this.end += len;
+  }
+
+  /** Stops viewing `buf`: the unconsumed bytes in it (a message begun) move to the arena. */
+  release(buf: Buffer): void {
+    if (this.chunk === buf) this.moveToArena(0);
   }
 
   /** Forgets everything fed: the parser is dropped (its connection's state goes). */
@@ -595,6 +627,13 @@ export class RespParser {
    * request and its reply still pair.
    */
   private elide(header: number, after: number, n: number): RespResult | null {
+    if (this.inPlace && this.chunk !== this.arena.chunk) {
+      // rewritten below: a read buffer is not the parser's to write
+      const from = this.start;
+      this.moveToArena(0);
+      header += this.start - from;
+      after += this.start - from;
+    }
     const b = this.chunk;
     const fed = Math.min(this.end - after, n + 2);
     const text = `<${n} bytes not kept>`;

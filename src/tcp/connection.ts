@@ -12,8 +12,14 @@ export type CloseReason = 'fin' | 'rst' | 'expired' | 'end_of_capture' | 'reused
  * direction, holes that will never be filled, and the end of the connection.
  */
 export interface StreamAnalyzer {
-  /** In-order payload. `buf` is valid only during the call: whatever is kept is copied. */
+  /**
+   * In-order payload. `buf` (a read buffer of the capture, or a held
+   * segment's copy) stays as it is until {@link release} is called with it:
+   * an analyzer that keeps views of it copies them then.
+   */
   onData(conn: Connection, dir: Direction, buf: Buffer, offset: number, length: number, tsNs: number): void;
+  /** The capture reader is done with `buf` and will load into it again: whatever still views it is copied first. */
+  release?(buf: Buffer): void;
   /** `lostBytes` of this direction will never arrive. */
   onGap(conn: Connection, dir: Direction, lostBytes: number, tsNs: number): void;
   onFin(conn: Connection, dir: Direction, tsNs: number): void;
