@@ -64,7 +64,7 @@ export const LIVE_OUTPUT_COST_US = 8;
  * The threads' script: always the built JavaScript. Tests import the
  * TypeScript sources, which a thread of Node 20 cannot run; `npm test` builds first.
  */
-export const THREAD_SCRIPT = new URL(import.meta.url.endsWith('.ts') ? '../../dist/live/worker.js' : './worker.js', import.meta.url);
+export const THREAD_SCRIPT = new URL(import.meta.url.endsWith('.ts') ? '../../dist/live/worker.js' : '../live/worker.js', import.meta.url);
 
 /**
  * Replays a capture as packetbeat 5.x `-t` does, on real threads and the real
