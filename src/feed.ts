@@ -41,12 +41,33 @@ export function formatEvent(tx: Transaction, base: TimeBase): string {
 /** Every counter of a run's capture side: decode, TCP, and each protocol's (`redis.*`). */
 export type Counters = DecodeCounters & TcpCounters & Record<string, number>;
 
+/** What a replay reads of its capture, a packet per {@link step}: a {@link CaptureFeed}, or a recording of one played again. */
+export interface Feed {
+  /** Time of the first packet; event times are relative to it. */
+  readonly base: TimeBase;
+  readonly file: string;
+  readonly packets: number;
+  /** Captured bytes read so far. */
+  readonly bytes: number;
+  /** Capture time of the last packet read, ns since the first, and its captured length. */
+  readonly lastTsNs: number;
+  readonly lastCaplen: number;
+  /** Transactions the analyzers completed. */
+  readonly transactions: number;
+  readonly error: CaptureError | null;
+  readonly warnings: readonly CaptureWarning[];
+  step(): boolean;
+  stop(): void;
+  counters(): Counters;
+  equations(): Equation[];
+}
+
 /**
  * Capture → decode → TCP → protocol analyzers, one packet per {@link step}.
  * The source of every run: `analyze` drains it at once, `replay` paces it on
  * the simulated clock.
  */
-export class CaptureFeed {
+export class CaptureFeed implements Feed {
   readonly reader: CaptureReader;
   readonly tcp: TcpAssembler;
   readonly analyzers: readonly ProtocolAnalyzer[];

@@ -1,4 +1,5 @@
-import { CaptureFeed, PROTOCOLS, streamTimeout, type Counters } from '../feed.js';
+import { CaptureFeed, PROTOCOLS, streamTimeout, type Counters, type Feed, type FeedOptions } from '../feed.js';
+import { feedKey, type FeedRecording } from './recording.js';
 import type { CaptureReader } from '../pcap/reader.js';
 import { Encoders, eventTimestamp, type EventOptions, type TimeBase, type Transaction } from '../protocols/index.js';
 import { profileOf, type RunView, type StageSpec, type StoreView, type Topology } from '../profiles/index.js';
@@ -24,6 +25,22 @@ export interface ReplayOptions {
   hook?: StepHook;
   /** The clock to run on (a test's own); a new one by default. */
   scheduler?: Scheduler;
+  /**
+   * The capture's analysis, recorded once ({@link FeedRecording}): played
+   * instead of reading the capture when it was made with this replay's
+   * capture and analysis options. The replay must run to its end.
+   */
+  recording?: FeedRecording;
+}
+
+/** How a replay of `config` reads its capture: the profile's analyzer on the configured ports and TCP. */
+export function feedOptions(config: PipelineConfig): FeedOptions {
+  const c = config;
+  return {
+    ports: [{ protocol: PROTOCOLS[profileOf(c.profile).topology(c).source.protocol]!, ports: c.ports }],
+    tcp: c.tcp,
+    tcpOptions: { streamTimeoutNs: streamTimeout(c.tcp, c.pacing === 'topspeed', c.transactionTimeoutNs), maxConnections: c.maxConnections },
+  };
 }
 
 export interface ReplaySummary {
@@ -105,7 +122,7 @@ function openSink(target: OutputTarget, lines: string[], base: TimeBase, options
  */
 export class Replay {
   readonly scheduler: Scheduler;
-  readonly feed: CaptureFeed;
+  readonly feed: Feed;
   readonly ledger: Ledger;
   readonly topology: Topology;
   /** The stores, by name, in the topology's order. */
@@ -132,12 +149,13 @@ export class Replay {
     if (t.goSelect) this.scheduler.shuffleTies(new Random(c.seed, 'go.select'));
     // the capture first: a capture that does not open leaves nothing else to undo
     let source: Source | null = null;
-    const protocol = PROTOCOLS[t.source.protocol]!;
-    this.feed = new CaptureFeed(capture, { onTransaction: (tx: Transaction) => source!.emitted(tx) }, {
-      ports: [{ protocol, ports: c.ports }],
-      tcp: c.tcp,
-      tcpOptions: { streamTimeoutNs: streamTimeout(c.tcp, c.pacing === 'topspeed', c.transactionTimeoutNs), maxConnections: c.maxConnections },
-    });
+    const options = feedOptions(c);
+    const emitted = { onTransaction: (tx: Transaction) => source!.emitted(tx) };
+    const recording = opts.recording;
+    this.feed =
+      recording !== undefined && typeof capture === 'string' && recording.key === feedKey(capture, options)
+        ? recording.play(emitted)
+        : new CaptureFeed(capture, emitted, options);
     let ledgerFile: NdjsonWriter | null = null;
     try {
       ledgerFile = opts.ledger ? new NdjsonWriter(opts.ledger) : null;
@@ -467,7 +485,7 @@ class Source implements Process {
   private ended = false;
 
   constructor(
-    private readonly feed: CaptureFeed,
+    private readonly feed: Feed,
     private readonly clock: Clock,
     private readonly out: Store<Transaction>,
     private readonly whenFull: 'drop' | 'block',

@@ -1,5 +1,6 @@
 import { ConfigError, parseWhole, type PipelineConfig } from '../profiles/index.js';
-import { Replay, replay } from './replay.js';
+import { FeedRecording } from './recording.js';
+import { feedOptions, Replay, replay } from './replay.js';
 import { FIELDS, validateConfig } from '../profiles/index.js';
 
 export interface SweepPoint {
@@ -51,12 +52,19 @@ export function withQueueSize(c: PipelineConfig, q: number): PipelineConfig {
 }
 
 /**
+ * Captures up to this many packets are read once per sweep and played to
+ * each replay ({@link FeedRecording}: ~16 bytes a packet and the
+ * transactions, a few MB here); a larger one is read again by each replay.
+ */
+export const RECORDED_PACKETS = 250_000;
+
+/**
  * The shortest waitstop with which `config` (shutdown `abort`) loses nothing
  * at shutdown: measured on the same run with `drain`, until the last event
  * left the stages an abort stops.
  */
-export function drainWaitstopNs(capture: string, config: PipelineConfig): number {
-  const r = new Replay(capture, { ...config, shutdown: 'drain' });
+export function drainWaitstopNs(capture: string, config: PipelineConfig, recording?: FeedRecording): number {
+  const r = new Replay(capture, { ...config, shutdown: 'drain' }, { recording });
   r.run();
   r.finish();
   return r.minWaitstopNoLossNs();
@@ -84,11 +92,13 @@ export function sweep(o: SweepOptions): SweepResult {
   const cache = new Map<string, SweepPoint>();
   let replays = 0;
   let captureError: string | null = null;
+  // the replays differ in queue sizes, waitstop and seed only: the capture is read once (each replay checks the recording is its own)
+  const recording = FeedRecording.make(o.capture, feedOptions(o.base), RECORDED_PACKETS) ?? undefined;
   const run = (queueSize: number, waitstop: number, seed: number): SweepPoint => {
     const key = `${queueSize}/${waitstop}/${seed}`;
     let p = cache.get(key);
     if (p === undefined) {
-      const s = replay(o.capture, { ...withQueueSize(o.base, queueSize), waitstopNs: waitstop, seed });
+      const s = replay(o.capture, { ...withQueueSize(o.base, queueSize), waitstopNs: waitstop, seed }, { recording });
       captureError ??= s.error;
       replays++;
       o.onReplay?.(replays);
@@ -116,7 +126,7 @@ export function sweep(o: SweepOptions): SweepResult {
   let minWaitstop: number | null = 0;
   if (o.base.shutdown === 'abort') {
     for (const seed of o.seeds) {
-      const need = drainWaitstopNs(o.capture, { ...withQueueSize(o.base, at), seed });
+      const need = drainWaitstopNs(o.capture, { ...withQueueSize(o.base, at), seed }, recording);
       replays++;
       o.onReplay?.(replays);
       minWaitstop = Math.max(minWaitstop, need);

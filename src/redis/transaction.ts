@@ -4,12 +4,21 @@ import type { RespMessage } from './resp.js';
 
 /** A request paired with its response, whatever a message is in the view that paired them. */
 export abstract class Pair<M extends { readonly size: number; readonly tsNs: number }> implements Transaction {
+  /**
+   * Request and response bytes, summed while both are at hand: a stage that
+   * charges per byte reads it long after, when reading the two messages
+   * again would cost it two cache misses.
+   */
+  readonly bytes: number;
+
   constructor(
     readonly id: number,
     readonly conn: Connection,
     readonly request: M,
     readonly response: M,
-  ) {}
+  ) {
+    this.bytes = request.size + response.size;
+  }
 
   abstract get protocol(): string;
 
@@ -18,10 +27,6 @@ export abstract class Pair<M extends { readonly size: number; readonly tsNs: num
 
   /** packetbeat's `resource`: the key. */
   abstract get resource(): string;
-
-  get bytes(): number {
-    return this.request.size + this.response.size;
-  }
 
   get tsNs(): number {
     return this.request.tsNs;
