@@ -6,7 +6,8 @@
  */
 import { profileOf, type Costs, type PipelineConfig } from '../profiles/index.js';
 import type { CostModel } from '../sim/cost.js';
-import { Replay, replay } from './replay.js';
+import { FeedRecording, RECORDED_PACKETS } from './recording.js';
+import { feedOptions, Replay, replay } from './replay.js';
 
 export interface Observed {
   /** `libbeat.publisher.published_events` of each run. */
@@ -72,8 +73,10 @@ export function scaleCosts(c: Costs, a: number, b: number): Costs {
 export function calibrate(o: CalibrateOptions): Calibration {
   const base: PipelineConfig = { ...o.base, jitter: 0 };
   let replays = 0;
+  // the replays differ in costs, jitter and seed only: the capture is read once (each replay checks the recording is its own)
+  const recording = FeedRecording.make(o.capture, feedOptions(base), RECORDED_PACKETS) ?? undefined;
   const run = (c: PipelineConfig) => {
-    const r = new Replay(o.capture, c);
+    const r = new Replay(o.capture, c, { recording });
     r.run();
     const s = r.finish();
     o.onReplay?.(++replays);
@@ -121,7 +124,7 @@ export function calibrate(o: CalibrateOptions): Calibration {
   if (observedCv !== null && observedCv > 0) {
     const spread = (sigma: number) => {
       const counts: number[] = [];
-      for (let seed = 1; seed <= seedCount; seed++) counts.push(replay(o.capture, { ...fitted, jitter: sigma, seed }).counters['libbeat.publisher.published_events']);
+      for (let seed = 1; seed <= seedCount; seed++) counts.push(replay(o.capture, { ...fitted, jitter: sigma, seed }, { recording }).counters['libbeat.publisher.published_events']);
       replays += seedCount;
       o.onReplay?.(replays);
       return counts;

@@ -12,6 +12,14 @@ import { CaptureFeed, type Counters, type Feed, type FeedOptions } from '../feed
 import type { CaptureError, CaptureWarning } from '../pcap/errors.js';
 import type { Equation, TimeBase, Transaction, TransactionSink } from '../protocols/index.js';
 
+/**
+ * Captures up to this many packets are read once by a command that replays
+ * them many times (sweep, calibrate) and played to each replay: ~16 bytes a
+ * packet and the transactions (a few MB for the bundled scenario); a larger
+ * one is read again by each replay.
+ */
+export const RECORDED_PACKETS = 250_000;
+
 /** What identifies a feed: the capture and every option of its analysis. */
 export function feedKey(capture: string, o: FeedOptions): string {
   const ports = o.ports.map((p) => (typeof p === 'number' ? p : `${p.protocol.name}:${p.ports.join(',')}`));

@@ -1,5 +1,5 @@
 import { ConfigError, parseWhole, type PipelineConfig } from '../profiles/index.js';
-import { FeedRecording } from './recording.js';
+import { FeedRecording, RECORDED_PACKETS } from './recording.js';
 import { feedOptions, Replay, replay } from './replay.js';
 import { FIELDS, validateConfig } from '../profiles/index.js';
 
@@ -50,13 +50,6 @@ export interface SweepOptions {
 export function withQueueSize(c: PipelineConfig, q: number): PipelineConfig {
   return { ...c, queueSize: q, pipelineQueueSize: c.pipelineQueueSize > 0 ? q : 0 };
 }
-
-/**
- * Captures up to this many packets are read once per sweep and played to
- * each replay ({@link FeedRecording}: ~16 bytes a packet and the
- * transactions, a few MB here); a larger one is read again by each replay.
- */
-export const RECORDED_PACKETS = 250_000;
 
 /**
  * The shortest waitstop with which `config` (shutdown `abort`) loses nothing
