@@ -38,7 +38,8 @@ export interface TransactionSink {
   /**
    * Done with each transaction when {@link onTransaction} returns (it keeps
    * none, as `analyze`): an analyzer may then give it views of the capture
-   * reader's buffers instead of copies.
+   * reader's buffers instead of copies, and those buffers are loaded again
+   * once released, so a transaction kept anyway would read other bytes.
    */
   readonly keepsNone?: boolean;
 }

@@ -120,9 +120,10 @@ export interface RedisOptions extends RespLimits {
   /**
    * Messages may view the capture reader's buffers instead of copies
    * ({@link RespParser} in place): for a sink done with each transaction
-   * when it returns (`analyze`). A transaction kept longer keeps a read
-   * buffer (512 KiB) alive, so a pipeline whose queues hold transactions
-   * (`replay`) copies them to the compact arena instead.
+   * when it returns (`analyze`). A released buffer goes back to the reader,
+   * so a transaction kept longer would read later packets' bytes; a
+   * pipeline whose queues hold transactions (`replay`) has them copied to
+   * the compact arena instead.
    */
   inPlace: boolean;
 }
