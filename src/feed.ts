@@ -107,6 +107,7 @@ export class CaptureFeed implements Feed {
         sink.onTransaction(tx);
       },
       keepsNone: sink.keepsNone,
+      holds: sink.holds?.bind(sink),
     };
     const { analyzers, stream, ports } = analyzersFor(map, counted);
     this.ports = ports;

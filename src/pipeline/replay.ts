@@ -150,7 +150,11 @@ export class Replay {
     // the capture first: a capture that does not open leaves nothing else to undo
     let source: Source | null = null;
     const options = feedOptions(c);
-    const emitted = { onTransaction: (tx: Transaction) => source!.emitted(tx) };
+    // the stages read a transaction's messages until its fate (a crash may read one again after: then every one is held)
+    const emitted = {
+      onTransaction: (tx: Transaction) => source!.emitted(tx),
+      holds: c.crashAtNs > 0 ? () => true : (tx: Transaction) => !this.ledger.hasFate(tx),
+    };
     const recording = opts.recording;
     this.feed =
       recording !== undefined && typeof capture === 'string' && recording.key === feedKey(capture, options)

@@ -42,6 +42,14 @@ export interface TransactionSink {
    * once released, so a transaction kept anyway would read other bytes.
    */
   readonly keepsNone?: boolean;
+  /**
+   * For a sink that keeps some transactions a while (a replay's queues):
+   * whether it still holds `tx`, that is, will read its messages again.
+   * Given, an analyzer may hand out views of the capture reader's buffers
+   * and copy, when a buffer is released, the messages of the transactions
+   * the sink still holds (the rest were written or dropped already).
+   */
+  holds?(tx: Transaction): boolean;
 }
 
 /** A protocol's analyzer on TCP's streams, with its own counters (every name present from the start). */

@@ -205,9 +205,14 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
   /** In place: buffers released so far, and the connections given data since the last release. */
   private released = 0;
   private readonly viewers: RedisConnection[] = [];
+  /** In place, for a sink that {@link TransactionSink.holds} some: the transactions made since the last release. */
+  private readonly made: RedisTransaction[] = [];
+
+  private readonly tracksMade: boolean;
 
   constructor(private readonly sink: RedisSink, opts: Partial<RedisOptions> = {}) {
     this.opts = { ...DEFAULT_REDIS_OPTIONS, ...opts };
+    this.tracksMade = this.opts.inPlace && sink.holds !== undefined;
   }
 
   /**
@@ -223,6 +228,12 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
       s.since = null;
     }
     this.viewers.length = 0;
+    for (const tx of this.made) {
+      if (!this.sink.holds!(tx)) continue;
+      if (tx.request.chunk === buf) tx.request.moveTo(this.arena);
+      if (tx.response.chunk === buf) tx.response.moveTo(this.arena);
+    }
+    this.made.length = 0;
     this.released++;
   }
 
@@ -332,7 +343,9 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
     }
     const request = s.shift();
     this.counters['redis.transactions']++;
-    this.sink.onTransaction(new RedisTransaction(this.nextTxId++, conn, request, m));
+    const tx = new RedisTransaction(this.nextTxId++, conn, request, m);
+    if (this.tracksMade) this.made.push(tx);
+    this.sink.onTransaction(tx);
     return request;
   }
 

@@ -6,7 +6,7 @@ import { EventEncoder } from './event.js';
 export const redis: Protocol = {
   name: 'redis',
   defaultPorts: [6379],
-  analyzer: (sink) => new RedisAnalyzer(sink, { inPlace: sink.keepsNone === true }),
+  analyzer: (sink) => new RedisAnalyzer(sink, { inPlace: sink.keepsNone === true || sink.holds !== undefined }),
   encoder: () => new EventEncoder(),
   equations: (c) => pairingEquations('redis', c),
 };
