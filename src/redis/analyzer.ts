@@ -120,10 +120,9 @@ export interface RedisOptions extends RespLimits {
   /**
    * Messages may view the capture reader's buffers instead of copies
    * ({@link RespParser} in place): for a sink done with each transaction
-   * when it returns (`analyze`). A released buffer goes back to the reader,
-   * so a transaction kept longer would read later packets' bytes; a
-   * pipeline whose queues hold transactions (`replay`) has them copied to
-   * the compact arena instead.
+   * when it returns (`analyze`), or one that says which it still holds
+   * (`replay`: {@link TransactionSink.holds}). A released buffer goes back
+   * to the reader, so what is still held then is copied to the arena first.
    */
   inPlace: boolean;
 }
