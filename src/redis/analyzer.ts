@@ -204,8 +204,9 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
   /** In place: buffers released so far, and the connections given data since the last release. */
   private released = 0;
   private readonly viewers: RedisConnection[] = [];
-  /** In place, for a sink that {@link TransactionSink.holds} some: the transactions made since the last release. */
-  private readonly made: RedisTransaction[] = [];
+  /** In place, for a sink that {@link TransactionSink.holds} some: the transactions made since the last release, `made[0 .. madeCount)` (slots reused, emptied at release). */
+  private readonly made: (RedisTransaction | undefined)[] = [];
+  private madeCount = 0;
 
   private readonly tracksMade: boolean;
 
@@ -227,12 +228,14 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
       s.since = null;
     }
     this.viewers.length = 0;
-    for (const tx of this.made) {
+    for (let i = 0; i < this.madeCount; i++) {
+      const tx = this.made[i]!;
+      this.made[i] = undefined;
       if (!this.sink.holds!(tx)) continue;
       if (tx.request.chunk === buf) tx.request.moveTo(this.arena);
       if (tx.response.chunk === buf) tx.response.moveTo(this.arena);
     }
-    this.made.length = 0;
+    this.madeCount = 0;
     this.released++;
   }
 
@@ -343,7 +346,7 @@ export class RedisAnalyzer implements ProtocolAnalyzer {
     const request = s.shift();
     this.counters['redis.transactions']++;
     const tx = new RedisTransaction(this.nextTxId++, conn, request, m);
-    if (this.tracksMade) this.made.push(tx);
+    if (this.tracksMade) this.made[this.madeCount++] = tx;
     this.sink.onTransaction(tx);
     return request;
   }
