@@ -9,7 +9,11 @@
  * splices, duplicated stretches and RESP attacks (huge lengths, deep nesting,
  * bare CRs), and runs each input in a child process through `analyze` (both
  * TCP modes), `analyze --events`, and `replay` (a random profile and policy;
- * events in memory and in a file, which must be the same bytes). Each run is
+ * events in memory and in a file, which must be the same bytes), a third of
+ * the time through a reader of 2 KiB buffers and a third through 16 KiB ones,
+ * so that buffers are released and loaded again mid-capture (the analyzer
+ * parses in place: `analyze --events` is compared with the same events
+ * copied, `replay`'s with a replay through one buffer). Each run is
  * classified:
  *
  *   ok           the run ended normally
@@ -18,7 +22,9 @@
  *   hang         no answer within --timeout-ms (the child is killed and restarted)
  *   memory       the child died at its heap cap (--max-old-space-size)
  *   tmp left     a temporary file left beside an output
- *   disagree     replay's events in memory and in its file differ
+ *   disagree     replay's events in memory and in its file differ, or through
+ *                small read buffers and through one; or analyze's events
+ *                written in place and the same events copied
  *
  * Each distinct failure keeps its smallest input under .lockstep/fuzz-inputs/,
  * shrunk by cutting its tail while it still fails the same way. Prints a
@@ -313,32 +319,55 @@ function pickMode(rng) {
   const profile = rng.pick(['packetbeat5', 'packetbeat6', 'packetbeat8', 'logstash', 'vector']);
   const policy = rng.pick(['drop', 'block']);
   const shutdown = rng.pick(['abort', 'drain']);
-  const command = kind === 'replay' ? `replay --profile ${profile} --tcp ${tcp} --policy ${policy} --shutdown ${shutdown}` : `${kind} --tcp ${tcp}`;
-  return { kind, tcp, profile, policy, shutdown, command };
+  // small read buffers: the reader goes on to another buffer every few packets, and the analyzer releases the last (in place)
+  const readBuffer = rng.pick([0, 2048, 16384]);
+  const command = (kind === 'replay' ? `replay --profile ${profile} --tcp ${tcp} --policy ${policy} --shutdown ${shutdown}` : `${kind} --tcp ${tcp}`) + (readBuffer ? ` (read buffer ${readBuffer})` : '');
+  return { kind, tcp, profile, policy, shutdown, readBuffer, command };
 }
 
 // ---------------------------------------------------------------- the child: one input at a time
 
 function child() {
   const lib = import(join(DIST, 'index.js'));
+  const feedLib = import(join(DIST, 'feed.js'));
   const PORTS = [6379, 7101, 16379, 32117, 20554];
   process.on('message', async ({ file, mode, work }) => {
-    const { analyze, replay, CaptureError, ConfigError, OutputError } = await lib;
+    const { analyze, configFrom, CaptureReader, Replay, CaptureError, ConfigError, OutputError } = await lib;
+    const { formatEvent } = await feedLib;
     const out = join(work, 'out.ndjson');
     const ledger = join(work, 'ledger.ndjson');
+    // the capture by its name (the default read buffer), or through a reader of small buffers
+    const capture = () => (mode.readBuffer ? CaptureReader.open(file, mode.readBuffer) : file);
     let result;
     try {
       if (mode.kind === 'replay') {
-        const o = { profile: mode.profile, ports: PORTS, tcp: mode.tcp, policy: mode.policy, shutdown: mode.shutdown };
-        const mem = replay(file, { ...o, output: { kind: 'memory' } });
-        replay(file, { ...o, output: { kind: 'file', path: out }, ledger });
+        const config = configFrom({ profile: mode.profile, ports: PORTS, tcp: mode.tcp, policy: mode.policy, shutdown: mode.shutdown }).config;
+        const replay = (opts, from = capture()) => {
+          const r = new Replay(from, config, opts);
+          r.run();
+          return r.finish();
+        };
+        const mem = replay({ output: { kind: 'memory' } });
+        replay({ output: { kind: 'file', path: out }, ledger });
         const lines = mem.lines.length > 0 ? `${mem.lines.join('\n')}\n` : '';
         if (readFileSync(out, 'utf8') !== lines) result = { klass: 'disagree', signature: `memory and file events differ (${mode.command})` };
+        // the inputs are smaller than the default read buffer: read by name, no buffer is released
+        else if (mode.readBuffer && JSON.stringify(replay({ output: { kind: 'memory' } }, file).lines) !== JSON.stringify(mem.lines)) {
+          result = { klass: 'disagree', signature: `events through small read buffers and through one differ (${mode.command})` };
+        }
         // a fault in the capture ends the run there, reported (exit 2 in the CLI): an input error, counted as one
         else result = { klass: mem.error ? 'input error' : 'ok' };
       } else {
-        const s = analyze(file, { ports: PORTS, tcp: mode.tcp, ...(mode.kind === 'analyze-pb5' ? { as: 'packetbeat5' } : {}), ...(mode.kind === 'analyze-events' ? { events: out } : {}) });
+        const o = { ports: PORTS, tcp: mode.tcp, ...(mode.kind === 'analyze-pb5' ? { as: 'packetbeat5' } : {}) };
+        const s = analyze(capture(), { ...o, ...(mode.kind === 'analyze-events' ? { events: out } : {}) });
         result = { klass: s.error ? 'input error' : 'ok' };
+        if (mode.kind === 'analyze-events') {
+          // the events file was written in place (messages viewing the read buffers); a caller's callback gets copies
+          const copied = [];
+          analyze(capture(), { ...o, onTransaction: (tx, base) => copied.push(formatEvent(tx, base)) });
+          const lines = copied.length > 0 ? `${copied.join('\n')}\n` : '';
+          if (readFileSync(out, 'utf8') !== lines) result = { klass: 'disagree', signature: `events in place and copied differ (${mode.command})` };
+        }
       }
     } catch (e) {
       if (e instanceof CaptureError || e instanceof ConfigError || e instanceof OutputError) result = { klass: 'input error' };

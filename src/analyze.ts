@@ -1,4 +1,5 @@
 import { CaptureFeed, PROTOCOLS, streamTimeout, type Counters } from './feed.js';
+import type { CaptureReader } from './pcap/reader.js';
 import { DEFAULT_TCP_OPTIONS } from './tcp/assembler.js';
 import { NdjsonWriter, stdoutWriter, type BlockWriter } from './pipeline/ndjson.js';
 import { Encoders, type TimeBase, type Transaction, type TransactionSink } from './protocols/index.js';
@@ -58,7 +59,7 @@ function stdoutEvents(): BlockWriter & { close(): void; discard(): void } {
 }
 
 /** Analyzes a whole capture: every transaction, no queue in the way. */
-export function analyze(capture: string, opts: AnalyzeOptions = {}): AnalyzeSummary {
+export function analyze(capture: string | CaptureReader, opts: AnalyzeOptions = {}): AnalyzeSummary {
   const run = startAnalysis(capture, opts);
   while (run.feed.step());
   return run.finish();
@@ -84,7 +85,7 @@ export async function analyzeInterruptible(capture: string, opts: AnalyzeOptions
 }
 
 /** An analysis under way: its feed, and what ends it (the events file closed, the summary). */
-function startAnalysis(capture: string, opts: AnalyzeOptions): { feed: CaptureFeed; finish(): AnalyzeSummary } {
+function startAnalysis(capture: string | CaptureReader, opts: AnalyzeOptions): { feed: CaptureFeed; finish(): AnalyzeSummary } {
   const byMethod = new Map<string, number>();
   // `-`: standard output
   const events = !opts.events ? null : opts.events === '-' ? stdoutEvents() : new NdjsonWriter(opts.events);
@@ -118,14 +119,14 @@ function startAnalysis(capture: string, opts: AnalyzeOptions): { feed: CaptureFe
     throw e;
   }
   const opened = feed;
-  return { feed: opened, finish: () => summarize(capture, opts, opened, events, transactions, byMethod) };
+  return { feed: opened, finish: () => summarize(opts, opened, events, transactions, byMethod) };
 }
 
-function summarize(capture: string, opts: AnalyzeOptions, feed: CaptureFeed, events: { close(): void } | null, transactions: number, byMethod: Map<string, number>): AnalyzeSummary {
+function summarize(opts: AnalyzeOptions, feed: CaptureFeed, events: { close(): void } | null, transactions: number, byMethod: Map<string, number>): AnalyzeSummary {
   events?.close();
   const counters = feed.counters();
   return {
-    file: capture,
+    file: feed.file,
     format: feed.reader.format,
     packets: feed.packets,
     bytes: feed.bytes,
