@@ -6,8 +6,8 @@
  */
 import { profileOf, type Costs, type PipelineConfig } from '../profiles/index.js';
 import type { CostModel } from '../sim/cost.js';
-import { FeedRecording, RECORDED_PACKETS } from './recording.js';
-import { feedOptions, Replay, replay } from './replay.js';
+import { FeedRecording } from './recording.js';
+import { Replay, replay } from './replay.js';
 
 export interface Observed {
   /** `libbeat.publisher.published_events` of each run. */
@@ -74,7 +74,7 @@ export function calibrate(o: CalibrateOptions): Calibration {
   const base: PipelineConfig = { ...o.base, jitter: 0 };
   let replays = 0;
   // the replays differ in costs, jitter and seed only: the capture is read once (each replay checks the recording is its own)
-  const recording = FeedRecording.make(o.capture, feedOptions(base), RECORDED_PACKETS) ?? undefined;
+  const recording = FeedRecording.forReplays(o.capture, base);
   const run = (c: PipelineConfig) => {
     const r = new Replay(o.capture, c, { recording });
     r.run();

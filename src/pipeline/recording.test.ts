@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateRedisCapture } from '../gen/redis.js';
 import { PROFILES, resolveConfig, type ConfigPatch, type PipelineConfig } from '../profiles/index.js';
-import { FeedRecording } from './recording.js';
-import { feedOptions, replay } from './replay.js';
+import { feedOptions, FeedRecording } from './recording.js';
+import { replay } from './replay.js';
 import { withQueueSize } from './sweep.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-recording-'));

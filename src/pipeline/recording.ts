@@ -8,8 +8,9 @@
  * of reading, reassembling and parsing it once each. Transactions are shared
  * too: nothing downstream writes to one (the ledger keys its fates by id).
  */
-import { CaptureFeed, type Counters, type Feed, type FeedOptions } from '../feed.js';
+import { CaptureFeed, PROTOCOLS, streamTimeout, type Counters, type Feed, type FeedOptions } from '../feed.js';
 import type { CaptureError, CaptureWarning } from '../pcap/errors.js';
+import { profileOf, type PipelineConfig, type Topology } from '../profiles/index.js';
 import type { Equation, TimeBase, Transaction, TransactionSink } from '../protocols/index.js';
 
 /**
@@ -19,6 +20,16 @@ import type { Equation, TimeBase, Transaction, TransactionSink } from '../protoc
  * one is read again by each replay.
  */
 export const RECORDED_PACKETS = 250_000;
+
+/** How a replay of `config` reads its capture: the profile's analyzer on the configured ports and TCP. */
+export function feedOptions(config: PipelineConfig, topology: Topology = profileOf(config.profile).topology(config)): FeedOptions {
+  const c = config;
+  return {
+    ports: [{ protocol: PROTOCOLS[topology.source.protocol]!, ports: c.ports }],
+    tcp: c.tcp,
+    tcpOptions: { streamTimeoutNs: streamTimeout(c.tcp, c.pacing === 'topspeed', c.transactionTimeoutNs), maxConnections: c.maxConnections },
+  };
+}
 
 /** What identifies a feed: the capture and every option of its analysis. */
 export function feedKey(capture: string, o: FeedOptions): string {
@@ -65,6 +76,15 @@ export class FeedRecording {
       n++;
     }
     return new FeedRecording(feedKey(capture, options), feed.file, { ...feed.base }, n, times, caplens, ends, transactions, feed.error, [...feed.warnings], feed.counters(), feed.equations());
+  }
+
+  /**
+   * For a command that replays `capture` many times with `config`'s analysis
+   * (sweep, calibrate): its recording, or undefined past {@link RECORDED_PACKETS}
+   * (each replay then reads the capture).
+   */
+  static forReplays(capture: string, config: PipelineConfig): FeedRecording | undefined {
+    return FeedRecording.make(capture, feedOptions(config), RECORDED_PACKETS) ?? undefined;
   }
 
   /** A feed giving `sink` what the capture gave, packet by packet. */

@@ -1,5 +1,5 @@
-import { CaptureFeed, PROTOCOLS, streamTimeout, type Counters, type Feed, type FeedOptions } from '../feed.js';
-import { feedKey, type FeedRecording } from './recording.js';
+import { CaptureFeed, PROTOCOLS, type Counters, type Feed } from '../feed.js';
+import { feedKey, feedOptions, type FeedRecording } from './recording.js';
 import type { CaptureReader } from '../pcap/reader.js';
 import { Encoders, eventTimestamp, type EventOptions, type TimeBase, type Transaction } from '../protocols/index.js';
 import { profileOf, type RunView, type StageSpec, type StoreView, type Topology } from '../profiles/index.js';
@@ -31,16 +31,6 @@ export interface ReplayOptions {
    * capture and analysis options. The replay must run to its end.
    */
   recording?: FeedRecording;
-}
-
-/** How a replay of `config` reads its capture: the profile's analyzer on the configured ports and TCP. */
-export function feedOptions(config: PipelineConfig): FeedOptions {
-  const c = config;
-  return {
-    ports: [{ protocol: PROTOCOLS[profileOf(c.profile).topology(c).source.protocol]!, ports: c.ports }],
-    tcp: c.tcp,
-    tcpOptions: { streamTimeoutNs: streamTimeout(c.tcp, c.pacing === 'topspeed', c.transactionTimeoutNs), maxConnections: c.maxConnections },
-  };
 }
 
 export interface ReplaySummary {
@@ -149,7 +139,7 @@ export class Replay {
     if (t.goSelect) this.scheduler.shuffleTies(new Random(c.seed, 'go.select'));
     // the capture first: a capture that does not open leaves nothing else to undo
     let source: Source | null = null;
-    const options = feedOptions(c);
+    const options = feedOptions(c, t);
     // the stages read a transaction's messages until its fate (a crash may read one again after: then every one is held)
     const emitted = {
       onTransaction: (tx: Transaction) => source!.emitted(tx),

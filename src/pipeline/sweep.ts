@@ -1,6 +1,6 @@
 import { ConfigError, parseWhole, type PipelineConfig } from '../profiles/index.js';
-import { FeedRecording, RECORDED_PACKETS } from './recording.js';
-import { feedOptions, Replay, replay } from './replay.js';
+import { FeedRecording } from './recording.js';
+import { Replay, replay } from './replay.js';
 import { FIELDS, validateConfig } from '../profiles/index.js';
 
 export interface SweepPoint {
@@ -86,7 +86,7 @@ export function sweep(o: SweepOptions): SweepResult {
   let replays = 0;
   let captureError: string | null = null;
   // the replays differ in queue sizes, waitstop and seed only: the capture is read once (each replay checks the recording is its own)
-  const recording = FeedRecording.make(o.capture, feedOptions(o.base), RECORDED_PACKETS) ?? undefined;
+  const recording = FeedRecording.forReplays(o.capture, o.base);
   const run = (queueSize: number, waitstop: number, seed: number): SweepPoint => {
     const key = `${queueSize}/${waitstop}/${seed}`;
     let p = cache.get(key);
