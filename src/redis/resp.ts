@@ -109,7 +109,7 @@ const NO_REPLY = 16;
 /** Redis refuses an inline command line longer than this (`PROTO_INLINE_MAX_SIZE`). */
 export const MAX_INLINE_BYTES = 64 * 1024;
 
-/** A complete RESP message: a view of an arena chunk, rendered on demand. */
+/** A complete RESP message: a view of an arena chunk (or, parsed in place, of a read buffer until {@link moveTo}), rendered on demand. */
 export class RespMessage {
   /** The next request queued behind this one on its connection (the analyzer's FIFO). */
   nextWaiting: RespMessage | null = null;
